@@ -1,0 +1,55 @@
+/**
+ * The one seam between upstream decoding and output rendering.
+ *
+ * Upstream decoders (REST+SSE, Connect-RPC) only produce `ChatEvent`s; renderers (OpenAI
+ * chunks, aggregated completion) only consume them. Neither side imports the other.
+ *
+ * Errors are not events: a decoder signals failure by throwing a `ProxyError` from the
+ * async iterator (see core/errors.ts). The relay decides whether that is still retryable
+ * (nothing sent yet) or must be reported inside the stream.
+ */
+
+/** A web source the answer may cite. `index` is the 1-based number shown to the user. */
+export interface Citation {
+  index: number;
+  url: string;
+  title: string;
+  snippet?: string;
+  siteName?: string;
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter';
+
+export type ChatEvent =
+  /** Upstream identifiers, emitted as soon as they are known (possibly several times). */
+  | {
+      type: 'meta';
+      /** Upstream chat id (needed to continue or delete the chat). */
+      chatId?: string;
+      /** Connect: id of the assistant message being generated (next turn's parent_id). */
+      assistantMessageId?: string;
+      /** Connect: id of the user message echo. */
+      userMessageId?: string;
+      /** REST: id of the reply segment (`req` event), used for length continuation. */
+      segmentId?: string;
+    }
+  /** Answer text to append. Never contains private-use citation markers. */
+  | { type: 'text-delta'; text: string }
+  /**
+   * The upstream replaced the text of an answer block with content that does not extend
+   * what was already emitted. `text` is the block's whole new content; `previous` is what
+   * had been emitted for that block. Aggregators substitute; a stream can only append.
+   */
+  | { type: 'text-replace'; previous: string; text: string }
+  /** Thinking / reasoning text to append. */
+  | { type: 'reasoning-delta'; text: string }
+  /** Search progress; never part of the answer text. */
+  | { type: 'search'; queries: string[] }
+  /** A citable search result. Emitted once per distinct url. */
+  | { type: 'citation'; citation: Citation }
+  /** Upstream keep-alive: no content, but proves the stream is alive. */
+  | { type: 'heartbeat' }
+  /** The upstream finished this reply. Always the last event of a successful stream. */
+  | { type: 'finish'; reason: FinishReason };
+
+export type ChatEventType = ChatEvent['type'];

@@ -1,0 +1,122 @@
+/**
+ * Typed errors with stable codes. Code branches on `code`, never on message text.
+ * One function (`toOpenAIError`) maps any error to an HTTP status and an OpenAI error body.
+ */
+
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'conflict_error'
+  | 'rate_limit_error'
+  | 'upstream_error'
+  | 'timeout_error'
+  | 'server_error'
+  | 'service_unavailable';
+
+interface CodeSpec {
+  status: number;
+  type: OpenAIErrorType;
+  /** Worth trying again on another account (only before the first byte reached the client). */
+  failover: boolean;
+}
+
+/** Every code the proxy produces, with its HTTP status and OpenAI error type. */
+export const ERROR_CODES = {
+  invalid_json: { status: 400, type: 'invalid_request_error', failover: false },
+  invalid_request: { status: 400, type: 'invalid_request_error', failover: false },
+  unsupported_content: { status: 400, type: 'invalid_request_error', failover: false },
+  invalid_api_key: { status: 401, type: 'authentication_error', failover: false },
+  model_not_allowed: { status: 403, type: 'permission_error', failover: false },
+  model_not_found: { status: 404, type: 'invalid_request_error', failover: false },
+  not_found: { status: 404, type: 'not_found_error', failover: false },
+  conversation_not_found: { status: 404, type: 'not_found_error', failover: false },
+  conversation_busy: { status: 409, type: 'conflict_error', failover: false },
+  body_too_large: { status: 413, type: 'invalid_request_error', failover: false },
+  rate_limited: { status: 429, type: 'rate_limit_error', failover: false },
+  accounts_exhausted: { status: 429, type: 'rate_limit_error', failover: false },
+  no_accounts: { status: 503, type: 'service_unavailable', failover: false },
+  overloaded: { status: 503, type: 'service_unavailable', failover: false },
+  store_unavailable: { status: 503, type: 'service_unavailable', failover: false },
+  shutting_down: { status: 503, type: 'service_unavailable', failover: false },
+  // Upstream (Kimi) failures.
+  upstream_unauthenticated: { status: 502, type: 'upstream_error', failover: true },
+  upstream_rate_limited: { status: 429, type: 'rate_limit_error', failover: true },
+  upstream_overloaded: { status: 503, type: 'service_unavailable', failover: true },
+  upstream_http_error: { status: 502, type: 'upstream_error', failover: true },
+  upstream_network_error: { status: 502, type: 'upstream_error', failover: true },
+  upstream_timeout: { status: 504, type: 'timeout_error', failover: true },
+  upstream_protocol_error: { status: 502, type: 'upstream_error', failover: false },
+  upstream_content_filter: { status: 400, type: 'invalid_request_error', failover: false },
+  upstream_bad_request: { status: 400, type: 'invalid_request_error', failover: false },
+  upstream_chat_busy: { status: 409, type: 'conflict_error', failover: false },
+  upstream_chat_not_found: { status: 404, type: 'not_found_error', failover: false },
+  internal_error: { status: 500, type: 'server_error', failover: false },
+} as const satisfies Record<string, CodeSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ProxyErrorOptions {
+  param?: string | null;
+  cause?: unknown;
+  /** How long the caller should wait before retrying (429/503). */
+  retryAfterMs?: number;
+  /** Upstream-provided code or reason, kept for logs/metrics (never a secret). */
+  upstreamCode?: string;
+  /** Overrides the default HTTP status of the code (e.g. an upstream 500 seen as 502). */
+  status?: number;
+}
+
+export class ProxyError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly retryAfterMs: number | undefined;
+  readonly upstreamCode: string | undefined;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: ProxyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProxyError';
+    this.code = code;
+    this.param = options.param ?? null;
+    this.retryAfterMs = options.retryAfterMs;
+    this.upstreamCode = options.upstreamCode;
+    this.status = options.status ?? ERROR_CODES[code].status;
+  }
+
+  get type(): OpenAIErrorType {
+    return ERROR_CODES[this.code].type;
+  }
+
+  /** True when another account might succeed where this one failed. */
+  get failover(): boolean {
+    return ERROR_CODES[this.code].failover;
+  }
+}
+
+export function isProxyError(err: unknown): err is ProxyError {
+  return err instanceof ProxyError;
+}
+
+export interface OpenAIErrorBody {
+  error: {
+    message: string;
+    type: OpenAIErrorType;
+    param: string | null;
+    code: string;
+    request_id?: string;
+  };
+}
+
+/** Maps any thrown value to a status and an OpenAI error body. Unknown errors become 500 without internals. */
+export function toOpenAIError(err: unknown, requestId?: string): { status: number; body: OpenAIErrorBody } {
+  const pe = isProxyError(err)
+    ? err
+    : new ProxyError('internal_error', 'Internal server error. The request id identifies the log line with details.', { cause: err });
+  const body: OpenAIErrorBody = {
+    error: { message: pe.message, type: pe.type, param: pe.param, code: pe.code },
+  };
+  if (requestId) body.error.request_id = requestId;
+  return { status: pe.status, body };
+}
