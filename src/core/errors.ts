@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   upstream_network_error: { status: 502, type: 'upstream_error', failover: true },
   upstream_timeout: { status: 504, type: 'timeout_error', failover: true },
   upstream_protocol_error: { status: 502, type: 'upstream_error', failover: false },
+  /** The upstream stopped generating (REST `error` event, Connect `exception`/unknown error code). */
+  upstream_generation_error: { status: 502, type: 'upstream_error', failover: false },
   upstream_content_filter: { status: 400, type: 'invalid_request_error', failover: false },
   upstream_bad_request: { status: 400, type: 'invalid_request_error', failover: false },
   upstream_chat_busy: { status: 409, type: 'conflict_error', failover: false },
