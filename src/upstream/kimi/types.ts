@@ -54,6 +54,8 @@ export interface UpstreamCatalogModel {
   agentMode?: string;
   reasoningEffortOptions: string[];
   defaultReasoningEffort?: string;
+  /** The entry has a real catalog `id` (2026-09 shape), to be sent as `options.model`. */
+  hasCatalogId?: boolean;
 }
 
 export interface UpstreamCatalog {

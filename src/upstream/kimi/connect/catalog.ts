@@ -1,0 +1,45 @@
+/** Tolerant parse of `ConfigService/GetAvailableModels` (spec B.8, both the 2026-05 and 2026-09 shapes). */
+import { ProxyError } from '../../../core/errors.js';
+import type { UpstreamCatalog, UpstreamCatalogModel } from '../types.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+export function parseCatalog(raw: unknown): UpstreamCatalog {
+  const list = (raw as { availableModels?: unknown } | null)?.availableModels;
+  if (!Array.isArray(list)) throw new ProxyError('upstream_protocol_error', 'GetAvailableModels returned no availableModels list.');
+  const models: UpstreamCatalogModel[] = [];
+  for (const item of list) {
+    if (!item || typeof item !== 'object') continue;
+    const m = item as Record<string, unknown>;
+    const scenario = str(m.scenario);
+    if (!scenario) continue;
+    const efforts = Array.isArray(m.reasoningEffortOptions)
+      ? m.reasoningEffortOptions.map((o) => str((o as { effort?: unknown } | null)?.effort)).filter((e): e is string => Boolean(e))
+      : [];
+    // 2026-05 entries carry no id; the display name is the only stable handle then.
+    const id = str(m.id) ?? str(m.key) ?? str(m.displayName);
+    if (!id) continue;
+    const model: UpstreamCatalogModel = { id, scenario, reasoningEffortOptions: efforts };
+    const key = str(m.key);
+    if (key) model.key = key;
+    const displayName = str(m.displayName);
+    if (displayName) model.displayName = displayName;
+    const description = str(m.description);
+    if (description) model.description = description;
+    if (m.thinking === true) model.thinking = true;
+    const kimiPlusId = str(m.kimiPlusId);
+    if (kimiPlusId) model.kimiPlusId = kimiPlusId;
+    const agentMode = str(m.agentMode);
+    if (agentMode) model.agentMode = agentMode;
+    const defaultEffort = str(m.defaultReasoningEffort);
+    if (defaultEffort) model.defaultReasoningEffort = defaultEffort;
+    // Marks the 2026-09 shape, where the catalog id is sent back as options.model.
+    if (str(m.id)) model.hasCatalogId = true;
+    models.push(model);
+  }
+  const catalog: UpstreamCatalog = { models };
+  const def = (raw as { defaultScenario?: { model?: unknown } }).defaultScenario;
+  const defId = str(def?.model);
+  if (defId) catalog.defaultModelId = defId;
+  return catalog;
+}

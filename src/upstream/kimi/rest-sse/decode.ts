@@ -1,0 +1,236 @@
+/**
+ * Decoder for Kimi's legacy completion stream (spec A.5–A.7): bytes → UTF-8 text →
+ * SSE records (eventsource-parser) → `{"event": ...}` JSON → ChatEvent.
+ *
+ * Wire shapes stay in this file. Every record is `data: <json>`; the event name lives in the
+ * JSON `event` property (SSE `event:`/`id:` fields are not used by Kimi and are ignored).
+ */
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import type { ChatEvent } from '../../../core/chat-event.js';
+import { ProxyError } from '../../../core/errors.js';
+import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
+import { sanitizeUpstreamCode } from '../upstream-errors.js';
+
+export interface DecodeRestSseOptions {
+  /**
+   * Cap on data buffered without a complete SSE record (default 1 MiB). Measured in decoded
+   * characters, which never exceeds the byte count of the same text.
+   */
+  maxEventBytes?: number | undefined;
+  /** Called once per unknown `event` name in a stream (the event itself is ignored). */
+  onUnknownEvent?: ((name: string) => void) | undefined;
+}
+
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+
+/** After `all_done`, read at most this much more (so the connection can be reused), then stop. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+const STREAM_DECODE = { stream: true } as const;
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function stringList(v: unknown): string[] {
+  if (typeof v === 'string') return v === '' ? [] : [v];
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const item of v) if (typeof item === 'string' && item !== '') out.push(item);
+  return out;
+}
+
+/** Turns Kimi SSE records into ChatEvents; collects them in `out` for the generator to yield. */
+class RestSseState {
+  readonly out: ChatEvent[] = [];
+  error: ProxyError | undefined;
+  finished = false;
+  private sawLength = false;
+  private readonly citations = new CitationRegistry();
+  private readonly resolveRef = (ref: string): number => this.citations.numberForRef(ref);
+  private readonly answer = new CitationMarkerFilter(this.resolveRef);
+  private readonly reasoning = new CitationMarkerFilter(this.resolveRef);
+  private unknownSeen: Set<string> | undefined;
+
+  constructor(private readonly onUnknownEvent: ((name: string) => void) | undefined) {}
+
+  /** One SSE record's data. Never throws: a failure is stored in `error`. */
+  onData(data: string): void {
+    if (this.error !== undefined || this.finished) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch (cause) {
+      this.error = new ProxyError('upstream_protocol_error', 'Kimi sent an SSE record whose data is not JSON.', {
+        cause,
+        upstreamCode: 'invalid_json',
+      });
+      return;
+    }
+    if (!isObject(parsed)) {
+      this.error = new ProxyError('upstream_protocol_error', 'Kimi sent an SSE record whose data is not a JSON object.', {
+        upstreamCode: 'invalid_event',
+      });
+      return;
+    }
+    this.onEvent(parsed);
+  }
+
+  private onEvent(ev: Json): void {
+    const name = typeof ev.event === 'string' ? ev.event : '';
+    switch (name) {
+      case 'cmpl':
+        this.text(ev.text, this.answer, 'text-delta');
+        return;
+      case 'k1':
+        // Thinking text of K1 / k1.5-thinking (event name per [U10]/[U11], spec F.9).
+        this.text(ev.text, this.reasoning, 'reasoning-delta');
+        return;
+      case 'req': {
+        const id = str(ev.id);
+        if (id) this.out.push({ type: 'meta', segmentId: id });
+        return;
+      }
+      case 'search_plus':
+        this.searchPlus(ev.msg);
+        return;
+      case 'ref_docs':
+        if (Array.isArray(ev.ref_cards)) {
+          for (const card of ev.ref_cards) {
+            if (!isObject(card)) continue;
+            this.citation(card.url, card.title, str(card.abstract) ?? card.snippet, str(card.source_label) ?? card.site_name);
+          }
+        }
+        return;
+      case 'length':
+        this.sawLength = true;
+        return;
+      case 'all_done':
+        this.flushHeld();
+        this.out.push({ type: 'finish', reason: this.sawLength ? 'length' : 'stop' });
+        this.finished = true;
+        return;
+      case 'error': {
+        const code = str(ev.error_type) ?? str(ev.type) ?? str(ev.code);
+        this.error = new ProxyError(
+          'upstream_generation_error',
+          'Kimi stopped the reply (error event in the stream; this is often content moderation).',
+          { upstreamCode: (code && sanitizeUpstreamCode(code)) ?? 'error_event' },
+        );
+        return;
+      }
+      case 'resp':
+      case 'search_info':
+      case 'status':
+      case 'chat_prompt':
+        return;
+      default:
+        this.unknown(name);
+    }
+  }
+
+  private text(value: unknown, filter: CitationMarkerFilter, type: 'text-delta' | 'reasoning-delta'): void {
+    if (typeof value !== 'string' || value === '') return;
+    const text = filter.push(value);
+    if (text !== '') this.out.push({ type, text });
+  }
+
+  private searchPlus(msg: unknown): void {
+    if (!isObject(msg)) return;
+    if (msg.type === 'get_res') {
+      this.citation(msg.url, msg.title, msg.snippet, msg.site_name);
+    } else if (msg.type === 'start_res') {
+      // No source shows queries on start_res; take them if a `queries`/`query` field is present.
+      const queries = stringList(msg.queries ?? msg.query);
+      if (queries.length > 0) this.out.push({ type: 'search', queries });
+    }
+  }
+
+  private citation(url: unknown, title: unknown, snippet: unknown, siteName: unknown): void {
+    const u = str(url);
+    if (!u) return;
+    const citation = this.citations.add({ url: u, title: str(title), snippet: str(snippet), siteName: str(siteName) });
+    if (citation) this.out.push({ type: 'citation', citation });
+  }
+
+  private flushHeld(): void {
+    const reasoning = this.reasoning.flush();
+    if (reasoning !== '') this.out.push({ type: 'reasoning-delta', text: reasoning });
+    const text = this.answer.flush();
+    if (text !== '') this.out.push({ type: 'text-delta', text });
+  }
+
+  private unknown(name: string): void {
+    if (!this.onUnknownEvent) return;
+    this.unknownSeen ??= new Set();
+    if (this.unknownSeen.has(name)) return;
+    this.unknownSeen.add(name);
+    this.onUnknownEvent(name);
+  }
+}
+
+/**
+ * Decodes a Kimi legacy completion stream into ChatEvents. Throws `ProxyError`:
+ * `upstream_generation_error` for an `error` event; `upstream_protocol_error` for a record
+ * that is not JSON, an oversized record, or a stream that ends before `all_done`.
+ * `finish` is the last event; nothing is yielded after it.
+ */
+export function decodeRestSse(body: AsyncIterable<Uint8Array>, opts: DecodeRestSseOptions = {}): AsyncGenerator<ChatEvent> {
+  return run(body, opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, opts.onUnknownEvent);
+}
+
+async function* run(
+  body: AsyncIterable<Uint8Array>,
+  maxEventBytes: number,
+  onUnknownEvent: ((name: string) => void) | undefined,
+): AsyncGenerator<ChatEvent> {
+  const state = new RestSseState(onUnknownEvent);
+  const out = state.out;
+  const decoder = new TextDecoder('utf-8');
+  const parser = createParser({
+    maxBufferSize: maxEventBytes,
+    onEvent: (msg: EventSourceMessage) => state.onData(msg.data),
+    onError: (err: ParseError) => {
+      if (err.type === 'max-buffer-size-exceeded' && state.error === undefined) {
+        state.error = new ProxyError('upstream_protocol_error', `Kimi sent an SSE record larger than ${maxEventBytes} bytes.`, {
+          upstreamCode: 'event_too_large',
+        });
+      }
+      // Unknown SSE fields and bad `retry:` values are not Kimi's format; ignore them.
+    },
+  });
+
+  let drained = 0;
+  for await (const chunk of body) {
+    if (state.finished) {
+      drained += chunk.byteLength;
+      if (drained > DRAIN_LIMIT_BYTES) return;
+      continue;
+    }
+    parser.feed(decoder.decode(chunk, STREAM_DECODE));
+    if (out.length > 0) {
+      for (let i = 0; i < out.length; i++) yield out[i]!;
+      out.length = 0;
+    }
+    if (state.error) throw state.error;
+  }
+
+  if (!state.finished) {
+    // A last record may lack its blank line; treat the end of the body as its end.
+    parser.feed(`${decoder.decode()}\n\n`);
+    for (let i = 0; i < out.length; i++) yield out[i]!;
+    out.length = 0;
+    if (state.error) throw state.error;
+  }
+  if (!state.finished) {
+    throw new ProxyError('upstream_protocol_error', 'Kimi stream ended before all_done: the reply is incomplete.', {
+      upstreamCode: 'missing_all_done',
+    });
+  }
+}

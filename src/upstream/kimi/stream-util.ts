@@ -1,0 +1,63 @@
+/** Small byte-stream helpers shared by the Kimi decoders' callers and tests. */
+
+/** Replays the given chunks as an async byte stream, one read per chunk. */
+export async function* fromChunks(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const chunk of chunks) yield chunk;
+}
+
+/** Cuts `bytes` at the given offsets (any order, out-of-range and duplicate offsets ignored). */
+export function splitAt(bytes: Uint8Array, offsets: readonly number[]): Uint8Array[] {
+  const cuts = [...new Set(offsets.filter((o) => o > 0 && o < bytes.byteLength))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  for (const cut of cuts) {
+    parts.push(bytes.subarray(start, cut));
+    start = cut;
+  }
+  parts.push(bytes.subarray(start));
+  return parts;
+}
+
+/** One chunk per byte: the worst case for any framing code. */
+export function byteByByte(bytes: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < bytes.byteLength; i++) parts.push(bytes.subarray(i, i + 1));
+  return parts;
+}
+
+/** Concatenates byte arrays. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
+
+/** What a decoder produced: its events, and the error it ended with, if any. */
+export interface DecodeOutcome<E> {
+  events: E[];
+  error?: { name: string; code?: string; upstreamCode?: string; message: string };
+}
+
+/** Drains an event stream, capturing a thrown error instead of rethrowing it. */
+export async function collectOutcome<E>(events: AsyncIterable<E>): Promise<DecodeOutcome<E>> {
+  const out: E[] = [];
+  try {
+    for await (const ev of events) out.push(ev);
+  } catch (err) {
+    const e = err as { name?: unknown; code?: unknown; upstreamCode?: unknown; message?: unknown };
+    const error: NonNullable<DecodeOutcome<E>['error']> = {
+      name: typeof e.name === 'string' ? e.name : 'Error',
+      message: typeof e.message === 'string' ? e.message : String(err),
+    };
+    if (typeof e.code === 'string') error.code = e.code;
+    if (typeof e.upstreamCode === 'string') error.upstreamCode = e.upstreamCode;
+    return { events: out, error };
+  }
+  return { events: out };
+}
