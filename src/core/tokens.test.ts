@@ -1,0 +1,94 @@
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { describe, expect, it } from 'vitest';
+import { estimatePromptTokens, estimateTokens } from './tokens.js';
+
+describe('estimateTokens', () => {
+  it('is 0 for empty text and a positive integer otherwise', () => {
+    expect(estimateTokens('')).toBe(0);
+    for (const text of ['a', 'Hello, world!', '你好，世界', '😀😀', 'x'.repeat(10_000)]) {
+      const n = estimateTokens(text);
+      expect(Number.isInteger(n)).toBe(true);
+      expect(n).toBeGreaterThan(0);
+    }
+  });
+
+  it('matches the o200k tokenizer on short text', () => {
+    const text = 'The quick brown fox jumps over the lazy dog.';
+    expect(estimateTokens(text)).toBe(countTokens(text));
+  });
+
+  it('grows with the text', () => {
+    const unit = 'Streaming answers arrive in many small pieces. 流式回答分成许多小块。\n';
+    let last = 0;
+    for (const repeat of [1, 10, 100, 1_000, 5_000]) {
+      const n = estimateTokens(unit.repeat(repeat));
+      expect(n).toBeGreaterThan(last);
+      last = n;
+    }
+  });
+
+  it('treats special-token strings as text', () => {
+    expect(estimateTokens('<|endoftext|> and <|im_start|>')).toBeGreaterThan(2);
+  });
+
+  it('stays close to an exact count across slice boundaries', () => {
+    const text = 'word '.repeat(1_600) + 'tail';
+    expect(Math.abs(estimateTokens(text) - countTokens(text))).toBeLessThanOrEqual(3);
+  });
+
+  it('extrapolates very long text cheaply and plausibly', () => {
+    const unit = 'An ordinary sentence with ordinary words, repeated to make a long answer. ';
+    const text = unit.repeat(10_000); // ~740k characters
+    const started = performance.now();
+    const estimate = estimateTokens(text);
+    const elapsed = performance.now() - started;
+    const exact = countTokens(text);
+    expect(Number.isInteger(estimate)).toBe(true);
+    expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.05);
+    expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it('handles a long run without whitespace in bounded time', () => {
+    let text = '';
+    let seed = 7;
+    for (let i = 0; i < 200_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      text += String.fromCharCode(97 + (seed % 26));
+    }
+    const started = performance.now();
+    const n = estimateTokens(text);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect(n).toBeGreaterThan(text.length / 8);
+  });
+
+  it('keeps the cost of CJK text without punctuation bounded', () => {
+    let text = '';
+    for (let i = 0; i < 100_000; i++) text += String.fromCharCode(0x4e00 + ((i * 7919) % 3000));
+    const started = performance.now();
+    const n = estimateTokens(text);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(n).toBeGreaterThan(text.length / 2);
+  });
+});
+
+describe('estimatePromptTokens', () => {
+  it('adds per-message overhead on top of the content', () => {
+    const messages = [
+      { role: 'system', content: 'You are helpful.' },
+      { role: 'user', content: 'Hi there' },
+    ];
+    const content = estimateTokens('You are helpful.\nHi there');
+    const n = estimatePromptTokens(messages);
+    expect(Number.isInteger(n)).toBe(true);
+    expect(n).toBe(3 + 2 * 3 + content + estimateTokens('system') + estimateTokens('user'));
+    expect(estimatePromptTokens([...messages, { role: 'user', content: 'more' }])).toBeGreaterThan(n);
+  });
+
+  it('estimates a long history in bounded time', () => {
+    const messages = Array.from({ length: 500 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i}: ${'lorem ipsum dolor '.repeat(50)}` }));
+    const started = performance.now();
+    const n = estimatePromptTokens(messages);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(n).toBeGreaterThan(500 * 100);
+  });
+});

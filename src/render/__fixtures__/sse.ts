@@ -1,0 +1,48 @@
+import type { ChatEvent } from '../../core/chat-event.js';
+import type { RenderOptions } from '../openai/render-options.js';
+
+/** Async iterable over fixed events, optionally throwing `error` after them. */
+export async function* eventsFrom(events: ChatEvent[], error?: unknown): AsyncGenerator<ChatEvent> {
+  for (const event of events) yield event;
+  if (error !== undefined) throw error;
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of it) out.push(item);
+  return out;
+}
+
+export type Frame = { done: true } | { done: false; json: Record<string, unknown> };
+
+/** Parses complete `data:` frames; fails on anything that is not exactly `data: <one line>\n\n`. */
+export function parseFrames(frames: string[]): Frame[] {
+  return frames.map((frame) => {
+    const match = /^data: ([^\r\n]*)\n\n$/.exec(frame);
+    if (!match) throw new Error(`malformed frame: ${JSON.stringify(frame)}`);
+    const payload = match[1] ?? '';
+    if (payload === '[DONE]') return { done: true };
+    return { done: false, json: JSON.parse(payload) as Record<string, unknown> };
+  });
+}
+
+/** Splits a raw SSE body into frames (keeping the terminating blank line). */
+export function splitBody(body: string): string[] {
+  return body
+    .split('\n\n')
+    .filter((part) => part.length > 0)
+    .map((part) => `${part}\n\n`);
+}
+
+export function baseOptions(overrides: Partial<RenderOptions> = {}): RenderOptions {
+  return {
+    id: 'chatcmpl-test123',
+    created: 1_700_000_000,
+    model: 'kimi-k2',
+    includeUsage: false,
+    reasoning: 'reasoning_content',
+    citations: 'list',
+    promptTokens: 12,
+    ...overrides,
+  };
+}

@@ -1,0 +1,31 @@
+import type { ChatUsage } from './usage.js';
+
+/** Where thinking text goes: a `reasoning_content` field, `<think>` tags inside `content`, or nowhere. */
+export type ReasoningOutput = 'reasoning_content' | 'think_tags' | 'none';
+
+/** How citations are appended to the answer text: a numbered list, markdown footnotes, or not at all. */
+export type CitationStyle = 'list' | 'footnotes' | 'none';
+
+export interface RenderOptions {
+  /** `chatcmpl-…`, the same on every chunk. */
+  id: string;
+  /** Unix seconds. */
+  created: number;
+  /** The model id the client requested (echoed, never the upstream name). */
+  model: string;
+  /** `stream_options.include_usage`: `usage: null` on every chunk plus a final usage chunk. */
+  includeUsage: boolean;
+  reasoning: ReasoningOutput;
+  citations: CitationStyle;
+  /** Estimated by the caller (see core/tokens.ts). */
+  promptTokens: number;
+  /** Also send `delta.reasoning` beside `reasoning_content` (OpenRouter-style clients). Default false. */
+  reasoningAlias?: boolean;
+  /** Added to in-stream error objects as `request_id`. */
+  requestId?: string;
+  /**
+   * Called once with the estimated usage when a reply completes successfully, whether or not
+   * the client asked for usage (for request logs and metrics; the numbers are estimates).
+   */
+  onUsage?: (usage: ChatUsage) => void;
+}

@@ -1,0 +1,390 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ChatEvent } from '../../core/chat-event.js';
+import { ProxyError, toOpenAIError } from '../../core/errors.js';
+import { estimateTokens } from '../../core/tokens.js';
+import { baseOptions, collect, eventsFrom, parseFrames, type Frame } from '../__fixtures__/sse.js';
+import type { RenderOptions } from './render-options.js';
+import { renderChatStream } from './stream.js';
+
+async function render(events: ChatEvent[], opts: Partial<RenderOptions> = {}, error?: unknown): Promise<Frame[]> {
+  return parseFrames(await collect(renderChatStream(eventsFrom(events, error), baseOptions(opts))));
+}
+
+function json(frame: Frame | undefined): Record<string, unknown> {
+  if (!frame || frame.done) throw new Error('expected a JSON frame');
+  return frame.json;
+}
+
+interface ChoiceLike {
+  index: number;
+  delta: Record<string, unknown>;
+  logprobs: null;
+  finish_reason: string | null;
+}
+
+function choice(frame: Frame | undefined): ChoiceLike {
+  const choices = json(frame).choices as ChoiceLike[];
+  expect(choices).toHaveLength(1);
+  return choices[0] as ChoiceLike;
+}
+
+/** Concatenation of every `delta.content` in the frames. */
+function contentOf(frames: Frame[]): string {
+  let text = '';
+  for (const frame of frames) {
+    if (frame.done) continue;
+    const choices = frame.json.choices as ChoiceLike[] | undefined;
+    const content = choices?.[0]?.delta.content;
+    if (typeof content === 'string') text += content;
+  }
+  return text;
+}
+
+const hello: ChatEvent[] = [
+  { type: 'meta', chatId: 'c1' },
+  { type: 'text-delta', text: 'Hel' },
+  { type: 'heartbeat' },
+  { type: 'search', queries: ['q'] },
+  { type: 'text-delta', text: 'lo' },
+  { type: 'finish', reason: 'stop' },
+];
+
+describe('renderChatStream framing', () => {
+  it('emits role chunk, content chunks, finish chunk and [DONE], in that order', async () => {
+    const frames = await render(hello);
+    expect(frames).toHaveLength(5);
+    expect(json(frames[0])).toEqual({
+      id: 'chatcmpl-test123',
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model: 'kimi-k2',
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+    });
+    expect(choice(frames[1])).toEqual({ index: 0, delta: { content: 'Hel' }, logprobs: null, finish_reason: null });
+    expect(choice(frames[2])).toEqual({ index: 0, delta: { content: 'lo' }, logprobs: null, finish_reason: null });
+    expect(choice(frames[3])).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+    expect(frames[4]).toEqual({ done: true });
+    for (const frame of frames.slice(0, 4)) {
+      const chunk = json(frame);
+      expect(chunk.id).toBe('chatcmpl-test123');
+      expect(chunk.object).toBe('chat.completion.chunk');
+      expect(chunk.created).toBe(1_700_000_000);
+      expect(chunk.model).toBe('kimi-k2');
+      expect('usage' in chunk).toBe(false);
+    }
+  });
+
+  it.each(['length', 'content_filter'] as const)('passes finish_reason %s through', async (reason) => {
+    const frames = await render([{ type: 'text-delta', text: 'x' }, { type: 'finish', reason }]);
+    expect(choice(frames[2]).finish_reason).toBe(reason);
+  });
+
+  it('adds usage:null to every chunk and a final usage chunk only with includeUsage', async () => {
+    const frames = await render(hello, { includeUsage: true, promptTokens: 7 });
+    expect(frames).toHaveLength(6);
+    for (const frame of frames.slice(0, 4)) expect(json(frame).usage).toBeNull();
+    expect(choice(frames[3]).finish_reason).toBe('stop');
+    const usageChunk = json(frames[4]);
+    const completion = estimateTokens('Hello');
+    expect(usageChunk).toEqual({
+      id: 'chatcmpl-test123',
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model: 'kimi-k2',
+      choices: [],
+      usage: {
+        prompt_tokens: 7,
+        completion_tokens: completion,
+        total_tokens: 7 + completion,
+        completion_tokens_details: { reasoning_tokens: 0 },
+      },
+    });
+    expect(frames[5]).toEqual({ done: true });
+  });
+
+  it('never sends an empty-choices chunk when usage was not asked for', async () => {
+    const frames = await render(hello, { includeUsage: false });
+    for (const frame of frames) if (!frame.done) expect((frame.json.choices as unknown[]).length).toBe(1);
+  });
+
+  it('yields the role chunk before pulling the first event', async () => {
+    let pulled = 0;
+    const source: AsyncIterable<ChatEvent> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          pulled++;
+          return new Promise<IteratorResult<ChatEvent>>(() => {});
+        },
+      }),
+    };
+    const gen = renderChatStream(source, baseOptions());
+    const first = await gen.next();
+    expect(first.done).toBe(false);
+    expect(choice(parseFrames([first.value as string])[0]).delta).toEqual({ role: 'assistant', content: '' });
+    expect(pulled).toBe(0);
+  });
+
+  it('skips empty deltas', async () => {
+    const frames = await render([
+      { type: 'text-delta', text: '' },
+      { type: 'reasoning-delta', text: '' },
+      { type: 'text-delta', text: 'a' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+    expect(frames).toHaveLength(4);
+  });
+
+  it('encodes any text as one-line JSON and reassembles it exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({ unit: 'binary' }), { maxLength: 20 }), async (parts) => {
+        const frames = await render([...parts.map((text): ChatEvent => ({ type: 'text-delta', text })), { type: 'finish', reason: 'stop' }]);
+        expect(contentOf(frames)).toBe(parts.join(''));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('emits nothing for meta, search and heartbeat', async () => {
+    const frames = await render([
+      { type: 'meta', chatId: 'x', segmentId: 's' },
+      { type: 'search', queries: ['a', 'b'] },
+      { type: 'heartbeat' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+    expect(frames).toHaveLength(3);
+    expect(choice(frames[1]).finish_reason).toBe('stop');
+  });
+});
+
+describe('renderChatStream reasoning', () => {
+  const thinking: ChatEvent[] = [
+    { type: 'reasoning-delta', text: 'let me ' },
+    { type: 'reasoning-delta', text: 'think' },
+    { type: 'text-delta', text: 'Answer' },
+    { type: 'finish', reason: 'stop' },
+  ];
+
+  it('reasoning_content mode sends delta.reasoning_content', async () => {
+    const frames = await render(thinking, { reasoning: 'reasoning_content' });
+    expect(choice(frames[1]).delta).toEqual({ reasoning_content: 'let me ' });
+    expect(choice(frames[2]).delta).toEqual({ reasoning_content: 'think' });
+    expect(choice(frames[3]).delta).toEqual({ content: 'Answer' });
+  });
+
+  it('reasoningAlias also sends delta.reasoning', async () => {
+    const frames = await render(thinking, { reasoning: 'reasoning_content', reasoningAlias: true });
+    expect(choice(frames[1]).delta).toEqual({ reasoning_content: 'let me ', reasoning: 'let me ' });
+  });
+
+  it('think_tags mode wraps reasoning in <think> inside content', async () => {
+    const frames = await render(thinking, { reasoning: 'think_tags' });
+    expect(contentOf(frames)).toBe('<think>\nlet me think\n</think>\n\nAnswer');
+    for (const frame of frames) if (!frame.done) expect('reasoning_content' in (choice(frame).delta ?? {})).toBe(false);
+  });
+
+  it('think_tags mode closes the tag at the end when no answer text follows', async () => {
+    const frames = await render([{ type: 'reasoning-delta', text: 'hmm' }, { type: 'finish', reason: 'length' }], {
+      reasoning: 'think_tags',
+    });
+    expect(contentOf(frames)).toBe('<think>\nhmm\n</think>\n\n');
+    expect(choice(frames.at(-2)).finish_reason).toBe('length');
+  });
+
+  it('think_tags mode opens a new block when reasoning resumes after answer text', async () => {
+    const frames = await render(
+      [
+        { type: 'reasoning-delta', text: 'a' },
+        { type: 'text-delta', text: 'B' },
+        { type: 'reasoning-delta', text: 'c' },
+        { type: 'text-delta', text: 'D' },
+        { type: 'finish', reason: 'stop' },
+      ],
+      { reasoning: 'think_tags' },
+    );
+    expect(contentOf(frames)).toBe('<think>\na\n</think>\n\nB<think>\nc\n</think>\n\nD');
+  });
+
+  it('none mode drops reasoning but still counts it in usage', async () => {
+    const frames = await render(thinking, { reasoning: 'none', includeUsage: true });
+    expect(frames).toHaveLength(5); // role, Answer, finish, usage, DONE
+    expect(contentOf(frames)).toBe('Answer');
+    const usage = json(frames[3]).usage as { completion_tokens: number; completion_tokens_details: { reasoning_tokens: number } };
+    expect(usage.completion_tokens_details.reasoning_tokens).toBe(estimateTokens('let me think'));
+    expect(usage.completion_tokens).toBe(estimateTokens('Answer') + estimateTokens('let me think'));
+  });
+});
+
+describe('renderChatStream citations', () => {
+  const cited: ChatEvent[] = [
+    { type: 'text-delta', text: 'Fact [1][2].' },
+    { type: 'citation', citation: { index: 2, url: 'https://b.example/x', title: 'Bee' } },
+    { type: 'citation', citation: { index: 1, url: 'https://a.example/', title: 'Ay' } },
+    { type: 'citation', citation: { index: 3, url: 'https://a.example/', title: 'duplicate url' } },
+    { type: 'finish', reason: 'stop' },
+  ];
+
+  it('list style appends a numbered Sources list before the finish chunk', async () => {
+    const frames = await render(cited, { citations: 'list' });
+    expect(choice(frames[2]).delta).toEqual({
+      content: '\n\nSources:\n1. [Ay](https://a.example/)\n2. [Bee](https://b.example/x)',
+    });
+    expect(choice(frames[3]).finish_reason).toBe('stop');
+  });
+
+  it('footnotes style appends footnote definitions', async () => {
+    const frames = await render(cited, { citations: 'footnotes' });
+    expect(choice(frames[2]).delta).toEqual({
+      content: '\n\n[^1]: [Ay](https://a.example/)\n[^2]: [Bee](https://b.example/x)',
+    });
+  });
+
+  it('none style appends nothing', async () => {
+    const frames = await render(cited, { citations: 'none' });
+    expect(contentOf(frames)).toBe('Fact [1][2].');
+  });
+
+  it('escapes titles and urls that would break the markdown', async () => {
+    const frames = await render(
+      [
+        { type: 'citation', citation: { index: 1, url: 'https://x.example/a (b)\n<c>', title: 'A ](evil)\n[x] `y`' } },
+        { type: 'citation', citation: { index: 2, url: 'javascript:alert(1)', title: 'bad' } },
+        { type: 'finish', reason: 'stop' },
+      ],
+      { citations: 'list' },
+    );
+    expect(contentOf(frames)).toBe('\n\nSources:\n1. [A \\]\\(evil\\) \\[x\\] \\`y\\`](https://x.example/a%20%28b%29%0A%3Cc%3E)');
+  });
+
+  it('counts the sources text in usage', async () => {
+    const frames = await render(cited, { citations: 'list', includeUsage: true });
+    const usage = json(frames.at(-2)).usage as { completion_tokens: number };
+    expect(usage.completion_tokens).toBe(estimateTokens(contentOf(frames)));
+  });
+});
+
+describe('renderChatStream text-replace', () => {
+  it('appends only the part after the common prefix and counts what was sent', async () => {
+    const frames = await render(
+      [
+        { type: 'text-delta', text: 'The cat sat' },
+        { type: 'text-replace', previous: 'The cat sat', text: 'The cat sat down.' },
+        { type: 'text-replace', previous: 'The cat sat down.', text: 'The dog ran.' },
+        { type: 'text-replace', previous: 'The dog ran.', text: 'The dog' },
+        { type: 'finish', reason: 'stop' },
+      ],
+      { includeUsage: true },
+    );
+    const deltas = frames.slice(1, -3).map((frame) => choice(frame).delta);
+    expect(deltas).toEqual([{ content: 'The cat sat' }, { content: ' down.' }, { content: 'dog ran.' }]);
+    const usage = json(frames.at(-2)).usage as { completion_tokens: number };
+    expect(usage.completion_tokens).toBe(estimateTokens('The cat sat down.dog ran.'));
+  });
+
+  it('never splits a surrogate pair', async () => {
+    const frames = await render([
+      { type: 'text-delta', text: 'a😀' },
+      { type: 'text-replace', previous: 'a😀', text: 'a😁' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+    expect(choice(frames[2]).delta).toEqual({ content: '😁' });
+  });
+
+  it('closes an open think tag before replaced text', async () => {
+    const frames = await render(
+      [
+        { type: 'reasoning-delta', text: 'r' },
+        { type: 'text-replace', previous: '', text: 'T' },
+        { type: 'finish', reason: 'stop' },
+      ],
+      { reasoning: 'think_tags' },
+    );
+    expect(contentOf(frames)).toBe('<think>\nr\n</think>\n\nT');
+  });
+});
+
+describe('renderChatStream errors', () => {
+  it('turns a thrown ProxyError into an error frame and [DONE], with no finish and no usage', async () => {
+    const err = new ProxyError('upstream_generation_error', 'Kimi stopped generating.');
+    const frames = await render([{ type: 'text-delta', text: 'partial' }], { includeUsage: true, requestId: 'req_1' }, err);
+    expect(frames).toHaveLength(4);
+    expect(choice(frames[1]).delta).toEqual({ content: 'partial' });
+    expect(json(frames[2])).toEqual(toOpenAIError(err, 'req_1').body);
+    expect(json(frames[2])).toEqual({
+      error: {
+        message: 'Kimi stopped generating.',
+        type: 'upstream_error',
+        param: null,
+        code: 'upstream_generation_error',
+        request_id: 'req_1',
+      },
+    });
+    expect(frames[3]).toEqual({ done: true });
+    for (const frame of frames.slice(0, 2)) expect(choice(frame).finish_reason).toBeNull();
+  });
+
+  it('hides the details of unknown errors', async () => {
+    const frames = await render([], {}, new Error('secret internals'));
+    const body = json(frames[1]) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('internal_error');
+    expect(body.error.message).not.toContain('secret');
+    expect(frames[2]).toEqual({ done: true });
+  });
+
+  it('closes an open think tag before the error frame', async () => {
+    const frames = await render([{ type: 'reasoning-delta', text: 'hm' }], { reasoning: 'think_tags' }, new ProxyError('upstream_timeout', 't'));
+    expect(contentOf(frames)).toBe('<think>\nhm\n</think>\n\n');
+    expect(json(frames.at(-2)).error).toBeDefined();
+  });
+
+  it('reports a stream that ends without finish as upstream_protocol_error', async () => {
+    const frames = await render([{ type: 'text-delta', text: 'cut' }], { includeUsage: true });
+    expect(frames).toHaveLength(4);
+    expect((json(frames[2]) as { error: { code: string } }).error.code).toBe('upstream_protocol_error');
+    expect(frames[3]).toEqual({ done: true });
+  });
+
+  it('does not call onUsage on failure, and calls it once on success', async () => {
+    const seen: unknown[] = [];
+    await render([{ type: 'text-delta', text: 'x' }], { onUsage: (u) => seen.push(u) }, new ProxyError('upstream_timeout', 't'));
+    expect(seen).toHaveLength(0);
+    await render(hello, { onUsage: (u) => seen.push(u) });
+    expect(seen).toEqual([
+      { prompt_tokens: 12, completion_tokens: estimateTokens('Hello'), total_tokens: 12 + estimateTokens('Hello'), completion_tokens_details: { reasoning_tokens: 0 } },
+    ]);
+  });
+});
+
+describe('renderChatStream source lifecycle', () => {
+  function trackedSource(events: ChatEvent[]): { source: AsyncGenerator<ChatEvent>; state: { finalized: boolean; pulledAfterFinish: boolean } } {
+    const state = { finalized: false, pulledAfterFinish: false };
+    async function* source(): AsyncGenerator<ChatEvent> {
+      try {
+        for (const event of events) yield event;
+        state.pulledAfterFinish = true;
+        yield { type: 'text-delta', text: 'after finish' };
+      } finally {
+        state.finalized = true;
+      }
+    }
+    return { source: source(), state };
+  }
+
+  it('stops pulling after finish and lets the source clean up', async () => {
+    const { source, state } = trackedSource(hello);
+    const frames = parseFrames(await collect(renderChatStream(source, baseOptions())));
+    expect(contentOf(frames)).toBe('Hello');
+    expect(state.pulledAfterFinish).toBe(false);
+    expect(state.finalized).toBe(true);
+  });
+
+  it('runs the source cleanup when the consumer stops early', async () => {
+    const { source, state } = trackedSource(hello);
+    const gen = renderChatStream(source, baseOptions());
+    await gen.next(); // role
+    await gen.next(); // "Hel"
+    expect(state.finalized).toBe(false);
+    await gen.return(undefined);
+    expect(state.finalized).toBe(true);
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * Server-sent events over a Node `ServerResponse` (Fastify: `reply.raw`, after `reply.hijack()`).
+ *
+ * - Backpressure: `write()` resolves at once while the socket buffer has room and waits for
+ *   'drain' when it does not, so a slow client holds back the producer instead of growing
+ *   memory.
+ * - Coalescing: frames written in the same tick are joined and handed to the socket as one
+ *   write on the next tick (one HTTP chunk, one syscall). This is what cork/uncork-on-nextTick
+ *   achieves, without the per-frame cost of the HTTP chunk framing. A large tick is flushed
+ *   early so that the join stays bounded.
+ * - Keep-alive: when nothing was written for `keepAliveMs`, an SSE comment (`: ping`) goes
+ *   out, so proxies and client idle timers do not cut long silences.
+ * - Client gone: `closed` turns true, `signal` aborts, pending writes resolve false, and
+ *   `pipe()` stops pulling and calls the source's `return()`.
+ */
+import type { ServerResponse } from 'node:http';
+
+export interface SseWriterOptions {
+  /** Idle time before a `: ping` comment is written. 0 disables keep-alives. */
+  keepAliveMs: number;
+  /** Extra response headers (e.g. x-request-id); they may override the defaults. */
+  headers?: Record<string, string>;
+}
+
+export type PipeResult = 'completed' | 'client_closed';
+
+/** Joined frames are flushed early once they reach this many characters. */
+const FLUSH_AT = 64 * 1024;
+const PING = ': ping\n\n';
+const RESOLVED_TRUE = Promise.resolve(true);
+const RESOLVED_FALSE = Promise.resolve(false);
+const CLOSED = Symbol('closed');
+
+export class SseWriter {
+  readonly #res: ServerResponse;
+  readonly #opts: SseWriterOptions;
+  readonly #abort = new AbortController();
+  #closed = false;
+  #ended = false;
+  #opened = false;
+  #pending = '';
+  #flushScheduled = false;
+  #needDrain = false;
+  #drainWaiters: Array<(ok: boolean) => void> = [];
+  #lastWrite = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Wakes a `pipe()` that is waiting on its source when the client goes away. */
+  #wake: ((value: typeof CLOSED) => void) | undefined;
+
+  constructor(res: ServerResponse, opts: SseWriterOptions) {
+    this.#res = res;
+    this.#opts = opts;
+    res.on('close', this.#onClose);
+    res.on('drain', this.#onDrain);
+  }
+
+  /** The client has gone away (the response closed before it was ended). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Aborts when the client goes away: hand it to whatever produces the frames. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Writes status 200 and the SSE headers, and flushes them immediately. */
+  open(): void {
+    if (this.#opened || this.#closed) return;
+    this.#opened = true;
+    const res = this.#res;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+      ...this.#opts.headers,
+    });
+    res.flushHeaders();
+    this.#lastWrite = Date.now();
+    this.#schedulePing(this.#opts.keepAliveMs);
+  }
+
+  /**
+   * Writes one frame. Resolves true at once when the socket buffer has room, otherwise once it
+   * drained; resolves false when the client has gone (or the writer was ended).
+   */
+  write(frame: string): Promise<boolean> {
+    if (!this.#enqueue(frame)) return RESOLVED_FALSE;
+    return this.#needDrain ? this.#waitDrain() : RESOLVED_TRUE;
+  }
+
+  /**
+   * Writes every frame of `frames` until it ends or the client goes away (or `signal` aborts,
+   * which counts as the client going away). On the way out early, the iterable's `return()` is
+   * called so that its cleanup runs. Errors thrown by the iterable propagate. Does not end the
+   * response: call `end()`.
+   */
+  async pipe(frames: AsyncIterable<string>, signal?: AbortSignal): Promise<PipeResult> {
+    const it = frames[Symbol.asyncIterator]();
+    const onAbort = (): void => {
+      this.#wake?.(CLOSED);
+      this.#releaseWaiters(false);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let done = false;
+    let sourceBusy = false;
+    try {
+      for (;;) {
+        if (this.#closed || this.#ended || signal?.aborted === true) break;
+        const next = it.next();
+        sourceBusy = true;
+        const step = await new Promise<IteratorResult<string> | typeof CLOSED>((resolve, reject) => {
+          this.#wake = resolve;
+          next.then(resolve, reject);
+        });
+        this.#wake = undefined;
+        if (step === CLOSED) break;
+        sourceBusy = false;
+        if (step.done === true) {
+          done = true;
+          return 'completed';
+        }
+        if (!this.#enqueue(step.value)) break;
+        if (this.#needDrain && !(await this.#waitDrain())) break;
+      }
+    } catch (err) {
+      done = true; // a source that threw is finished
+      throw err;
+    } finally {
+      this.#wake = undefined;
+      signal?.removeEventListener('abort', onAbort);
+      if (!done) {
+        const closing = it.return?.();
+        if (closing) {
+          // A source still busy producing its next value runs its cleanup only once that value
+          // settles (abort it through `signal`); do not hold the caller until then.
+          if (sourceBusy) closing.catch(noop);
+          else await closing.catch(noop);
+        }
+      }
+    }
+    return 'client_closed';
+  }
+
+  /** Flushes what is pending and ends the response. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#stopPing();
+    if (this.#closed) return;
+    if (!this.#opened) this.open();
+    this.#flush();
+    this.#res.end();
+    this.#releaseWaiters(false);
+  }
+
+  /** Appends a frame to the tick's batch; false when nothing can be written any more. */
+  #enqueue(frame: string): boolean {
+    if (this.#closed || this.#ended) return false;
+    if (!this.#opened) this.open();
+    this.#pending += frame;
+    if (this.#pending.length >= FLUSH_AT) this.#flush();
+    else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flushTick);
+    }
+    return true;
+  }
+
+  readonly #flushTick = (): void => {
+    this.#flushScheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    const chunk = this.#pending;
+    if (chunk.length === 0 || this.#closed) return;
+    this.#pending = '';
+    this.#lastWrite = Date.now();
+    if (!this.#res.write(chunk)) this.#needDrain = true;
+  }
+
+  #waitDrain(): Promise<boolean> {
+    if (this.#closed || this.#ended) return RESOLVED_FALSE;
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #releaseWaiters(ok: boolean): void {
+    const waiters = this.#drainWaiters;
+    if (waiters.length === 0) return;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve(ok);
+  }
+
+  readonly #onDrain = (): void => {
+    this.#needDrain = false;
+    this.#releaseWaiters(true);
+  };
+
+  readonly #onClose = (): void => {
+    this.#stopPing();
+    if (this.#res.writableFinished) return; // normal end
+    this.#closed = true;
+    this.#pending = '';
+    this.#releaseWaiters(false);
+    this.#wake?.(CLOSED);
+    this.#abort.abort(new Error('The client closed the connection.'));
+  };
+
+  #schedulePing(delay: number): void {
+    if (this.#opts.keepAliveMs <= 0 || this.#closed || this.#ended) return;
+    this.#timer = setTimeout(this.#onPingTimer, delay);
+    this.#timer.unref();
+  }
+
+  readonly #onPingTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#closed || this.#ended) return;
+    const keepAliveMs = this.#opts.keepAliveMs;
+    const idle = Date.now() - this.#lastWrite;
+    if (idle < keepAliveMs) {
+      this.#schedulePing(keepAliveMs - idle);
+      return;
+    }
+    // A full socket buffer means bytes are still on their way: no ping needed.
+    if (!this.#needDrain) {
+      this.#pending += PING;
+      this.#flush();
+    }
+    this.#schedulePing(keepAliveMs);
+  };
+
+  #stopPing(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
+
+function noop(): void {}
