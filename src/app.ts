@@ -1,0 +1,226 @@
+/**
+ * Builds the Fastify app from injected parts (config, clock, store, logger, dispatcher), so
+ * tests can build several apps side by side against an emulator.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import { makeAccount } from './accounts/account.js';
+import { AccountPool } from './accounts/pool.js';
+import { ApiKeyVerifier } from './auth/api-keys.js';
+import type { Config } from './config/config.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { ProxyError, toOpenAIError } from './core/errors.js';
+import { newRequestId } from './core/ids.js';
+import { ChatService } from './conversations/chat-service.js';
+import { Janitor } from './conversations/janitor.js';
+import { createLogger } from './logger.js';
+import { ModelRegistry } from './models/registry.js';
+import { Relay } from './relay/relay.js';
+import { registerChatRoutes } from './routes/chat.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerModelRoutes } from './routes/models.js';
+import type { AppServices } from './services.js';
+import { MemoryStore } from './store/memory.js';
+import type { Store } from './store/store.js';
+import { ConnectClient } from './upstream/kimi/connect/client.js';
+import { KimiHttp } from './upstream/kimi/http.js';
+import { RestSseClient } from './upstream/kimi/rest-sse/client.js';
+import type { KimiProtocol, KimiProtocolClient } from './upstream/kimi/types.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  config: Config;
+  clock?: Clock;
+  store?: Store;
+  logger?: Logger;
+  dispatcher?: Dispatcher;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  services: AppServices;
+  /** Stops background work, closes the server, the upstream agent and the store. */
+  close(): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function makeClient(protocol: KimiProtocol, http: KimiHttp, config: Config, logger: Logger): KimiProtocolClient {
+  if (protocol === 'rest') {
+    return new RestSseClient(http, { onUnknownEvent: (name) => logger.debug({ event: name }, 'ignored unknown Kimi SSE event') });
+  }
+  return new ConnectClient(http, {
+    chatPath: config.connectChatPath,
+    onUnknownMask: (mask) => logger.debug({ mask }, 'ignored unknown Kimi Connect mask'),
+  });
+}
+
+/** KIMI_PROTOCOL=auto: one probe at start. Connect's catalog RPC answers 404 only where Connect is absent. */
+async function detectProtocol(http: KimiHttp, pool: AccountPool, logger: Logger): Promise<KimiProtocol> {
+  const account = pool.list()[0];
+  if (!account) return 'connect';
+  const credentials = { accountId: account.id, accessToken: account.token, deviceId: account.deviceId, sessionId: account.sessionId };
+  try {
+    const res = await http.send(
+      {
+        method: 'POST',
+        path: '/apiv2/kimi.gateway.config.v1.ConfigService/GetAvailableModels',
+        body: '{}',
+        contentType: 'application/json',
+        protocol: 'connect',
+        allowNotFound: true,
+      },
+      { credentials, signal: AbortSignal.timeout(10_000) },
+    );
+    for await (const _ of res.body) {
+      // drain
+    }
+    const protocol = res.status === 404 ? 'rest' : 'connect';
+    logger.info({ protocol }, 'KIMI_PROTOCOL=auto: detected the upstream protocol');
+    return protocol;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'KIMI_PROTOCOL=auto: probe failed; using connect');
+    return 'connect';
+  }
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const store = deps.store ?? new MemoryStore(clock);
+  const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
+  const pool = new AccountPool(config.kimiTokens.map((t, i) => makeAccount(t, `account-${i + 1}`)));
+  const protocol = config.kimiProtocol === 'auto' ? await detectProtocol(http, pool, logger) : config.kimiProtocol;
+  const client = makeClient(protocol, http, config, logger);
+
+  const models = new ModelRegistry({
+    protocol,
+    ttlMs: config.modelCatalogTtlMs,
+    clock,
+    ...(client.listModels
+      ? {
+          fetchCatalog: async () => {
+            const lease = await pool.acquire();
+            try {
+              return await client.listModels!({ credentials: await lease.credentials(), signal: AbortSignal.timeout(15_000) });
+            } finally {
+              lease.release();
+            }
+          },
+        }
+      : {}),
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'could not read the live model catalog; serving the built-in list'),
+  });
+  const janitor = new Janitor({
+    store,
+    pool,
+    client,
+    clock,
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry'),
+  });
+  const relay = new Relay({
+    pool,
+    client,
+    clock,
+    maxAttempts: Math.max(1, Math.min(3, pool.size)),
+    backoffMs: 200,
+    discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined),
+    onFailover: (from, err) => logger.warn({ account: from, code: err.code, upstreamCode: err.upstreamCode }, 'upstream failed before output; trying another account'),
+  });
+  const chat = new ChatService({
+    relay,
+    store,
+    janitor,
+    clock,
+    protocol,
+    deleteTempChats: config.deleteTempChats,
+    conversationWaitMs: config.conversationWaitMs,
+    turnTimeoutMs: config.timeouts.totalMs,
+  });
+  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, apiKeys: new ApiKeyVerifier(config.apiKeys) };
+
+  const fastify = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.maxBodyBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
+    },
+    return503OnClosing: true,
+  });
+
+  // Clients differ in the content type they send; the body is JSON whatever they say.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ProxyError('invalid_json', 'The request body is not valid JSON.'), undefined);
+    }
+  });
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    logger.info({ reqId: request.id, method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  fastify.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
+    const mapped = mapFrameworkError(error);
+    const { status, body } = toOpenAIError(mapped, request.id);
+    if (status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
+      logger.error({ reqId: request.id, err: error }, 'unhandled error');
+    }
+    if (mapped instanceof ProxyError && mapped.retryAfterMs !== undefined) {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterMs / 1000))));
+      void reply.header('retry-after-ms', String(Math.round(mapped.retryAfterMs)));
+    }
+    void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  });
+  fastify.setNotFoundHandler((request, reply) => {
+    const { status, body } = toOpenAIError(new ProxyError('not_found', `Unknown route: ${request.method} ${request.url.split('?')[0]}`), request.id);
+    void reply.code(status).send(body);
+  });
+
+  registerHealthRoutes(fastify, services, VERSION);
+  registerModelRoutes(fastify, services);
+  registerChatRoutes(fastify, services);
+
+  janitor.start();
+  if (client.listModels && pool.size > 0) void models.refresh();
+
+  return {
+    fastify,
+    services,
+    async close() {
+      await janitor.stop();
+      await fastify.close();
+      await http.close();
+      await store.close();
+    },
+  };
+}
+
+/** Fastify's own errors (bad JSON, body too large, …) as typed errors. */
+function mapFrameworkError(error: FastifyError | ProxyError): unknown {
+  if (error instanceof ProxyError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProxyError('body_too_large', 'The request body is larger than the configured limit (MAX_BODY_BYTES).');
+    case 'FST_ERR_CTP_INVALID_JSON':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ProxyError('invalid_json', 'The request body is not valid JSON.');
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ProxyError('invalid_request', error.message, { status: error.statusCode });
+  }
+  return error;
+}

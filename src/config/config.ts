@@ -1,0 +1,138 @@
+/**
+ * Typed configuration from the environment (and `.env`), validated once at start.
+ * Names are stable: deployments and docs depend on them. docs/configuration.md lists them all.
+ */
+import { z } from 'zod';
+
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? def : ['true', '1', 'yes', 'on'].includes(v)));
+
+const int = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const url = (def: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v ?? '').trim() || def;
+      try {
+        const u = new URL(value);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+        return value.replace(/\/+$/, '');
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${value}"` });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  HOST: z.string().optional().default('127.0.0.1'),
+  PORT: int(8000, 0, 65535),
+  KIMI_TOKENS: list,
+  KIMI_BASE_URL: url('https://www.kimi.com'),
+  KIMI_PROTOCOL: z.enum(['connect', 'rest', 'auto'], { message: 'expected connect, rest or auto' }).optional().default('connect'),
+  KIMI_CONNECT_CHAT_PATH: z.string().optional().default('kimi.gateway.chat.v1.ChatService/Chat'),
+  API_KEYS: list,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  DELETE_TEMP_CHATS: bool(true),
+  CITATIONS: z.enum(['list', 'footnotes', 'none']).optional().default('list'),
+  REASONING_OUTPUT: z.enum(['reasoning_content', 'think_tags', 'none']).optional().default('reasoning_content'),
+  KEEPALIVE_INTERVAL_MS: int(15_000, 100, 600_000),
+  CONVERSATION_WAIT_MS: int(30_000, 0, 600_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000, 100, 600_000),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: int(90_000, 100, 3_600_000),
+  UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
+  MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
+});
+
+export interface Timeouts {
+  connectMs: number;
+  firstByteMs: number;
+  idleMs: number;
+  totalMs: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  kimiTokens: string[];
+  kimiBaseUrl: string;
+  kimiProtocol: 'connect' | 'rest' | 'auto';
+  connectChatPath: string;
+  apiKeys: string[];
+  logLevel: string;
+  deleteTempChats: boolean;
+  citations: 'list' | 'footnotes' | 'none';
+  reasoningOutput: 'reasoning_content' | 'think_tags' | 'none';
+  keepAliveMs: number;
+  conversationWaitMs: number;
+  timeouts: Timeouts;
+  maxBodyBytes: number;
+  modelCatalogTtlMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the config from an environment map. Throws ConfigError naming every bad key. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    kimiTokens: e.KIMI_TOKENS,
+    kimiBaseUrl: e.KIMI_BASE_URL,
+    kimiProtocol: e.KIMI_PROTOCOL,
+    connectChatPath: e.KIMI_CONNECT_CHAT_PATH.replace(/^\/+/, ''),
+    apiKeys: e.API_KEYS,
+    logLevel: e.LOG_LEVEL,
+    deleteTempChats: e.DELETE_TEMP_CHATS,
+    citations: e.CITATIONS,
+    reasoningOutput: e.REASONING_OUTPUT,
+    keepAliveMs: e.KEEPALIVE_INTERVAL_MS,
+    conversationWaitMs: e.CONVERSATION_WAIT_MS,
+    timeouts: {
+      connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstByteMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+      totalMs: e.UPSTREAM_TOTAL_TIMEOUT_MS,
+    },
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Deletes upstream chats off the response path: temporary chats of stateless requests,
+ * chats of deleted or idle conversations, chats of failed attempts. The queue lives in the
+ * store, so pending work survives restarts and (with a shared store) is done once.
+ */
+import type { Clock } from '../core/clock.js';
+import { isProxyError } from '../core/errors.js';
+import type { AccountPool } from '../accounts/pool.js';
+import type { KimiProtocolClient } from '../upstream/kimi/types.js';
+import type { Store } from '../store/store.js';
+
+export interface JanitorOptions {
+  store: Store;
+  pool: AccountPool;
+  client: KimiProtocolClient;
+  clock: Clock;
+  /** How often due work is looked for when nothing kicked the janitor. */
+  intervalMs?: number;
+  maxAttempts?: number;
+  onError?: (err: unknown, chatId: string) => void;
+}
+
+export class Janitor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private stopped = false;
+
+  constructor(private readonly opts: JanitorOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.opts.intervalMs ?? 30_000);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Queues an upstream chat for deletion after `delayMs`. */
+  async schedule(accountId: string, chatId: string, delayMs = 0): Promise<void> {
+    await this.opts.store.enqueueDeletion({ accountId, chatId, protocol: this.opts.client.protocol, dueAt: this.opts.clock.now() + delayMs });
+    if (delayMs === 0) this.kick();
+  }
+
+  /** Runs a pass now (or right after the one in progress). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = undefined;
+        if (this.rerun) {
+          this.rerun = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Waits until the janitor is idle (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const { store, pool, client, clock } = this.opts;
+    const maxAttempts = this.opts.maxAttempts ?? 5;
+    for (;;) {
+      const batch = await store.claimDueDeletions(clock.now(), 16, 60_000);
+      if (batch.length === 0) return;
+      await Promise.all(
+        batch.map(async (item) => {
+          try {
+            if (item.protocol !== client.protocol) throw new Error('protocol changed since the chat was created');
+            const lease = await pool.acquire({ accountId: item.accountId });
+            try {
+              const credentials = await lease.credentials();
+              await client.deleteChat(item.chatId, { credentials, signal: AbortSignal.timeout(15_000) });
+            } finally {
+              lease.release();
+            }
+            await store.completeDeletion(item.id);
+          } catch (err) {
+            // Already gone upstream, or not retryable: done either way.
+            const gone = isProxyError(err) && err.code === 'upstream_chat_not_found';
+            if (gone || item.attempts >= maxAttempts) await store.completeDeletion(item.id);
+            else await store.retryDeletion(item.id, clock.now() + 2 ** item.attempts * 1_000);
+            if (!gone) this.opts.onError?.(err, item.chatId);
+          }
+        }),
+      );
+      if (this.stopped) return;
+    }
+  }
+}

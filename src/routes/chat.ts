@@ -1,0 +1,88 @@
+/** POST /v1/chat/completions (stateless) and /v1/chat/completions/{conversation_id} (stateful). */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyError } from '../core/errors.js';
+import { newCompletionId } from '../core/ids.js';
+import { estimateTokens } from '../core/tokens.js';
+import { normalizeMessages } from '../conversations/messages.js';
+import { renderCompletion } from '../render/openai/completion.js';
+import { renderChatStream } from '../render/openai/stream.js';
+import { SseWriter } from '../render/sse-writer.js';
+import type { AppServices } from '../services.js';
+import { parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
+
+const CONVERSATION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** An AbortSignal that fires when the client goes away before the response is complete. */
+function clientSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort(new ProxyError('internal_error', 'client disconnected'));
+  });
+  return ac.signal;
+}
+
+function conversationIdFrom(request: FastifyRequest, bodyId: string | null | undefined): string | undefined {
+  const fromPath = (request.params as { conversationId?: string }).conversationId;
+  const header = request.headers['x-conversation-id'];
+  const id = fromPath ?? (typeof header === 'string' ? header : undefined) ?? bodyId ?? undefined;
+  if (id === undefined) return undefined;
+  if (!CONVERSATION_ID_RE.test(id)) {
+    throw new ProxyError('invalid_request', 'conversation id must be 1-128 characters of letters, digits, ".", "_", ":" or "-".', { param: 'conversation_id' });
+  }
+  return id;
+}
+
+export function registerChatRoutes(app: FastifyInstance, services: AppServices): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const identity = services.apiKeys.verify(request.headers);
+    const body = parseChatRequest(request.body);
+    const conversationId = conversationIdFrom(request, body.conversation_id);
+    const messages = normalizeMessages(body.messages);
+    const thinking = thinkingFromRequest(body);
+    const webSearch = webSearchFromRequest(body);
+    const model = await services.models.resolve(body.model, {
+      ...(thinking !== undefined ? { thinking } : {}),
+      ...(webSearch !== undefined ? { webSearch } : {}),
+      ...(body.reasoning_effort ? { reasoningEffort: body.reasoning_effort } : {}),
+    });
+    if (!model) {
+      throw new ProxyError('model_not_found', `The model "${body.model}" does not exist. GET /v1/models lists the available ids.`, { param: 'model' });
+    }
+
+    const signal = clientSignal(reply);
+    const turn = await services.chat.start({ owner: identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
+    const { config } = services;
+    const renderOptions = {
+      id: newCompletionId(),
+      created: Math.floor(services.clock.now() / 1000),
+      model: body.model,
+      includeUsage: body.stream_options?.include_usage === true,
+      reasoning: config.reasoningOutput,
+      citations: config.citations,
+      promptTokens: estimateTokens(turn.promptText),
+      requestId: request.id,
+    };
+    const headers: Record<string, string> = { 'x-request-id': request.id };
+    if (conversationId) headers['x-conversation-id'] = conversationId;
+
+    if (body.stream === true) {
+      if (signal.aborted) {
+        turn.abandon();
+        return;
+      }
+      reply.hijack();
+      const writer = new SseWriter(reply.raw, { keepAliveMs: config.keepAliveMs, headers });
+      writer.open();
+      await writer.pipe(renderChatStream(turn.events, renderOptions), signal);
+      writer.end();
+      return;
+    }
+    const completion = await renderCompletion(turn.events, renderOptions);
+    void reply.headers(headers).send(completion);
+  };
+
+  for (const prefix of ['', '/v1']) {
+    app.post(`${prefix}/chat/completions`, handler);
+    app.post(`${prefix}/chat/completions/:conversationId`, handler);
+  }
+}

@@ -1,0 +1,22 @@
+/** GET /v1/models and /v1/models/{id} in OpenAI's exact list shape. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ProxyError } from '../core/errors.js';
+import type { AppServices } from '../services.js';
+
+export function registerModelRoutes(app: FastifyInstance, services: AppServices): void {
+  for (const prefix of ['', '/v1']) {
+    app.get(`${prefix}/models`, async (request) => {
+      services.apiKeys.verify(request.headers);
+      return { object: 'list', data: await services.models.list() };
+    });
+    app.get(`${prefix}/models/:id`, async (request: FastifyRequest) => {
+      services.apiKeys.verify(request.headers);
+      const { id } = request.params as { id: string };
+      const listed = (await services.models.list()).find((m) => m.id === id);
+      if (listed) return listed;
+      const resolved = await services.models.resolve(id);
+      if (!resolved) throw new ProxyError('model_not_found', `The model "${id}" does not exist.`, { param: 'model' });
+      return { id, object: 'model', created: 1752192000, owned_by: 'moonshot-kimi-web', description: `Variant of ${resolved.baseId}` };
+    });
+  }
+}
