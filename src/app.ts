@@ -2,7 +2,7 @@
  * Builds the Fastify app from injected parts (config, clock, store, logger, dispatcher), so
  * tests can build several apps side by side against an emulator.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { makeAccount } from './accounts/account.js';
@@ -43,6 +43,9 @@ export interface App {
   /** Stops background work, closes the server, the upstream agent and the store. */
   close(): Promise<void>;
 }
+
+/** Retry hint for 429/503 answers when nothing better is known. */
+const DEFAULT_RETRY_AFTER_MS = 5_000;
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -143,7 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // One log line per request is written by our own onResponse hook.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     requestIdHeader: false,
@@ -179,9 +183,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
       logger.error({ reqId: request.id, err: error }, 'unhandled error');
     }
-    if (mapped instanceof ProxyError && mapped.retryAfterMs !== undefined) {
-      void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterMs / 1000))));
-      void reply.header('retry-after-ms', String(Math.round(mapped.retryAfterMs)));
+    // Every 429/503 says when to come back; without an upstream hint, a short default.
+    const retryAfterMs = mapped instanceof ProxyError ? (mapped.retryAfterMs ?? (status === 429 || status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined)) : undefined;
+    if (retryAfterMs !== undefined) {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+      void reply.header('retry-after-ms', String(Math.round(retryAfterMs)));
     }
     void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
   });

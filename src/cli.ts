@@ -71,7 +71,7 @@ async function demo(env: Record<string, string | undefined>, port?: string, host
   const apiKey = env.API_KEYS?.split(',')[0]?.trim() || `sk-demo-${randomAlnum(24)}`;
   const config = loadConfig({
     ...env,
-    ...(port ? { PORT: port } : {}),
+    PORT: port ?? env.PORT ?? '8000',
     ...(host ? { HOST: host } : {}),
     API_KEYS: env.API_KEYS || apiKey,
     ...(emulator ? { KIMI_BASE_URL: emulator.url, KIMI_TOKENS: 'demo-account-1,demo-account-2' } : {}),

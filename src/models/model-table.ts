@@ -66,6 +66,9 @@ export interface PublicModel {
 
 const OWNER = 'moonshot-kimi-web';
 
+/** The ids every deployment has listed from the start; always shown with their variants. */
+const SEED_IDS = new Set(['k2', 'k1.5']);
+
 /** Models of the legacy REST protocol (spec A.4, A.9 legacy catalog). */
 export const REST_BASE_MODELS: BaseModel[] = [
   {
@@ -212,7 +215,10 @@ export function listModels(table: BaseModel[], created: number): PublicModel[] {
   for (const base of table) {
     for (const alias of base.aliases) {
       add(alias, `Alias of ${base.id}`, base.ownedBy);
+      // The seed ids keep their documented variants; other aliases are listed bare (all variants resolve).
+      if (!SEED_IDS.has(alias)) continue;
       if (supportsThinking(base) && !base.alwaysThinking) add(`${alias}-thinking`, `Alias of ${base.id}-thinking`, base.ownedBy);
+      add(`${alias}-nosearch`, `Alias of ${base.id}-nosearch`, base.ownedBy);
     }
   }
   return out;
