@@ -11,17 +11,18 @@ import { ApiKeyVerifier } from './auth/api-keys.js';
 import type { Config } from './config/config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ProxyError, toOpenAIError } from './core/errors.js';
-import { newRequestId } from './core/ids.js';
+import { newConversationId, newRequestId } from './core/ids.js';
 import { ChatService } from './conversations/chat-service.js';
 import { Janitor } from './conversations/janitor.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
 import { Relay } from './relay/relay.js';
 import { registerChatRoutes } from './routes/chat.js';
+import { registerConversationRoutes } from './routes/conversations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerModelRoutes } from './routes/models.js';
 import type { AppServices } from './services.js';
-import { MemoryStore } from './store/memory.js';
+import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { ConnectClient } from './upstream/kimi/connect/client.js';
 import { KimiHttp } from './upstream/kimi/http.js';
@@ -92,7 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = deps.store ?? new MemoryStore(clock);
+  const store = deps.store ?? (await openStore({ url: config.storeUrl, dataDir: config.dataDir, clock }));
   const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
   const pool = new AccountPool(config.kimiTokens.map((t, i) => makeAccount(t, `account-${i + 1}`)));
   const protocol = config.kimiProtocol === 'auto' ? await detectProtocol(http, pool, logger) : config.kimiProtocol;
@@ -121,6 +122,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     pool,
     client,
     clock,
+    implicitTtlMs: config.implicitConversationTtlMs,
+    deleteChats: config.deleteTempChats,
     onError: (err) => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry'),
   });
   const relay = new Relay({
@@ -139,6 +142,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
     protocol,
     deleteTempChats: config.deleteTempChats,
+    conversationReuse: config.conversationReuse,
+    lengthContinuations: config.lengthContinuations,
+    newConversationId,
     conversationWaitMs: config.conversationWaitMs,
     turnTimeoutMs: config.timeouts.totalMs,
   });
@@ -199,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerHealthRoutes(fastify, services, VERSION);
   registerModelRoutes(fastify, services);
   registerChatRoutes(fastify, services);
+  registerConversationRoutes(fastify, services);
 
   janitor.start();
   if (client.listModels && pool.size > 0) void models.refresh();

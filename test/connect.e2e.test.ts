@@ -14,7 +14,7 @@ const user = (content: string) => ({ role: 'user', content });
 describe('connect: models and request shape', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'off' } });
   });
   afterAll(async () => h.close());
 

@@ -9,7 +9,8 @@ describe.each(PROTOCOLS)('gateway over %s', (protocol) => {
   let h: Harness;
   let sdk: OpenAI;
   beforeAll(async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
+    // Reuse off: these tests check the plain stateless lifecycle (temporary chat deleted).
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, CONVERSATION_REUSE: 'off' } });
     sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
   });
   afterAll(async () => h.close());

@@ -55,7 +55,8 @@ export class PoolLease implements AccountLease {
     return this.released;
   }
 
-  get token(): string {
+  /** The store's token for the held slot (it changes if an expired lease had to be taken again). */
+  get slot(): string {
     return this.slotToken;
   }
 

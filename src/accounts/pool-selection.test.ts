@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ProxyError } from '../core/errors.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeAccount, type Account } from './account.js';
 import { AccountPool, type AccountLease, type AccountPoolOptions } from './pool.js';
@@ -230,6 +231,30 @@ describe('AccountPool selection', () => {
     kept.release();
     await flush();
     expect(await store.countSlots('acct:acct_a')).toBe(0);
+  });
+
+  it('works without a store or clock (in-process coordination)', async () => {
+    const pool = new AccountPool([account('a', { maxConcurrent: 1 }), account('b', { maxConcurrent: 1 })]);
+    pools.push(pool);
+    const l1 = await pool.acquire();
+    const l2 = await pool.acquire();
+    expect(new Set([l1.account.id, l2.account.id])).toEqual(new Set(['acct_a', 'acct_b']));
+    const third = pool.acquire();
+    l1.release();
+    const l3 = await third;
+    expect(l3.account.id).toBe(l1.account.id);
+    l2.release();
+    l3.release();
+    expect(pool.status().map((s) => s.inFlight)).toEqual([0, 0]);
+  });
+
+  it('counts only the first report of a lease', async () => {
+    const { pool } = setup([account('a')]);
+    const lease = await pool.acquire();
+    lease.report('ok');
+    lease.report(new ProxyError('upstream_rate_limited', 'late'));
+    lease.release();
+    expect(pool.status()[0]).toMatchObject({ state: 'healthy', failures: 0 });
   });
 
   it('close() fails waiting requests with shutting_down', async () => {

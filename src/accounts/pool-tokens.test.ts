@@ -226,6 +226,34 @@ describe('AccountPool tokens', () => {
     expect(ids).toEqual(new Set(['acct_a', 'acct_b']));
   });
 
+  it('a token replaced during a refresh wins over the old refresh result', async () => {
+    const { pool, refresher } = setup([account('cpmt_a', 'a')]);
+    refresher.rejected.add('cpmt_a');
+    refresher.hold();
+    const lease = await pool.acquire();
+    const pending = lease.credentials();
+    await flush();
+    await pool.replaceToken('acct_a', 'cpmt_b');
+    refresher.releaseAll();
+    const creds = await pending;
+    lease.release();
+    expect(refresher.calls).toEqual(['cpmt_a', 'cpmt_b']);
+    expect(pool.status()[0]).toMatchObject({ state: 'healthy', maskedToken: 'cp…' });
+    expect(creds.accessToken.startsWith('eyJ')).toBe(true);
+  });
+
+  it('still refreshes when the store cannot take the lock', async () => {
+    const clock = new SteppingClock();
+    const store = new MemoryStore(clock);
+    store.tryLock = async () => {
+      throw new Error('store down');
+    };
+    const { pool, refresher, events } = setup([account('cpmt_a', 'a')], { clock, store });
+    await credentialsOnce(pool);
+    expect(refresher.calls).toEqual(['cpmt_a']);
+    expect(events).toContainEqual({ type: 'store-error', op: 'tryLock', error: 'store down' });
+  });
+
   it('uses an access JWT until exp, then reports it invalid', async () => {
     const clock = new SteppingClock();
     const token = accessJwt(clock.now(), 60);

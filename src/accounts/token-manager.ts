@@ -136,9 +136,10 @@ export class TokenManager {
       if (due !== undefined && now >= due && !this.inflight && now >= this.nextRetryAt) this.refreshInBackground();
       return this.currentCredentials();
     }
-    await abortable(this.refresh(), signal);
+    // A second round covers a refresh that was overtaken by replace() while we waited.
+    for (let round = 0; round < 2 && !this.hasUsableAccess(this.clock.now()); round++) await abortable(this.refresh(), signal);
     if (!this.hasUsableAccess(this.clock.now())) {
-      throw new ProxyError('upstream_unauthenticated', 'The refreshed Kimi access token is already expired.', { upstreamCode: 'refresh_expired_token' });
+      throw new ProxyError('upstream_unauthenticated', 'Refreshing did not produce a usable Kimi access token.', { upstreamCode: 'refresh_unusable_token' });
     }
     return this.currentCredentials();
   }
@@ -231,8 +232,8 @@ export class TokenManager {
   /** Returns whether the refresh token rotated. */
   private async runRefresh(): Promise<boolean> {
     const lockKey = `refresh:${this.account.id}`;
-    let lock = await this.store.tryLock(lockKey, this.opts.lockTtlMs);
-    if (!lock) {
+    let lock = await this.takeLock(lockKey);
+    if (lock === undefined) {
       const waited = await this.waitForPeer(lockKey);
       if (waited === 'adopted') return false;
       lock = waited;
@@ -246,24 +247,41 @@ export class TokenManager {
       const used = this.refreshToken;
       const refreshFn = this.refreshFn;
       if (used === undefined || !refreshFn) return false;
-      const result = await refreshFn({ account: this.account, refreshToken: used, signal: this.closeSignal });
+      let result: RefreshResult;
+      try {
+        result = await refreshFn({ account: this.account, refreshToken: used, signal: this.closeSignal });
+      } catch (err) {
+        // The token was replaced meanwhile: the old one's fate no longer matters.
+        if (epoch !== this.epoch) return false;
+        throw err;
+      }
       if (epoch !== this.epoch) return false;
       const rotated = this.apply(result, used);
       await this.persist(state, false);
       return rotated;
     } finally {
-      await this.store.releaseLock(lockKey, lock).catch((err: unknown) => this.hooks.onStoreError('releaseLock', err));
+      if (lock !== null) await this.store.releaseLock(lockKey, lock).catch((err: unknown) => this.hooks.onStoreError('releaseLock', err));
+    }
+  }
+
+  /** The lock token; undefined when another instance holds it; null when the store failed (refresh anyway). */
+  private async takeLock(lockKey: string): Promise<string | undefined | null> {
+    try {
+      return await this.store.tryLock(lockKey, this.opts.lockTtlMs);
+    } catch (err) {
+      this.hooks.onStoreError('tryLock', err);
+      return null;
     }
   }
 
   /** Another instance holds the refresh lock: wait for its token in the store, or for the lock. */
-  private async waitForPeer(lockKey: string): Promise<'adopted' | string> {
+  private async waitForPeer(lockKey: string): Promise<'adopted' | string | null> {
     const deadline = this.clock.now() + 2 * this.opts.lockTtlMs;
     while (this.clock.now() < deadline) {
       await this.clock.sleep(this.opts.pollMs, this.closeSignal);
       if (this.adoptAccess(await this.readState(), this.clock.now())) return 'adopted';
-      const lock = await this.store.tryLock(lockKey, this.opts.lockTtlMs);
-      if (lock) return lock;
+      const lock = await this.takeLock(lockKey);
+      if (lock !== undefined) return lock;
     }
     throw new ProxyError('upstream_timeout', 'Timed out waiting for another instance to refresh the Kimi token.', { upstreamCode: 'refresh_lock_timeout' });
   }

@@ -70,6 +70,11 @@ const envSchema = z.object({
   UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
   MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
+  DATA_DIR: z.string().optional().default('./data'),
+  STORE_URL: z.string().optional(),
+  CONVERSATION_REUSE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).optional().default('auto'),
+  IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
+  LENGTH_CONTINUATIONS: int(3, 0, 20),
 });
 
 export interface Timeouts {
@@ -96,6 +101,15 @@ export interface Config {
   timeouts: Timeouts;
   maxBodyBytes: number;
   modelCatalogTtlMs: number;
+  dataDir: string;
+  /** Store backend URL (`sqlite:`, `memory:`, `redis://…`); absent = SQLite in dataDir. */
+  storeUrl: string | undefined;
+  /** Continue upstream chats when a stateless request resends a history this proxy produced. */
+  conversationReuse: 'auto' | 'off';
+  /** Idle time after which an implicitly reused upstream chat is deleted. */
+  implicitConversationTtlMs: number;
+  /** How many times a reply cut by the upstream length limit is continued transparently (REST). */
+  lengthContinuations: number;
 }
 
 export class ConfigError extends Error {
@@ -134,5 +148,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
+    dataDir: e.DATA_DIR,
+    storeUrl: e.STORE_URL?.trim() || undefined,
+    conversationReuse: e.CONVERSATION_REUSE,
+    implicitConversationTtlMs: e.IMPLICIT_CONVERSATION_TTL_MS,
+    lengthContinuations: e.LENGTH_CONTINUATIONS,
   };
 }

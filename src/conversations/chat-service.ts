@@ -1,19 +1,26 @@
 /**
- * Turns a validated chat request into one upstream turn: stateless (a temporary upstream
- * chat, deleted afterwards) or stateful (a conversation bound to an upstream chat and its
- * account, continued with only what is new). Nothing here knows the upstream protocol.
+ * Turns a validated chat request into one upstream turn:
+ * - stateless: a new upstream chat with the history folded in; deleted afterwards, or kept
+ *   as an implicit conversation (CONVERSATION_REUSE=auto) so that a client resending this
+ *   exact history continues it instead of starting over;
+ * - stateful: a conversation bound to an upstream chat and its account, continued with only
+ *   what is new, branched on edits, migrated when its account becomes unusable.
+ * Nothing here knows the upstream protocol beyond "can it branch".
  */
 import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
-import { ProxyError } from '../core/errors.js';
+import { ProxyError, isProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
-import type { Relay, RelayTurn } from '../relay/relay.js';
+import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
 import type { ConversationRecord, Store, TranscriptMessage } from '../store/store.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
-import { newMessagesSince } from './diff.js';
+import { fingerprint } from './fingerprint.js';
 import { foldMessages } from './fold.js';
 import type { Janitor } from './janitor.js';
+import { continueOnLength } from './length-continuation.js';
 import type { ChatMessage } from './messages.js';
+import { planTurn, type TurnPlan } from './turn-plan.js';
+import { newOutcome, tapTurn, type TurnOutcome } from './turn-tap.js';
 
 export interface ChatServiceOptions {
   relay: Relay;
@@ -22,10 +29,13 @@ export interface ChatServiceOptions {
   clock: Clock;
   protocol: KimiProtocol;
   deleteTempChats: boolean;
+  conversationReuse: 'auto' | 'off';
+  lengthContinuations: number;
   /** Bounded wait for a busy conversation before answering 409. */
   conversationWaitMs: number;
   /** Upper bound of one turn; a conversation lock never outlives it. */
   turnTimeoutMs: number;
+  newConversationId: () => string;
 }
 
 export interface ChatInput {
@@ -45,16 +55,22 @@ export interface StartedTurn {
   abandon(): void;
 }
 
-const LOCK_POLL_MS = 50;
-
-interface StatefulTurn {
-  input: ChatInput;
+/** Where a turn runs and what it is saved as. */
+interface TurnTarget {
   conversationId: string;
   record: ConversationRecord | undefined;
-  fresh: ChatMessage[];
-  turn: RelayTurn;
+  plan: TurnPlan;
+  implicit: boolean;
   unlock: () => void;
 }
+
+const LOCK_POLL_MS = 50;
+
+/** Errors after which a conversation's upstream chat cannot be used and is rebuilt elsewhere. */
+const MIGRATE_ON = new Set(['no_accounts', 'upstream_chat_not_found', 'upstream_unauthenticated']);
+
+const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
+  messages.filter((m): m is ChatMessage & { role: TranscriptMessage['role'] } => m.role !== 'tool').map((m) => ({ role: m.role, content: m.content }));
 
 export class ChatService {
   constructor(private readonly opts: ChatServiceOptions) {}
@@ -63,110 +79,173 @@ export class ChatService {
     if (!input.messages.some((m) => m.role === 'user' || m.role === 'tool')) {
       throw new ProxyError('invalid_request', 'messages must contain at least one user message.', { param: 'messages' });
     }
-    return input.conversationId ? this.startStateful(input, input.conversationId) : this.startStateless(input);
+    if (input.conversationId) return this.startStateful(input, input.conversationId);
+    if (this.opts.conversationReuse === 'auto') return this.startImplicit(input);
+    return this.startStateless(input);
   }
 
+  /** A throw-away upstream chat, deleted when the turn ends. */
   private async startStateless(input: ChatInput): Promise<StartedTurn> {
     const text = foldMessages(input.messages);
     const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
-    const events = this.statelessEvents(turn);
+    const outcome = newOutcome();
+    const events = this.cleanupAfter(tapTurn(this.withContinuation(turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
     return wrapTurn(events, turn, text);
   }
 
-  private async *statelessEvents(turn: RelayTurn): AsyncGenerator<ChatEvent> {
-    let chatId: string | undefined;
-    try {
-      for await (const ev of turn.events) {
-        if (ev.type === 'meta' && ev.chatId) chatId = ev.chatId;
-        yield ev;
+  /** Stateless request with history reuse: continue the upstream chat that produced this history, if any. */
+  private async startImplicit(input: ChatInput): Promise<StartedTurn> {
+    const { store } = this.opts;
+    const lastAssistant = input.messages.findLastIndex((m) => m.role === 'assistant');
+    if (lastAssistant >= 0) {
+      const fp = fingerprint(input.messages.slice(0, lastAssistant + 1));
+      const record = await store.findConversationByFingerprint(input.owner, fp);
+      if (record?.implicit && record.protocol === this.opts.protocol) {
+        const key = lockKey(input.owner, record.id);
+        // Never wait here: a parallel request with the same history simply gets its own chat.
+        const token = await store.tryLock(key, this.lockTtl());
+        if (token) {
+          const plan: TurnPlan = { kind: 'continue', fresh: input.messages.slice(lastAssistant + 1) };
+          return this.runTurn(input, { conversationId: record.id, record, plan, implicit: true, unlock: unlocker(store, key, token) });
+        }
       }
-    } finally {
-      if (chatId && this.opts.deleteTempChats) void this.opts.janitor.schedule(turn.accountId, chatId).catch(() => undefined);
     }
+    return this.runTurn(input, {
+      conversationId: this.opts.newConversationId(),
+      record: undefined,
+      plan: { kind: 'restart', fresh: input.messages },
+      implicit: true,
+      unlock: () => undefined,
+    });
   }
 
   private async startStateful(input: ChatInput, conversationId: string): Promise<StartedTurn> {
     const { store } = this.opts;
-    const lockKey = `conv:${input.owner}:${conversationId}`;
-    const lockToken = await this.lock(lockKey, input.signal);
-    const unlock = (): void => void store.releaseLock(lockKey, lockToken).catch(() => undefined);
+    const key = lockKey(input.owner, conversationId);
+    const token = await this.lock(key, input.signal);
+    const unlock = unlocker(store, key, token);
     try {
       const record = await store.getConversation(input.owner, conversationId);
-      const fresh = record ? newMessagesSince(record.transcript, input.messages) : input.messages;
-      if (!fresh.some((m) => m.role === 'user' || m.role === 'tool')) {
+      const plan: TurnPlan = record
+        ? planTurn(record.transcript, input.messages, this.opts.protocol === 'connect')
+        : { kind: 'restart', fresh: input.messages };
+      if (!plan.fresh.some((m) => m.role === 'user' || m.role === 'tool')) {
         throw new ProxyError('invalid_request', 'No new user message to send in this conversation.', { param: 'messages' });
       }
-      const text = foldMessages(fresh);
-      const turn = await this.opts.relay.open({
-        upstream: {
-          text,
-          model: input.model,
-          ...(record ? { chatId: record.upstreamChatId } : {}),
-          ...(record?.lastAssistantMessageId ? { parentId: record.lastAssistantMessageId } : {}),
-        },
-        ...(record ? { accountId: record.accountId } : {}),
-        signal: input.signal,
-      });
-      const events = this.statefulEvents({ input, conversationId, record, fresh, turn, unlock });
-      return wrapTurn(events, turn, text, unlock);
+      return await this.runTurn(input, { conversationId, record, plan, implicit: false, unlock });
     } catch (err) {
       unlock();
       throw err;
     }
   }
 
-  private async *statefulEvents(t: StatefulTurn): AsyncGenerator<ChatEvent> {
-    const { input, conversationId, record, fresh, turn, unlock } = t;
-    const { store, clock } = this.opts;
-    let chatId = record?.upstreamChatId;
-    let assistantId: string | undefined;
-    let answer = '';
-    let finished = false;
-    try {
-      for await (const ev of turn.events) {
-        if (ev.type === 'meta') {
-          if (ev.chatId) chatId = ev.chatId;
-          if (ev.assistantMessageId) assistantId = ev.assistantMessageId;
-        } else if (ev.type === 'text-delta') answer += ev.text;
-        else if (ev.type === 'text-replace' && answer.endsWith(ev.previous)) answer = answer.slice(0, answer.length - ev.previous.length) + ev.text;
-        else if (ev.type === 'finish' && chatId) {
-          // Saved before the finish reaches the client: the next turn must find it.
-          const now = clock.now();
-          const transcript: TranscriptMessage[] = [
-            ...(record?.transcript ?? []),
-            ...fresh.filter((m): m is ChatMessage & TranscriptMessage => m.role !== 'tool'),
-            { role: 'assistant', content: answer },
-          ];
-          const next: ConversationRecord = {
-            id: conversationId,
-            owner: input.owner,
-            accountId: turn.accountId,
-            protocol: this.opts.protocol,
-            model: input.model.requestedId,
-            upstreamChatId: chatId,
-            transcript,
-            createdAt: record?.createdAt ?? now,
-            updatedAt: now,
-          };
-          const parent = assistantId ?? record?.lastAssistantMessageId;
-          if (parent) next.lastAssistantMessageId = parent;
-          await store.saveConversation(next);
-          finished = true;
-        }
-        yield ev;
-      }
-    } finally {
-      unlock();
-      // A first turn that never finished leaves an orphan upstream chat: clean it up.
-      if (!record && !finished && chatId) void this.opts.janitor.schedule(turn.accountId, chatId).catch(() => undefined);
+  /** Opens the upstream turn for a conversation and saves the conversation when it finishes. */
+  private async runTurn(input: ChatInput, target: TurnTarget): Promise<StartedTurn> {
+    const { record, plan } = target;
+    const reuses = record !== undefined && plan.kind !== 'restart';
+    const base: TranscriptMessage[] = !record || plan.kind === 'restart' ? [] : plan.kind === 'branch' ? record.transcript.slice(0, plan.keep) : record.transcript;
+    let text = foldMessages(plan.fresh);
+    let request: RelayRequest = { upstream: { text, model: input.model }, signal: input.signal };
+    if (reuses) {
+      const parentId = plan.kind === 'branch' ? plan.parentId : record.lastAssistantMessageId;
+      request = {
+        upstream: { text, model: input.model, chatId: record.upstreamChatId, ...(parentId ? { parentId } : {}) },
+        accountId: record.accountId,
+        signal: input.signal,
+      };
     }
+
+    let turn: RelayTurn;
+    let continuing = reuses;
+    try {
+      turn = await this.opts.relay.open(request);
+    } catch (err) {
+      if (!reuses || !isProxyError(err) || !MIGRATE_ON.has(err.code)) throw err;
+      // The chat's account is unusable (or the chat is gone): rebuild the conversation on a
+      // healthy account, seeded with the stored transcript, so the user sees no break.
+      text = foldMessages([...base, ...plan.fresh]);
+      turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
+      continuing = false;
+    }
+    // The previous upstream chat is abandoned by a restart or a migration.
+    if (record && !continuing) void this.opts.janitor.schedule(record.accountId, record.upstreamChatId).catch(() => undefined);
+
+    const outcome = newOutcome(continuing ? record?.upstreamChatId : undefined);
+    const save = async (o: TurnOutcome): Promise<void> => {
+      if (!o.chatId) return;
+      const now = this.opts.clock.now();
+      const transcript: TranscriptMessage[] = [
+        ...base,
+        ...toTranscript(plan.fresh),
+        { role: 'assistant', content: o.answer, ...(o.assistantMessageId ? { upstreamId: o.assistantMessageId } : {}) },
+      ];
+      const next: ConversationRecord = {
+        id: target.conversationId,
+        owner: input.owner,
+        accountId: turn.accountId,
+        protocol: this.opts.protocol,
+        model: input.model.requestedId,
+        upstreamChatId: o.chatId,
+        transcript,
+        createdAt: record?.createdAt ?? now,
+        updatedAt: now,
+      };
+      const parent = o.assistantMessageId ?? (continuing ? record?.lastAssistantMessageId : undefined);
+      if (parent) next.lastAssistantMessageId = parent;
+      if (target.implicit) {
+        next.implicit = true;
+        next.fingerprint = fingerprint(transcript);
+      }
+      await this.opts.store.saveConversation(next);
+    };
+    const tapped = tapTurn(this.withContinuation(turn, input), outcome, save);
+    // A chat this turn created that never got saved is an orphan: delete it.
+    const events = this.cleanupAfter(tapped, turn, outcome, () => !continuing, target.unlock);
+    return wrapTurn(events, turn, text, target.unlock);
+  }
+
+  private withContinuation(turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
+    if (this.opts.lengthContinuations === 0) return turn.events;
+    return continueOnLength(turn.events, {
+      max: this.opts.lengthContinuations,
+      open: async (chatId, segmentId) =>
+        (
+          await this.opts.relay.open({
+            upstream: { text: ' ', model: input.model, chatId, continueSegmentId: segmentId },
+            accountId: turn.accountId,
+            signal: input.signal,
+          })
+        ).events,
+    });
+  }
+
+  /** Runs when the turn's events end: releases the lock and deletes the upstream chat when asked. */
+  private async *cleanupAfter(
+    events: AsyncIterable<ChatEvent>,
+    turn: RelayTurn,
+    outcome: TurnOutcome,
+    deleteChat: () => boolean,
+    unlock?: () => void,
+  ): AsyncGenerator<ChatEvent> {
+    try {
+      yield* events;
+    } finally {
+      unlock?.();
+      // Saved conversations keep their chat; everything else is temporary.
+      const saved = outcome.finished && unlock !== undefined;
+      if (outcome.chatId && !saved && deleteChat()) void this.opts.janitor.schedule(turn.accountId, outcome.chatId).catch(() => undefined);
+    }
+  }
+
+  private lockTtl(): number {
+    return this.opts.turnTimeoutMs * (this.opts.lengthContinuations + 1) + 30_000;
   }
 
   /** Takes the conversation lock, waiting up to conversationWaitMs; then 409. */
   private async lock(key: string, signal: AbortSignal): Promise<string> {
     const deadline = this.opts.clock.now() + this.opts.conversationWaitMs;
     for (;;) {
-      const token = await this.opts.store.tryLock(key, this.opts.turnTimeoutMs + 30_000);
+      const token = await this.opts.store.tryLock(key, this.lockTtl());
       if (token) return token;
       if (this.opts.clock.now() >= deadline) {
         throw new ProxyError('conversation_busy', 'This conversation is already answering another request; retry when it has finished.', {
@@ -178,7 +257,18 @@ export class ChatService {
   }
 }
 
-function wrapTurn(events: AsyncIterable<ChatEvent>, turn: { accountId: string; abandon(): void }, promptText: string, onAbandon?: () => void): StartedTurn {
+const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
+
+function unlocker(store: Store, key: string, token: string): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    void store.releaseLock(key, token).catch(() => undefined);
+  };
+}
+
+function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: string, onAbandon?: () => void): StartedTurn {
   let started = false;
   return {
     events: {

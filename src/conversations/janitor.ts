@@ -17,6 +17,10 @@ export interface JanitorOptions {
   /** How often due work is looked for when nothing kicked the janitor. */
   intervalMs?: number;
   maxAttempts?: number;
+  /** Implicit conversations idle this long are dropped and their upstream chats deleted. */
+  implicitTtlMs?: number;
+  /** False: idle implicit conversations are forgotten but their upstream chats kept. */
+  deleteChats?: boolean;
   onError?: (err: unknown, chatId: string) => void;
 }
 
@@ -70,7 +74,24 @@ export class Janitor {
     while (this.running) await this.running;
   }
 
+  /** Forgets implicit conversations nobody continued within the TTL and queues their chats for deletion. */
+  private async sweepIdle(): Promise<void> {
+    const { store, clock, implicitTtlMs } = this.opts;
+    if (implicitTtlMs === undefined) return;
+    for (;;) {
+      const idle = await store.listIdleImplicitConversations(clock.now() - implicitTtlMs, 50);
+      if (idle.length === 0) return;
+      for (const c of idle) {
+        await store.deleteConversation(c.owner, c.id);
+        if (this.opts.deleteChats !== false) {
+          await store.enqueueDeletion({ accountId: c.accountId, chatId: c.upstreamChatId, protocol: c.protocol, dueAt: clock.now() });
+        }
+      }
+    }
+  }
+
   private async pass(): Promise<void> {
+    await this.sweepIdle();
     const { store, pool, client, clock } = this.opts;
     const maxAttempts = this.opts.maxAttempts ?? 5;
     for (;;) {

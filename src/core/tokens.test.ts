@@ -1,6 +1,6 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
-import { estimatePromptTokens, estimateTokens } from './tokens.js';
+import { estimatePromptTokens, estimateTokens, StreamTokenEstimator } from './tokens.js';
 
 describe('estimateTokens', () => {
   it('is 0 for empty text and a positive integer otherwise', () => {
@@ -90,5 +90,47 @@ describe('estimatePromptTokens', () => {
     const n = estimatePromptTokens(messages);
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(n).toBeGreaterThan(500 * 100);
+  });
+});
+
+describe('StreamTokenEstimator', () => {
+  function streamed(pieces: string[]): StreamTokenEstimator {
+    const estimator = new StreamTokenEstimator();
+    for (const piece of pieces) estimator.add(piece);
+    return estimator;
+  }
+
+  it('is exact for text shorter than its head', () => {
+    const pieces = ['Hel', 'lo', ', wor', 'ld! ', '你好', '世界。'];
+    const estimator = streamed(pieces);
+    expect(estimator.length).toBe(pieces.join('').length);
+    expect(estimator.estimate()).toBe(estimateTokens(pieces.join('')));
+    expect(new StreamTokenEstimator().estimate()).toBe(0);
+  });
+
+  it('stays close to a full count for long streamed text', () => {
+    const words = ['the', 'answer', 'streams', 'in', 'many', 'small', 'pieces,', 'and', 'some', 'are', 'longer', 'than', 'others.', '数据', '流式', '输出。'];
+    let seed = 3;
+    const pieces: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      pieces.push(`${words[seed % words.length] ?? ''} `);
+    }
+    const full = pieces.join('');
+    const estimate = streamed(pieces).estimate();
+    const exact = countTokens(full);
+    expect(Number.isInteger(estimate)).toBe(true);
+    expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.05);
+  });
+
+  it('grows with the text', () => {
+    const estimator = new StreamTokenEstimator();
+    let last = 0;
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 2_000; i++) estimator.add(`piece number ${i} `);
+      const now = estimator.estimate();
+      expect(now).toBeGreaterThan(last);
+      last = now;
+    }
   });
 });

@@ -103,6 +103,77 @@ export function estimateTokens(text: string): number {
   return text.length <= EXACT_LIMIT ? countExact(text) : countSampled(text);
 }
 
+/** Text kept verbatim at the start of a streamed text. */
+const STREAM_HEAD = 4096;
+/** Size of the contiguous blocks sampled after the head. */
+const STREAM_BLOCK = 256;
+/** Characters of sampled blocks kept at most. */
+const STREAM_SAMPLE_BUDGET = 4096;
+
+/**
+ * Estimates the tokens of a text that arrives in many small pieces, without keeping the whole
+ * text: the first ~4k characters are kept verbatim, and the rest is cut into ~256-character
+ * contiguous blocks of which an evenly spread subset is kept (the stride doubles whenever the
+ * kept blocks exceed their budget). `estimate()` counts what was kept and extrapolates the
+ * rest from it, so memory and counting cost stay bounded however long the text grows. Texts
+ * shorter than the head are counted exactly, like `estimateTokens`.
+ */
+export class StreamTokenEstimator {
+  #length = 0;
+  #head = '';
+  #block = '';
+  #blocks: string[] = [];
+  #sampledChars = 0;
+  #stride = 1;
+  #blockCount = 0;
+
+  /** Characters seen so far. */
+  get length(): number {
+    return this.#length;
+  }
+
+  add(text: string): void {
+    this.#length += text.length;
+    if (this.#head.length < STREAM_HEAD) {
+      this.#head += text;
+      return;
+    }
+    this.#block += text;
+    if (this.#block.length >= STREAM_BLOCK) this.#closeBlock();
+  }
+
+  estimate(): number {
+    const headTokens = estimateTokens(this.#head);
+    const rest = this.#length - this.#head.length;
+    if (rest === 0) return headTokens;
+    const sample = this.#blocks.join('') + this.#block;
+    const sampleTokens = estimateTokens(sample);
+    const ratio = sample.length > 0 ? sampleTokens / sample.length : headTokens / this.#head.length;
+    return headTokens + Math.ceil(ratio * rest);
+  }
+
+  #closeBlock(): void {
+    const block = this.#block;
+    this.#block = '';
+    this.#blockCount++;
+    if (this.#blockCount % this.#stride !== 0) return;
+    this.#blocks.push(block);
+    this.#sampledChars += block.length;
+    if (this.#sampledChars <= STREAM_SAMPLE_BUDGET) return;
+    // Keep every other block (those on the doubled stride) and sample half as often from now on.
+    const kept: string[] = [];
+    let chars = 0;
+    for (let i = 1; i < this.#blocks.length; i += 2) {
+      const b = this.#blocks[i] as string;
+      kept.push(b);
+      chars += b.length;
+    }
+    this.#blocks = kept;
+    this.#sampledChars = chars;
+    this.#stride *= 2;
+  }
+}
+
 /**
  * Estimated prompt tokens for a chat, following OpenAI's counting recipe: each message costs
  * its role and content plus 3 tokens of framing, and the reply priming adds 3 more. The

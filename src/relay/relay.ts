@@ -150,14 +150,17 @@ class Turn implements RelayTurn {
           const ev = next.value;
           if (ev.type === 'meta' && ev.chatId && !req.upstream.chatId) createdChatId = ev.chatId;
           if (CONTENT.has(ev.type)) committed = true;
-          yield ev;
           if (ev.type === 'finish') {
-            // Nothing may follow finish. Let the rest of the body (trailer, chunk end) drain in
-            // the background so the keep-alive connection is reused, without delaying the client.
+            // Nothing may follow finish. The rest of the body (trailer, chunk end) drains in the
+            // background so the keep-alive connection is reused, without delaying the client.
+            // Started before yielding: consumers stop pulling as soon as they see finish.
             drained = true;
             drainInBackground(it);
-            break;
+            this.attempt.lease.report('ok');
+            yield ev;
+            return;
           }
+          yield ev;
         }
         this.attempt.lease.report('ok');
         return;

@@ -8,6 +8,7 @@ import { renderCompletion } from '../render/openai/completion.js';
 import { renderChatStream } from '../render/openai/stream.js';
 import { SseWriter } from '../render/sse-writer.js';
 import type { AppServices } from '../services.js';
+import { API_PREFIXES } from './prefixes.js';
 import { parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
 
 const CONVERSATION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -81,8 +82,8 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     void reply.headers(headers).send(completion);
   };
 
-  for (const prefix of ['', '/v1']) {
+  for (const prefix of API_PREFIXES) {
     app.post(`${prefix}/chat/completions`, handler);
-    app.post(`${prefix}/chat/completions/:conversationId`, handler);
+    if (!prefix.includes(':conversationId')) app.post(`${prefix}/chat/completions/:conversationId`, handler);
   }
 }

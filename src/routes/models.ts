@@ -2,9 +2,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProxyError } from '../core/errors.js';
 import type { AppServices } from '../services.js';
+import { API_PREFIXES } from './prefixes.js';
 
 export function registerModelRoutes(app: FastifyInstance, services: AppServices): void {
-  for (const prefix of ['', '/v1']) {
+  for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/models`, async (request) => {
       services.apiKeys.verify(request.headers);
       return { object: 'list', data: await services.models.list() };

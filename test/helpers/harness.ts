@@ -41,6 +41,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     KIMI_TOKENS: 'tok-alpha,tok-beta',
     API_KEYS: TEST_KEY,
     KEEPALIVE_INTERVAL_MS: '15000',
+    STORE_URL: 'memory:',
     ...opts.env,
   });
   const app = await buildApp({ config, logger: pino({ level: 'debug' }, sink) });

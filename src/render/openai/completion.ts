@@ -15,6 +15,7 @@
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { estimateTokens } from '../../core/tokens.js';
 import { CitationCollector, citationTitle, formatSources } from './citations.js';
 import type { RenderOptions } from './render-options.js';
 import { THINK_CLOSE, THINK_OPEN } from './stream.js';
@@ -92,7 +93,7 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
   }
   if (annotations !== undefined) message.annotations = annotations;
 
-  const usage = buildUsage(opts.promptTokens, content.slice(thinkBlock.length), reasoning);
+  const usage = buildUsage(opts.promptTokens, estimateTokens(content.slice(thinkBlock.length)), estimateTokens(reasoning));
   if (opts.onUsage) {
     try {
       opts.onUsage(usage);

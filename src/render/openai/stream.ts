@@ -10,7 +10,8 @@
  *
  * Hot path: every per-delta frame is the concatenation of a precomputed prefix, the
  * JSON-encoded delta text and a precomputed suffix. Tokens are estimated once, at the end,
- * and only when someone wants usage.
+ * and only when someone wants usage, from a bounded sample of the sent text (see
+ * StreamTokenEstimator): the whole answer is never kept.
  *
  * `text-replace`: a stream cannot retract what it sent, so only the part of the new text
  * after its longest common prefix with `previous` is sent, as a content delta. Usage counts
@@ -18,6 +19,7 @@
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { StreamTokenEstimator } from '../../core/tokens.js';
 import { CitationCollector, formatSources } from './citations.js';
 import { DONE_FRAME, errorFrame } from './errors.js';
 import type { RenderOptions } from './render-options.js';
@@ -43,11 +45,12 @@ export async function* renderChatStream(
   const reasoningPrefix = `${prefix}"reasoning_content":`;
   const mode = opts.reasoning;
   const alias = opts.reasoningAlias === true;
-  // Emitted text is only kept when someone will ask for usage.
+  // Emitted text is only sampled when someone will ask for usage.
   const track = opts.includeUsage || opts.onUsage !== undefined;
 
-  let content = '';
-  let reasoning = '';
+  // Bounded samples of what was sent, for the usage estimate (never the whole answer).
+  const content = new StreamTokenEstimator();
+  const reasoning = new StreamTokenEstimator();
   let thinkOpen = false;
   let finish: FinishReason | undefined;
   let failure: unknown;
@@ -84,13 +87,13 @@ export async function* renderChatStream(
             } else {
               yield contentPrefix + JSON.stringify(text) + suffix;
             }
-            if (track) content += text;
+            if (track) content.add(text);
             break;
           }
           case 'reasoning-delta': {
             const text = event.text;
             if (text.length === 0) break;
-            if (track) reasoning += text;
+            if (track) reasoning.add(text);
             if (mode === 'reasoning_content') {
               const json = JSON.stringify(text);
               yield alias ? `${reasoningPrefix}${json},"reasoning":${json}${suffix}` : reasoningPrefix + json + suffix;
@@ -138,13 +141,13 @@ export async function* renderChatStream(
     const sources = citations.size > 0 ? formatSources(citations.sorted(), opts.citations) : null;
     if (sources !== null) {
       yield contentPrefix + JSON.stringify(sources.text) + suffix;
-      if (track) content += sources.text;
+      if (track) content.add(sources.text);
     }
 
     yield `${prefix}},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]${usageNull}}\n\n`;
 
     if (track) {
-      const usage = buildUsage(opts.promptTokens, content, reasoning);
+      const usage = buildUsage(opts.promptTokens, content.estimate(), reasoning.estimate());
       if (opts.onUsage) {
         try {
           opts.onUsage(usage);

@@ -1,5 +1,3 @@
-import { estimateTokens } from '../../core/tokens.js';
-
 /** OpenAI `usage`. All numbers are estimates: Kimi reports no token counts. */
 export interface ChatUsage {
   prompt_tokens: number;
@@ -9,13 +7,12 @@ export interface ChatUsage {
 }
 
 /**
- * Builds `usage` from the answer text and the reasoning text of one reply. Reasoning counts as
- * completion tokens in every reasoning mode, hidden or not, as OpenAI bills hidden reasoning.
+ * Builds `usage` from estimated counts. Reasoning counts as completion tokens in every
+ * reasoning mode, hidden or not, as OpenAI bills hidden reasoning.
  */
-export function buildUsage(promptTokens: number, content: string, reasoning: string): ChatUsage {
+export function buildUsage(promptTokens: number, contentTokens: number, reasoningTokens: number): ChatUsage {
   const prompt = Number.isFinite(promptTokens) ? Math.max(0, Math.round(promptTokens)) : 0;
-  const reasoningTokens = estimateTokens(reasoning);
-  const completion = estimateTokens(content) + reasoningTokens;
+  const completion = contentTokens + reasoningTokens;
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,

@@ -1,0 +1,262 @@
+/**
+ * Everything the pool knows about one account at run time: its health, its tokens, its
+ * counters, and the transitions driven by request outcomes (`report`), refresh results,
+ * expiry, re-checks and token replacement.
+ */
+import type { Clock } from '../core/clock.js';
+import { ProxyError, isProxyError } from '../core/errors.js';
+import { isRefreshTokenRejected } from '../upstream/kimi/auth.js';
+import type { AccountCredentials } from '../upstream/kimi/types.js';
+import { maskSecret, type Account } from './account.js';
+import { AccountHealth, type Availability, type HealthOptions, type HealthState, type InvalidCause } from './health.js';
+import type { AccountStatus, PoolEvent, PoolStore, ProbeFn, RefreshFn } from './pool-types.js';
+import { normalizeToken } from './token-kind.js';
+import { TokenManager, type TokenManagerOptions } from './token-manager.js';
+
+/** What an account's runtime needs from its pool. */
+export interface RuntimeContext {
+  clock: Clock;
+  store: PoolStore;
+  refresh: RefreshFn | undefined;
+  closeSignal: AbortSignal;
+  health: HealthOptions;
+  tokens: TokenManagerOptions;
+  emit(event: PoolEvent): void;
+  /** Counts state changes and refresh results for metrics. */
+  tally: { stateChanges: number; refreshOk: number; refreshFailed: number };
+  /** Something may have become available: let waiting requests retry. */
+  wake(): void;
+}
+
+/** What a finished request tells the account (see PoolLease). */
+export interface ReportedLease {
+  usedToken: string | undefined;
+  probe: boolean;
+}
+
+/** Codes that count toward the circuit breaker. */
+const BREAKER_CODES = new Set(['upstream_overloaded', 'upstream_http_error', 'upstream_network_error', 'upstream_timeout']);
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export class AccountRuntime {
+  readonly health: AccountHealth;
+  readonly tokens: TokenManager;
+  inFlight = 0;
+  requests = 0;
+  failures = 0;
+  lastUsedAt: number | undefined;
+  private lastState: HealthState;
+  private lastRecheckAt = 0;
+  private rechecking: Promise<boolean> | undefined;
+
+  constructor(
+    readonly account: Account,
+    private readonly ctx: RuntimeContext,
+  ) {
+    this.health = new AccountHealth(ctx.health, account.disabled);
+    this.lastState = account.disabled ? 'disabled' : 'healthy';
+    this.tokens = new TokenManager(
+      account,
+      ctx.store,
+      ctx.clock,
+      ctx.refresh,
+      ctx.tokens,
+      {
+        onRefreshStart: () => this.syncState('refresh started'),
+        onRefreshEnd: (outcome) => this.onRefreshEnd(outcome),
+        onStoreError: (op, err) => ctx.emit({ type: 'store-error', op, error: messageOf(err) }),
+      },
+      ctx.closeSignal,
+    );
+  }
+
+  get id(): string {
+    return this.account.id;
+  }
+
+  /** A refresh is running and the account has no usable access token meanwhile. */
+  refreshing(now: number): boolean {
+    return this.tokens.refreshing && this.tokens.needsRefresh(now);
+  }
+
+  availability(now: number): Availability {
+    this.expireIfNeeded(now);
+    this.syncState();
+    return this.health.availability(now, this.refreshing(now));
+  }
+
+  async credentials(signal: AbortSignal | undefined): Promise<AccountCredentials> {
+    if (this.health.invalid) {
+      throw new ProxyError('upstream_unauthenticated', `This Kimi account is unavailable: ${this.health.invalid.reason}`, { upstreamCode: 'account_invalid' });
+    }
+    try {
+      return await this.tokens.credentials(signal);
+    } finally {
+      this.expireIfNeeded(this.ctx.clock.now());
+    }
+  }
+
+  /** Applies a request's outcome; branches on ProxyError codes only. */
+  report(lease: ReportedLease, outcome: unknown): void {
+    const now = this.ctx.clock.now();
+    if (outcome === 'ok') {
+      this.health.onSuccess(now);
+    } else if (isProxyError(outcome)) {
+      const why = `${outcome.code}: ${outcome.message}`;
+      if (outcome.code === 'upstream_unauthenticated') {
+        if (this.onUnauthenticated(lease, why)) this.failures += 1;
+      } else if (outcome.code === 'upstream_rate_limited') {
+        this.failures += 1;
+        this.health.lastError = why;
+        this.health.onRateLimited(now, outcome.retryAfterMs);
+      } else if (BREAKER_CODES.has(outcome.code)) {
+        this.failures += 1;
+        this.health.lastError = why;
+        this.health.onFailure(now, lease.probe);
+      }
+    }
+    this.syncState(isProxyError(outcome) ? outcome.code : undefined);
+    this.ctx.wake();
+  }
+
+  /** Returns true when the 401 was about the current token (and so changed something). */
+  private onUnauthenticated(lease: ReportedLease, why: string): boolean {
+    const used = lease.usedToken;
+    // No token handed out: the error came from getting credentials, which dealt with it.
+    if (this.health.invalid || used === undefined) return false;
+    if (!this.tokens.canRefresh) {
+      if (used !== this.tokens.accessToken) return false;
+      this.invalidate('access-rejected', 'Kimi rejected the access token and no refresh token is configured.');
+      return true;
+    }
+    if (!this.tokens.rejectAccess(used)) return false;
+    this.health.authFailures += 1;
+    if (this.health.authFailures >= 2) {
+      this.invalidate('access-rejected', 'Kimi rejects freshly refreshed access tokens for this account.');
+    } else {
+      this.health.lastError = why;
+      this.tokens.refreshInBackground();
+    }
+    return true;
+  }
+
+  private onRefreshEnd(outcome: { ok: true; rotated: boolean } | { ok: false; error: unknown }): void {
+    if (outcome.ok) {
+      this.ctx.tally.refreshOk += 1;
+      this.ctx.emit({ type: 'refresh', accountId: this.id, ok: true, rotated: outcome.rotated });
+    } else {
+      this.ctx.tally.refreshFailed += 1;
+      const message = messageOf(outcome.error);
+      this.ctx.emit({ type: 'refresh', accountId: this.id, ok: false, error: message });
+      if (isRefreshTokenRejected(outcome.error)) this.invalidate('refresh-rejected', 'Kimi rejected the refresh token; replace it.');
+      else this.health.lastError = `token refresh failed: ${message}`;
+    }
+    this.syncState(outcome.ok ? 'refreshed' : 'refresh failed');
+    this.ctx.wake();
+  }
+
+  private invalidate(cause: InvalidCause, reason: string): void {
+    this.health.markInvalid(cause, reason);
+    this.syncState(reason);
+  }
+
+  expireIfNeeded(now: number): void {
+    if (!this.health.invalid && this.tokens.accessExpired(now)) {
+      this.invalidate('access-expired', 'access token expired; configure a refresh token');
+    }
+  }
+
+  /** Emits a state event when the derived state differs from the last one seen. */
+  syncState(reason?: string): void {
+    const now = this.ctx.clock.now();
+    const to = this.health.state(now, this.refreshing(now));
+    if (to === this.lastState) return;
+    const from = this.lastState;
+    this.lastState = to;
+    this.ctx.tally.stateChanges += 1;
+    this.ctx.emit({ type: 'state', accountId: this.id, from, to, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  async replaceToken(token: string): Promise<void> {
+    const normalized = normalizeToken(token);
+    if (normalized === '' || /\s/.test(normalized)) throw new ProxyError('invalid_request', 'The token is empty or contains whitespace.', { param: 'token' });
+    await this.tokens.replace(normalized);
+    this.health.clearInvalid();
+    this.health.lastError = undefined;
+    const now = this.ctx.clock.now();
+    this.expireIfNeeded(now);
+    if (!this.health.invalid && this.tokens.needsRefresh(now)) this.tokens.refreshInBackground();
+    this.syncState('token replaced');
+    this.ctx.wake();
+  }
+
+  setDisabled(disabled: boolean): void {
+    this.health.disabled = disabled;
+    this.syncState(disabled ? 'disabled' : 'enabled');
+    this.ctx.wake();
+  }
+
+  /** Refreshes (when it can) and runs `probe`; success makes the account healthy again. */
+  recheck(probe: ProbeFn): Promise<boolean> {
+    this.rechecking ??= this.runRecheck(probe).finally(() => {
+      this.rechecking = undefined;
+    });
+    return this.rechecking;
+  }
+
+  private async runRecheck(probe: ProbeFn): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    this.lastRecheckAt = now;
+    if (this.health.disabled || this.tokens.accessExpired(now)) return false;
+    try {
+      if (this.tokens.canRefresh && (this.health.invalid?.cause === 'refresh-rejected' || this.tokens.needsRefresh(now))) await this.tokens.refresh();
+      await probe(this.tokens.currentCredentials(), this.ctx.closeSignal);
+    } catch (err) {
+      this.health.lastError = `re-check failed: ${messageOf(err)}`;
+      return false;
+    }
+    this.health.clearInvalid();
+    this.health.onSuccess(this.ctx.clock.now());
+    this.health.lastError = undefined;
+    this.syncState('re-check succeeded');
+    this.ctx.wake();
+    return true;
+  }
+
+  /** Background work: expiry, due refresh, periodic re-check of an invalid account. */
+  tick(now: number, probe: ProbeFn | undefined, recheckIntervalMs: number): void {
+    if (this.health.disabled) return;
+    this.expireIfNeeded(now);
+    if (this.health.invalid) {
+      if (probe && !this.rechecking && now - this.lastRecheckAt >= recheckIntervalMs) this.recheck(probe).catch(() => undefined);
+    } else if (this.tokens.canRefresh && !this.tokens.refreshing && now >= this.tokens.nextRetryAt) {
+      const due = this.tokens.refreshDueAt();
+      if (due !== undefined && now >= due) this.tokens.refreshInBackground();
+    }
+    this.syncState();
+  }
+
+  status(): AccountStatus {
+    const now = this.ctx.clock.now();
+    this.expireIfNeeded(now);
+    this.syncState();
+    const s: AccountStatus = {
+      id: this.id,
+      name: this.account.name,
+      maskedToken: maskSecret(this.tokens.primaryToken),
+      kind: this.tokens.kind,
+      state: this.lastState,
+      inFlight: this.inFlight,
+      requests: this.requests,
+      failures: this.failures,
+    };
+    const expiresAt = this.tokens.expiresAt;
+    if (expiresAt !== undefined) s.expiresAt = expiresAt;
+    const until = this.health.blockedUntil(now);
+    if (until !== undefined) s.cooldownUntil = until;
+    if (this.health.lastError !== undefined) s.lastError = this.health.lastError;
+    if (this.lastUsedAt !== undefined) s.lastUsedAt = this.lastUsedAt;
+    return s;
+  }
+}
