@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { makeAccount } from './accounts/account.js';
+import { loadAccounts } from './accounts/accounts-config.js';
 import { AccountPool } from './accounts/pool.js';
 import { ApiKeyVerifier } from './auth/api-keys.js';
 import type { Config } from './config/config.js';
@@ -25,6 +25,7 @@ import type { AppServices } from './services.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { ConnectClient } from './upstream/kimi/connect/client.js';
+import { refreshAccessToken } from './upstream/kimi/auth.js';
 import { KimiHttp } from './upstream/kimi/http.js';
 import { RestSseClient } from './upstream/kimi/rest-sse/client.js';
 import type { KimiProtocol, KimiProtocolClient } from './upstream/kimi/types.js';
@@ -62,27 +63,31 @@ function makeClient(protocol: KimiProtocol, http: KimiHttp, config: Config, logg
 
 /** KIMI_PROTOCOL=auto: one probe at start. Connect's catalog RPC answers 404 only where Connect is absent. */
 async function detectProtocol(http: KimiHttp, pool: AccountPool, logger: Logger): Promise<KimiProtocol> {
-  const account = pool.list()[0];
-  if (!account) return 'connect';
-  const credentials = { accountId: account.id, accessToken: account.token, deviceId: account.deviceId, sessionId: account.sessionId };
+  if (pool.size === 0) return 'connect';
   try {
-    const res = await http.send(
-      {
-        method: 'POST',
-        path: '/apiv2/kimi.gateway.config.v1.ConfigService/GetAvailableModels',
-        body: '{}',
-        contentType: 'application/json',
-        protocol: 'connect',
-        allowNotFound: true,
-      },
-      { credentials, signal: AbortSignal.timeout(10_000) },
-    );
-    for await (const _ of res.body) {
-      // drain
+    const lease = await pool.acquire({ signal: AbortSignal.timeout(10_000) });
+    try {
+      const credentials = await lease.credentials(AbortSignal.timeout(10_000));
+      const res = await http.send(
+        {
+          method: 'POST',
+          path: '/apiv2/kimi.gateway.config.v1.ConfigService/GetAvailableModels',
+          body: '{}',
+          contentType: 'application/json',
+          protocol: 'connect',
+          allowNotFound: true,
+        },
+        { credentials, signal: AbortSignal.timeout(10_000) },
+      );
+      for await (const _ of res.body) {
+        // drain
+      }
+      const protocol = res.status === 404 ? 'rest' : 'connect';
+      logger.info({ protocol }, 'KIMI_PROTOCOL=auto: detected the upstream protocol');
+      return protocol;
+    } finally {
+      lease.release();
     }
-    const protocol = res.status === 404 ? 'rest' : 'connect';
-    logger.info({ protocol }, 'KIMI_PROTOCOL=auto: detected the upstream protocol');
-    return protocol;
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'KIMI_PROTOCOL=auto: probe failed; using connect');
     return 'connect';
@@ -95,9 +100,36 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const store = deps.store ?? (await openStore({ url: config.storeUrl, dataDir: config.dataDir, clock }));
   const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
-  const pool = new AccountPool(config.kimiTokens.map((t, i) => makeAccount(t, `account-${i + 1}`)));
+  const accounts = loadAccounts({
+    tokens: config.kimiTokens,
+    accounts: config.accounts.fromFile,
+    tokenDefaults: { maxConcurrent: config.accounts.maxConcurrent, minIntervalMs: config.accounts.minIntervalMs },
+  });
+  // The protocol client is chosen after the pool exists (auto-detection needs an account).
+  const late: { client?: KimiProtocolClient } = {};
+  const pool = new AccountPool(accounts, {
+    store,
+    clock,
+    selection: config.accounts.selection,
+    maxQueue: config.accounts.queueMax,
+    maxWaitMs: config.accounts.queueWaitMs,
+    refresh: ({ account, refreshToken, signal }) =>
+      refreshAccessToken(http, refreshToken, account.deviceId, signal, { accountId: account.id, sessionId: account.sessionId, now: () => clock.now() }),
+    probe: async (credentials, signal) => {
+      if (!late.client) throw new Error('the upstream client is not ready yet');
+      return late.client.checkAccount({ credentials, signal });
+    },
+    onEvent: (ev) => {
+      const account = 'accountId' in ev ? (pool.get(ev.accountId)?.name ?? ev.accountId) : undefined;
+      if (ev.type === 'state') logger.info({ account, state: ev.to, from: ev.from, reason: ev.reason }, 'account state changed');
+      else if (ev.type === 'refresh' && !ev.ok) logger.warn({ account, err: ev.error }, 'token refresh failed');
+      else if (ev.type === 'store-error') logger.error({ op: ev.op, err: ev.error }, 'store error in the account pool');
+    },
+  });
+  await pool.init();
   const protocol = config.kimiProtocol === 'auto' ? await detectProtocol(http, pool, logger) : config.kimiProtocol;
   const client = makeClient(protocol, http, config, logger);
+  late.client = client;
 
   const models = new ModelRegistry({
     protocol,
@@ -215,6 +247,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     services,
     async close() {
       await janitor.stop();
+      await pool.close();
       await fastify.close();
       await http.close();
       await store.close();

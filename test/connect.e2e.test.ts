@@ -121,7 +121,8 @@ describe('connect: errors and timeouts', () => {
   let emu: Harness;
   let h: Harness;
   beforeAll(async () => {
-    emu = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, emulator: { heartbeatIntervalMs: 100 } });
+    // Several proxies share this emulator; without rotation each can refresh the same token.
+    emu = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, emulator: { heartbeatIntervalMs: 100, rotateRefreshTokens: false } });
   });
   afterAll(async () => emu.close());
   beforeEach(async () => {
@@ -181,7 +182,7 @@ describe('connect: path fallback and protocol detection', () => {
   });
 
   it('serves the built-in model table when the catalog call fails', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, emulator: { rotateRefreshTokens: false } });
     h.emulator.control.setCatalogFailure(true);
     const other = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, sharedEmulator: h.emulator });
     try {

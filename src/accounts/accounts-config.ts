@@ -88,11 +88,17 @@ export function parseAccountEntries(raw: unknown, base = 'accounts'): AccountEnt
 }
 
 /** `KIMI_TOKENS` entries: named `account-1`, `account-2`, … with default settings. */
-export function entriesFromTokens(tokens: readonly string[]): AccountEntry[] {
+/** Limits applied to `KIMI_TOKENS` accounts (file accounts set their own). */
+export interface TokenAccountDefaults {
+  maxConcurrent: number;
+  minIntervalMs: number;
+}
+
+export function entriesFromTokens(tokens: readonly string[], defaults: TokenAccountDefaults = { maxConcurrent: 2, minIntervalMs: 500 }): AccountEntry[] {
   return tokens
     .map((t) => normalizeToken(t))
     .filter((t) => t !== '')
-    .map((token, i) => ({ name: `account-${i + 1}`, token, weight: 1, maxConcurrent: 2, minIntervalMs: 500, disabled: false }));
+    .map((token, i) => ({ name: `account-${i + 1}`, token, weight: 1, ...defaults, disabled: false }));
 }
 
 export interface AccountSources {
@@ -100,11 +106,12 @@ export interface AccountSources {
   tokens?: readonly string[];
   /** A config file's `accounts:` list (unvalidated). Their ids derive from the name. */
   accounts?: unknown;
+  tokenDefaults?: TokenAccountDefaults;
 }
 
 /** Both sources together: env tokens first, then the file's list. Throws AccountsConfigError. */
 export function loadAccounts(sources: AccountSources): Account[] {
-  const fromEnv = entriesFromTokens(sources.tokens ?? []).map((e) => ({ entry: e, idFrom: 'token' as const }));
+  const fromEnv = entriesFromTokens(sources.tokens ?? [], sources.tokenDefaults).map((e) => ({ entry: e, idFrom: 'token' as const }));
   const fromFile = sources.accounts === undefined ? [] : parseAccountEntries(sources.accounts).map((e) => ({ entry: e, idFrom: 'name' as const }));
   return buildAccountsFrom([...fromEnv, ...fromFile]);
 }

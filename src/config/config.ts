@@ -3,6 +3,11 @@
  * Names are stable: deployments and docs depend on them. docs/configuration.md lists them all.
  */
 import { z } from 'zod';
+import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
+import type { ConfigFileContents } from './config-file.js';
+
+const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
 
 const bool = (def: boolean) =>
   z
@@ -75,6 +80,12 @@ const envSchema = z.object({
   CONVERSATION_REUSE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).optional().default('auto'),
   IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
   LENGTH_CONTINUATIONS: int(3, 0, 20),
+  ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
+  ACCOUNT_MIN_INTERVAL_MS: int(500, 0, 600_000),
+  ACCOUNT_SELECTION: z.enum(['round-robin', 'least-in-flight'], { message: 'expected round-robin or least-in-flight' }).optional().default('round-robin'),
+  QUEUE_MAX: int(100, 0, 100_000),
+  QUEUE_WAIT_MS: int(30_000, 0, 600_000),
+  CONFIG_FILE: z.string().optional(),
 });
 
 export interface Timeouts {
@@ -110,6 +121,15 @@ export interface Config {
   implicitConversationTtlMs: number;
   /** How many times a reply cut by the upstream length limit is continued transparently (REST). */
   lengthContinuations: number;
+  accounts: {
+    /** Accounts from the config file's `accounts:` list, validated. */
+    fromFile: AccountEntry[];
+    maxConcurrent: number;
+    minIntervalMs: number;
+    selection: 'round-robin' | 'least-in-flight';
+    queueMax: number;
+    queueWaitMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -119,12 +139,23 @@ export class ConfigError extends Error {
   }
 }
 
-/** Builds the config from an environment map. Throws ConfigError naming every bad key. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+/**
+ * Builds the config from an environment map and, optionally, a config file's contents
+ * (already read; see config-file.ts). The environment wins over the file. Throws
+ * ConfigError naming every bad key.
+ */
+export function loadConfig(env: Record<string, string | undefined>, file: ConfigFileContents = { env: {} }): Config {
+  const merged = { ...file.env, ...definedOnly(env) };
+  const parsed = envSchema.safeParse(merged);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  let fromFile: AccountEntry[] = [];
+  try {
+    if (file.accounts !== undefined) fromFile = parseAccountEntries(file.accounts);
+  } catch (err) {
+    if (err instanceof AccountsConfigError) problems.push(...err.problems);
+    else throw err;
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     host: e.HOST,
@@ -153,5 +184,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     conversationReuse: e.CONVERSATION_REUSE,
     implicitConversationTtlMs: e.IMPLICIT_CONVERSATION_TTL_MS,
     lengthContinuations: e.LENGTH_CONTINUATIONS,
+    accounts: {
+      fromFile,
+      maxConcurrent: e.ACCOUNT_MAX_CONCURRENT,
+      minIntervalMs: e.ACCOUNT_MIN_INTERVAL_MS,
+      selection: e.ACCOUNT_SELECTION,
+      queueMax: e.QUEUE_MAX,
+      queueWaitMs: e.QUEUE_WAIT_MS,
+    },
   };
 }

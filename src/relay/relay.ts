@@ -51,9 +51,9 @@ export class Relay {
 
   /** Resolves when an upstream stream is open (so headers can be flushed); rejects with the last typed error. */
   async open(req: RelayRequest): Promise<RelayTurn> {
-    const tried = new Set<string>();
-    const first = await this.startAttempt(req, tried, 1);
-    return new Turn(this, req, tried, first);
+    const ctx: AttemptContext = { tried: new Set<string>(), authRetried: false };
+    const first = await this.startAttempt(req, ctx, 1);
+    return new Turn(this, req, ctx, first);
   }
 
   /** @internal */
@@ -61,10 +61,21 @@ export class Relay {
     return !req.accountId && isProxyError(err) && err.failover && attemptNo < this.opts.maxAttempts && this.opts.pool.size > 1;
   }
 
+  /**
+   * @internal A 401 where no other account can take over (a pinned conversation, or a single
+   * account) is retried once on the same account: the pool refreshes the token on report.
+   */
+  retrySameAccount(req: RelayRequest, err: unknown, ctx: AttemptContext): boolean {
+    if (ctx.authRetried || !isProxyError(err) || err.code !== 'upstream_unauthenticated') return false;
+    if (!req.accountId && this.opts.pool.size > 1) return false;
+    ctx.authRetried = true;
+    return true;
+  }
+
   /** @internal Opens a stream on the next account, failing over on pre-stream errors. */
   async startAttempt(
     req: RelayRequest,
-    tried: Set<string>,
+    ctx: AttemptContext,
     attemptNo: number,
     previous?: unknown,
   ): Promise<{ lease: AccountLease; stream: AsyncIterable<ChatEvent> }> {
@@ -73,12 +84,12 @@ export class Relay {
       if (n > 1) await this.opts.clock.sleep(this.backoff(n), req.signal);
       let lease: AccountLease;
       try {
-        lease = await this.opts.pool.acquire({ accountId: req.accountId, exclude: tried, signal: req.signal });
+        lease = await this.opts.pool.acquire({ accountId: req.accountId, exclude: ctx.tried, signal: req.signal });
       } catch (err) {
         // Nobody left to try: the previous upstream error says more than "exhausted".
         throw lastError && isProxyError(err) && err.code === 'accounts_exhausted' ? lastError : err;
       }
-      tried.add(lease.account.id);
+      ctx.tried.add(lease.account.id);
       try {
         const credentials = await lease.credentials(req.signal);
         const stream = await this.opts.client.chat(req.upstream, { credentials, signal: req.signal });
@@ -86,7 +97,14 @@ export class Relay {
       } catch (err) {
         lease.report(err);
         lease.release();
-        if (req.signal.aborted || !this.canFailover(req, err, n)) throw err;
+        if (req.signal.aborted) throw err;
+        if (this.retrySameAccount(req, err, ctx)) {
+          ctx.tried.delete(lease.account.id);
+          lastError = err;
+          n -= 1; // the retry does not use up a failover attempt
+          continue;
+        }
+        if (!this.canFailover(req, err, n)) throw err;
         this.opts.onFailover?.(lease.account.id, err as ProxyError);
         lastError = err;
       }
@@ -106,6 +124,12 @@ export class Relay {
   }
 }
 
+/** @internal What one request has tried so far. */
+export interface AttemptContext {
+  tried: Set<string>;
+  authRetried: boolean;
+}
+
 interface Attempt {
   lease: AccountLease;
   stream: AsyncIterable<ChatEvent>;
@@ -119,7 +143,7 @@ class Turn implements RelayTurn {
   constructor(
     private readonly relay: Relay,
     private readonly req: RelayRequest,
-    private readonly tried: Set<string>,
+    private readonly ctx: AttemptContext,
     private attempt: Attempt,
   ) {
     this.events = this.run();
@@ -166,7 +190,11 @@ class Turn implements RelayTurn {
         return;
       } catch (err) {
         this.attempt.lease.report(err);
-        if (committed || req.signal.aborted || !this.relay.canFailover(req, err, attemptNo)) throw err;
+        if (committed || req.signal.aborted) throw err;
+        if (this.relay.retrySameAccount(req, err, this.ctx)) {
+          this.ctx.tried.delete(this.attempt.lease.account.id);
+          attemptNo -= 1;
+        } else if (!this.relay.canFailover(req, err, attemptNo)) throw err;
         this.relay.notifyFailover(this.attempt.lease.account.id, err, createdChatId);
         failure = err;
       } finally {
@@ -176,7 +204,7 @@ class Turn implements RelayTurn {
         this.attempt.lease.release();
       }
       attemptNo += 1;
-      this.attempt = await this.relay.startAttempt(req, this.tried, attemptNo, failure);
+      this.attempt = await this.relay.startAttempt(req, this.ctx, attemptNo, failure);
     }
   }
 }

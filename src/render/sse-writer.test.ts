@@ -149,6 +149,48 @@ describe('SseWriter', () => {
     expect(calls).toHaveLength(1);
   });
 
+  it('flushes a large tick early so that the join stays bounded', async () => {
+    const sizes: number[] = [];
+    const port = await serve(async (_req, res) => {
+      const writer = writerFor(res);
+      writer.open();
+      const original = res.write.bind(res) as (chunk: string) => boolean;
+      res.write = ((chunk: string) => {
+        sizes.push(chunk.length);
+        return original(chunk);
+      }) as typeof res.write;
+      const frame = `data: ${'k'.repeat(1_000)}\n\n`;
+      for (let i = 0; i < 200; i++) void writer.write(frame);
+      await sleep(0);
+      writer.end();
+    });
+    const { response } = request(port);
+    const body = await readAll(await response);
+    expect(body.length).toBe(200 * 1_008);
+    expect(sizes.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...sizes)).toBeLessThan(80 * 1024);
+  });
+
+  it('knows a client that left before the writer was created', async () => {
+    const piped = deferred<string>();
+    const port = await serve(async (req, res) => {
+      await new Promise((resolve) => res.once('close', resolve));
+      const writer = writerFor(res);
+      expect(writer.closed).toBe(true);
+      async function* frames(): AsyncGenerator<string> {
+        for (;;) yield 'data: x\n\n';
+      }
+      piped.resolve(await writer.pipe(frames()));
+      writer.end();
+      void req;
+    });
+    const { req } = request(port);
+    req.on('error', () => {});
+    await sleep(50);
+    req.destroy();
+    expect(await piped.promise).toBe('client_closed');
+  });
+
   it('pipe() delivers every frame in order and returns completed', async () => {
     let result: string | undefined;
     const port = await serve(async (_req, res) => {

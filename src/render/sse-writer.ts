@@ -52,6 +52,14 @@ export class SseWriter {
     this.#opts = opts;
     res.on('close', this.#onClose);
     res.on('drain', this.#onDrain);
+    // A response that fails to write is a client that can no longer be reached.
+    res.on('error', this.#onError);
+    if (res.writableEnded) {
+      this.#ended = true;
+    } else if (res.destroyed || res.socket?.destroyed === true) {
+      // The client left before this writer existed: 'close' has already fired.
+      this.#clientGone();
+    }
   }
 
   /** The client has gone away (the response closed before it was ended). */
@@ -69,14 +77,16 @@ export class SseWriter {
     if (this.#opened || this.#closed) return;
     this.#opened = true;
     const res = this.#res;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-      ...this.#opts.headers,
-    });
-    res.flushHeaders();
+    if (!res.headersSent) {
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+        ...this.#opts.headers,
+      });
+      res.flushHeaders();
+    }
     this.#lastWrite = Date.now();
     this.#schedulePing(this.#opts.keepAliveMs);
   }
@@ -91,10 +101,11 @@ export class SseWriter {
   }
 
   /**
-   * Writes every frame of `frames` until it ends or the client goes away (or `signal` aborts,
-   * which counts as the client going away). On the way out early, the iterable's `return()` is
-   * called so that its cleanup runs. Errors thrown by the iterable propagate. Does not end the
-   * response: call `end()`.
+   * Writes every frame of `frames` until it ends ('completed') or the client goes away
+   * ('client_closed'; an aborted `signal` or a writer ended meanwhile count the same). When it
+   * stops early it calls the iterable's `return()` so that its cleanup runs, and it returns at
+   * once even when the source is stuck waiting on its upstream. Errors thrown by the iterable
+   * propagate. Does not end the response: call `end()`.
    */
   async pipe(frames: AsyncIterable<string>, signal?: AbortSignal): Promise<PipeResult> {
     const it = frames[Symbol.asyncIterator]();
@@ -134,7 +145,8 @@ export class SseWriter {
         const closing = it.return?.();
         if (closing) {
           // A source still busy producing its next value runs its cleanup only once that value
-          // settles (abort it through `signal`); do not hold the caller until then.
+          // settles (abort its upstream through this writer's `signal`); do not hold the caller
+          // until then.
           if (sourceBusy) closing.catch(noop);
           else await closing.catch(noop);
         }
@@ -175,7 +187,7 @@ export class SseWriter {
 
   #flush(): void {
     const chunk = this.#pending;
-    if (chunk.length === 0 || this.#closed) return;
+    if (chunk.length === 0 || this.#closed || this.#res.writableEnded) return;
     this.#pending = '';
     this.#lastWrite = Date.now();
     if (!this.#res.write(chunk)) this.#needDrain = true;
@@ -198,15 +210,25 @@ export class SseWriter {
     this.#releaseWaiters(true);
   };
 
+  readonly #onError = (): void => {
+    this.#clientGone();
+  };
+
   readonly #onClose = (): void => {
     this.#stopPing();
     if (this.#res.writableFinished) return; // normal end
+    this.#clientGone();
+  };
+
+  #clientGone(): void {
+    if (this.#closed) return;
+    this.#stopPing();
     this.#closed = true;
     this.#pending = '';
     this.#releaseWaiters(false);
     this.#wake?.(CLOSED);
     this.#abort.abort(new Error('The client closed the connection.'));
-  };
+  }
 
   #schedulePing(delay: number): void {
     if (this.#opts.keepAliveMs <= 0 || this.#closed || this.#ended) return;

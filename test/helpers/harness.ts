@@ -42,6 +42,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     API_KEYS: TEST_KEY,
     KEEPALIVE_INTERVAL_MS: '15000',
     STORE_URL: 'memory:',
+    // Spacing and tight limits are tested on purpose; elsewhere they only slow tests down.
+    ACCOUNT_MIN_INTERVAL_MS: '0',
+    ACCOUNT_MAX_CONCURRENT: '8',
     ...opts.env,
   });
   const app = await buildApp({ config, logger: pino({ level: 'debug' }, sink) });

@@ -69,7 +69,7 @@ export function isSafeUrl(url: string): boolean {
 }
 
 // Whitespace and control characters (line breaks included) collapse to one space.
-const TITLE_SPACE = /[\s\u0000-\u001f\u007f]+/g;
+const TITLE_SPACE = /[\s\p{Cc}]+/gu;
 const TITLE_SPECIAL = /[\\[\]()`<>]/g;
 
 /** Escapes text for use inside `[...]` of a markdown link: one line, no active brackets. */
@@ -77,7 +77,7 @@ export function escapeMarkdownText(text: string): string {
   return text.replace(TITLE_SPACE, ' ').trim().replace(TITLE_SPECIAL, '\\$&');
 }
 
-const URL_UNSAFE = /[\s\u0000-\u001f\u007f()<>\\`]/g;
+const URL_UNSAFE = /[\s\p{Cc}()<>\\`]/gu;
 
 /** Percent-encodes whatever would end or break a markdown link destination. */
 export function escapeMarkdownUrl(url: string): string {
