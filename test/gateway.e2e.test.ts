@@ -230,6 +230,33 @@ describe('gateway API surface', () => {
     expect(image.json.error.message).toContain('image_url');
   });
 
+  it('accepts and ignores OpenAI parameters Kimi has no control for, and assistant reasoning_content', async () => {
+    const r = await postJson(h, {
+      model: 'k2',
+      temperature: 0.2,
+      top_p: 0.9,
+      presence_penalty: 0,
+      frequency_penalty: 0,
+      max_tokens: 4000,
+      max_completion_tokens: 4000,
+      stop: ['END'],
+      seed: 7,
+      user: 'someone',
+      metadata: { a: 'b' },
+      store: false,
+      parallel_tool_calls: false,
+      tools: [{ type: 'function', function: { name: 'f', parameters: {} } }],
+      response_format: { type: 'text' },
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a', reasoning_content: 'earlier thoughts' },
+        { role: 'user', content: '[[emu reply="accepted"]]' },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.json.choices[0].message.content).toBe('accepted');
+  });
+
   it('requires the API key (Bearer or x-api-key) and answers 401 otherwise', async () => {
     const none = await fetch(`${h.base}/v1/models`);
     expect(none.status).toBe(401);
