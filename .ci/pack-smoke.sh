@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Packs the package, installs the tarball in an empty project, and runs `npx kimi-proxy`
+# from it: the demo must answer a chat completion. Proves the published artifact works.
+set -euo pipefail
+root=$(pwd)
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+tarball=$(npm pack --silent | tail -n 1)
+mv "$tarball" "$work/"
+cd "$work"
+npm init -y >/dev/null
+npm install --no-audit --no-fund "./$tarball" >/dev/null
+npx kimi-proxy --version
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+API_KEYS=sk-pack-smoke KIMI_TOKENS= npx kimi-proxy demo --port "$port" > demo.log 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do
+  curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+reply=$(curl -fsS "http://127.0.0.1:$port/v1/chat/completions" \
+  -H "Authorization: Bearer sk-pack-smoke" -H "Content-Type: application/json" \
+  -d '{"model":"k2","messages":[{"role":"user","content":"[[emu reply=\"packed ok\"]]"}]}')
+echo "$reply" | grep -q '"content":"packed ok"' || { echo "unexpected reply: $reply"; cat demo.log; exit 1; }
+echo "pack smoke test: ok"
+cd "$root"
