@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isProxyError } from '../core/errors.js';
 import { FakeClock } from './fake-clock.js';
 import { openStore } from './index.js';
 import { DEFAULT_DB_FILE } from './sqlite.js';
@@ -55,8 +57,26 @@ describe('openStore', () => {
     expect(await store.tryLock('k', 1_000)).toBeDefined();
   });
 
-  it('reports Redis as not available yet', async () => {
-    await expect(openStore({ url: 'redis://localhost:6379/0', dataDir: freshDir() })).rejects.toThrow('Redis store not available in this build');
+  it('opens redis: and rediss: URLs with the Redis store, failing with store_unavailable when nothing listens', async () => {
+    // A port that was just free: connecting is refused at once, no redis-server needed.
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 1));
+      });
+    });
+    const errors = await Promise.all(
+      ['redis', 'rediss'].map((scheme) =>
+        openStore({ url: `${scheme}://user:secret@127.0.0.1:${port}/0`, dataDir: freshDir(), redisPrefix: 'p:' }).then(
+          (s) => track(s),
+          (e: unknown) => e,
+        ),
+      ),
+    );
+    for (const err of errors) {
+      expect(isProxyError(err) && err.code).toBe('store_unavailable');
+      expect(JSON.stringify({ message: (err as Error).message, cause: String((err as Error).cause) })).not.toContain('secret');
+    }
   });
 
   it('rejects an unknown scheme without echoing the URL', async () => {

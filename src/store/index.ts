@@ -1,6 +1,7 @@
-/** Picks the store backend from a URL: `sqlite:` (default), `memory:`, `redis://`. */
+/** Picks the store backend from a URL: `sqlite:` (default), `memory:`, `redis://`, `rediss://`. */
 import type { Clock } from '../core/clock.js';
 import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
@@ -11,6 +12,8 @@ export interface OpenStoreOptions {
   url?: string;
   dataDir: string;
   clock?: Clock;
+  /** Key prefix of the Redis backend (REDIS_PREFIX); default `kimi-proxy:`. Ignored by other backends. */
+  redisPrefix?: string;
 }
 
 type Opener = (rest: string, opts: OpenStoreOptions) => Promise<Store>;
@@ -19,12 +22,8 @@ type Opener = (rest: string, opts: OpenStoreOptions) => Promise<Store>;
 const OPENERS: Record<string, Opener> = {
   'sqlite:': async (rest, opts) => SqliteStore.open({ dataDir: sqliteDir(rest, opts.dataDir), clock: opts.clock }),
   'memory:': async (_rest, opts) => new MemoryStore(opts.clock),
-  'redis:': async () => {
-    throw new Error('Redis store not available in this build');
-  },
-  'rediss:': async () => {
-    throw new Error('Redis store not available in this build');
-  },
+  'redis:': async (rest, opts) => RedisStore.open({ url: `redis:${rest}`, prefix: opts.redisPrefix, clock: opts.clock }),
+  'rediss:': async (rest, opts) => RedisStore.open({ url: `rediss:${rest}`, prefix: opts.redisPrefix, clock: opts.clock }),
 };
 
 /** `sqlite:` alone means dataDir; `sqlite:/dir` and `sqlite:///dir` name the directory. */
@@ -39,6 +38,6 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const scheme = colon > 0 ? url.slice(0, colon + 1).toLowerCase() : '';
   const opener = OPENERS[scheme];
   // Only the scheme is echoed: the rest of a URL may carry a password.
-  if (!opener) throw new Error(`unsupported store URL scheme "${scheme}" (expected sqlite:, memory: or redis://)`);
+  if (!opener) throw new Error(`unsupported store URL scheme "${scheme}" (expected sqlite:, memory:, redis:// or rediss://)`);
   return opener(url.slice(colon + 1), opts);
 }
