@@ -9,6 +9,7 @@ import { isRefreshTokenRejected } from '../upstream/kimi/auth.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import { maskSecret, type Account } from './account.js';
 import { AccountHealth, type Availability, type HealthOptions, type HealthState, type InvalidCause } from './health.js';
+import { HealthShare } from './health-share.js';
 import type { AccountStatus, PoolEvent, PoolStore, ProbeFn, RefreshFn } from './pool-types.js';
 import { normalizeToken } from './token-kind.js';
 import { TokenManager, type TokenManagerOptions } from './token-manager.js';
@@ -26,6 +27,8 @@ export interface RuntimeContext {
   tally: { stateChanges: number; refreshOk: number; refreshFailed: number };
   /** Something may have become available: let waiting requests retry. */
   wake(): void;
+  /** Publish health changes to the store and adopt those of other instances (health-share.ts). */
+  shareHealth?: boolean;
 }
 
 /** What a finished request tells the account (see PoolLease). */
@@ -49,6 +52,10 @@ export class AccountRuntime {
   private lastState: HealthState;
   private lastRecheckAt = 0;
   private rechecking: Promise<boolean> | undefined;
+  /** The account's health as shared with other instances through the store. */
+  readonly share: HealthShare;
+  /** The token of the cluster-wide lock held by this instance's half-open probe. */
+  probeLock: string | undefined;
 
   constructor(
     readonly account: Account,
@@ -68,6 +75,22 @@ export class AccountRuntime {
         onStoreError: (op, err) => ctx.emit({ type: 'store-error', op, error: messageOf(err) }),
       },
       ctx.closeSignal,
+    );
+    this.share = new HealthShare(
+      {
+        stateKey: account.stateKey,
+        health: this.health,
+        store: ctx.store,
+        clock: ctx.clock,
+        adoptTokens: (state) => this.tokens.adoptReplaced(state),
+        adopted: ({ invalidAt }) => {
+          // Marked invalid elsewhere: the periodic re-check counts from the marking.
+          if (invalidAt !== undefined) this.lastRecheckAt = Math.max(this.lastRecheckAt, invalidAt);
+          this.syncState('shared health');
+          ctx.wake();
+        },
+      },
+      ctx.shareHealth === true,
     );
   }
 
@@ -158,6 +181,8 @@ export class AccountRuntime {
 
   private invalidate(cause: InvalidCause, reason: string): void {
     this.health.markInvalid(cause, reason);
+    // Just found unusable: the first periodic re-check is one interval away.
+    this.lastRecheckAt = this.ctx.clock.now();
     this.syncState(reason);
   }
 
@@ -169,6 +194,7 @@ export class AccountRuntime {
 
   /** Emits a state event when the derived state differs from the last one seen. */
   syncState(reason?: string): void {
+    if (this.share.capture()) this.share.sync().catch((err: unknown) => this.ctx.emit({ type: 'store-error', op: 'shareHealth', error: messageOf(err) }));
     const now = this.ctx.clock.now();
     const to = this.health.state(now, this.refreshing(now));
     if (to === this.lastState) return;
@@ -182,6 +208,7 @@ export class AccountRuntime {
     const normalized = normalizeToken(token);
     if (normalized === '' || /\s/.test(normalized)) throw new ProxyError('invalid_request', 'The token is empty or contains whitespace.', { param: 'token' });
     await this.tokens.replace(normalized);
+    this.share.noteReplaced();
     this.health.clearInvalid();
     this.health.lastError = undefined;
     const now = this.ctx.clock.now();

@@ -61,6 +61,23 @@ export class AccountHealth {
     return this.openUntil === 0 ? undefined : this.openUntil;
   }
 
+  /** Openings of the circuit in a row (the cool-off backoff); 0 while closed. */
+  get openCount(): number {
+    return this.opens;
+  }
+
+  /** Takes the circuit state agreed across instances: open until `until` after `opens` openings, or closed. */
+  setCircuit(open: { until: number; opens: number } | undefined): void {
+    if (open) {
+      this.openUntil = open.until;
+      this.opens = open.opens;
+    } else if (this.openUntil !== 0) {
+      this.openUntil = 0;
+      this.opens = 0;
+      this.consecutiveFailures = 0;
+    }
+  }
+
   isHalfOpen(now: number): boolean {
     return this.openUntil !== 0 && now >= this.openUntil;
   }

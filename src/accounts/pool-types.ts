@@ -67,6 +67,14 @@ export interface AccountPoolOptions {
   refreshPollMs?: number;
   /** How often an invalid account is re-checked with `probe`. Default 5 min. */
   recheckIntervalMs?: number;
+  /**
+   * Share health (cooldowns, circuit state, invalid marks) with the other instances using
+   * `store`: changes are published at once, and other instances' changes are read at most
+   * every `healthSyncMs` on acquire, and on every background pass. Default true with a store.
+   */
+  shareHealth?: boolean;
+  /** How long this instance's view of other instances' account health may be reused. Default 500 ms. */
+  healthSyncMs?: number;
   /** Jitter source (tests make it deterministic). Default Math.random. */
   random?: () => number;
   onEvent?: (event: PoolEvent) => void;

@@ -4,7 +4,9 @@
  *
  * - Per account (account-runtime.ts): health (cooling after 429, a circuit breaker for
  *   5xx/network/timeouts, invalid after a refused token, disabled) and tokens (refresh
- *   before expiry, one refresh at a time per cluster, rotated tokens persisted).
+ *   before expiry, one refresh at a time per cluster, rotated tokens persisted). With a
+ *   store, cooldowns, circuit state and invalid marks are shared with every instance using
+ *   it (health-share.ts), and a half-open circuit lets one probe through per cluster.
  * - Selection (selection.ts): weighted round-robin from a store counter, or least-in-flight;
  *   a conversation stays on its account (affinity).
  * - Limits: per-account concurrent slots and start spacing in the store; requests that find
@@ -54,6 +56,8 @@ const DEFAULTS: Resolved = {
   refreshLockTtlMs: 60_000,
   refreshPollMs: 250,
   recheckIntervalMs: 300_000,
+  shareHealth: true,
+  healthSyncMs: 500,
   random: Math.random,
 };
 
@@ -73,7 +77,7 @@ export class AccountPool {
   private readonly opts: Resolved;
   private readonly probeFn: ProbeFn | undefined;
   private readonly onEvent: ((event: PoolEvent) => void) | undefined;
-  private readonly accounts: readonly Account[];
+  private readonly accounts: Account[];
   private readonly runtimes: AccountRuntime[];
   private readonly byId = new Map<string, AccountRuntime>();
   private readonly closer = new AbortController();
@@ -82,6 +86,13 @@ export class AccountPool {
   private readonly ringFor = ringCache();
   private readonly tally = { refreshOk: 0, refreshFailed: 0, stateChanges: 0, queueRejectedFull: 0, queueRejectedTimeout: 0 };
   private started = false;
+  /** Health is shared through the store (a store was given and sharing is on). */
+  private readonly sharing: boolean;
+  private lastHealthSync = -Infinity;
+  private healthSyncing: Promise<unknown> | undefined;
+  private readonly ctx: RuntimeContext;
+  /** Accounts removed at run time; kept in byId until their running requests finish. */
+  private readonly removed = new Set<string>();
 
   constructor(accounts: readonly Account[], options: AccountPoolOptions = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AccountPoolOptions;
@@ -89,6 +100,7 @@ export class AccountPool {
     this.opts = o;
     this.clock = o.clock;
     this.store = options.store ?? new LocalPoolStore(this.clock);
+    this.sharing = options.store !== undefined && o.shareHealth;
     this.probeFn = options.probe;
     this.onEvent = options.onEvent;
     this.accounts = [...accounts];
@@ -116,7 +128,9 @@ export class AccountPool {
       emit: (event) => this.emit(event),
       tally: this.tally,
       wake: () => this.queue.wake(),
+      shareHealth: options.store !== undefined && o.shareHealth,
     };
+    this.ctx = ctx;
     this.runtimes = this.accounts.map((account) => {
       if (this.byId.has(account.id)) throw new Error(`Duplicate account id ${account.id}`);
       const rt = new AccountRuntime(account, ctx);
@@ -163,6 +177,8 @@ export class AccountPool {
         }
       }),
     );
+    // Cooldowns, open circuits and invalid marks that other instances (or a previous run) left.
+    await this.syncHealth(true);
     void this.backgroundLoop();
   }
 
@@ -179,7 +195,7 @@ export class AccountPool {
       throw new ProxyError('no_accounts', 'No Kimi account is configured: set KIMI_TOKENS or an accounts list (see README).');
     }
     opts.signal?.throwIfAborted();
-    if (opts.accountId !== undefined && !this.byId.has(opts.accountId)) {
+    if (opts.accountId !== undefined && (!this.byId.has(opts.accountId) || this.removed.has(opts.accountId))) {
       throw new ProxyError('no_accounts', 'The Kimi account that owns this conversation is no longer configured.');
     }
     // FIFO: while others wait, a new request queues behind them.
@@ -227,6 +243,47 @@ export class AccountPool {
     return rt.recheck(probe);
   }
 
+  /**
+   * Adds an account at run time (admin API), loading its persisted token state. Throws
+   * `already_exists` when an account has the same id, name or token.
+   */
+  async add(account: Account): Promise<AccountStatus> {
+    if (this.closer.signal.aborted) throw shuttingDown();
+    const clash = (): void => {
+      const other = this.runtimes.find((rt) => rt.id === account.id || rt.account.name === account.name || rt.account.token === account.token);
+      if (other) throw new ProxyError('already_exists', `An account with the same name or token already exists (${other.account.name}).`);
+    };
+    clash();
+    const rt = new AccountRuntime(account, this.ctx);
+    try {
+      rt.tokens.load(await this.store.getAccountState(account.stateKey));
+    } catch (err) {
+      this.storeError('getAccountState', err);
+    }
+    await rt.share.sync().catch((err: unknown) => this.storeError('shareHealth', err));
+    clash();
+    this.removed.delete(account.id);
+    this.byId.set(account.id, rt);
+    this.runtimes.push(rt);
+    this.accounts.push(account);
+    this.queue.wake();
+    return rt.status();
+  }
+
+  /**
+   * Removes an account at run time: no new request gets it (conversations pinned to it get
+   * `no_accounts`); requests already running on it finish. False when there is no such account.
+   */
+  remove(accountId: string): boolean {
+    const rt = this.runtimes.find((r) => r.id === accountId);
+    if (!rt) return false;
+    rt.setDisabled(true);
+    this.removed.add(accountId);
+    this.runtimes.splice(this.runtimes.indexOf(rt), 1);
+    this.accounts.splice(this.accounts.indexOf(rt.account), 1);
+    return true;
+  }
+
   /** Enables or disables an account at runtime. */
   setDisabled(accountId: string, disabled: boolean): void {
     this.runtime(accountId).setDisabled(disabled);
@@ -263,7 +320,10 @@ export class AccountPool {
   private released(lease: PoolLease): void {
     const rt = this.runtime(lease.account.id);
     rt.inFlight = Math.max(0, rt.inFlight - 1);
-    if (lease.probe) rt.health.probeInFlight = false;
+    if (lease.probe) {
+      rt.health.probeInFlight = false;
+      this.releaseProbeLock(rt);
+    }
     this.store
       .releaseSlot(lease.slotKey, lease.slot)
       .catch((err: unknown) => this.storeError('releaseSlot', err))
@@ -276,6 +336,13 @@ export class AccountPool {
    */
   private async trySlot(opts: AcquireOptions, full: Set<string> | undefined): Promise<PoolLease | undefined> {
     opts.signal?.throwIfAborted();
+    const syncing = this.syncHealth();
+    if (syncing) {
+      const failure = await syncing;
+      // The store does not answer: the slot it would hand out next would fail (or time out) as well.
+      if (isProxyError(failure) && failure.code === 'store_unavailable') throw failure;
+      opts.signal?.throwIfAborted();
+    }
     const now = this.clock.now();
     const pinned = opts.accountId !== undefined ? this.runtime(opts.accountId) : undefined;
     const eligible = pinned ? [pinned] : this.runtimes.filter((rt) => !opts.exclude?.has(rt.id));
@@ -321,9 +388,14 @@ export class AccountPool {
 
   private async takeSlot({ rt, probe }: Ready, signal: AbortSignal | undefined): Promise<PoolLease | undefined> {
     if (probe) {
-      // Exactly one probe while half-open: claim it before any await.
+      // Exactly one probe while half-open: claim it before any await …
       if (rt.health.probeInFlight) return undefined;
       rt.health.probeInFlight = true;
+      // … and across instances: the one holding the lock probes, the others wait for its verdict.
+      if (!(await this.takeProbeLock(rt))) {
+        rt.health.probeInFlight = false;
+        return undefined;
+      }
     }
     const key = `acct:${rt.id}`;
     const { maxConcurrent } = rt.account;
@@ -331,7 +403,10 @@ export class AccountPool {
     try {
       token = await this.storeCall('acquireSlot', () => this.store.acquireSlot(key, maxConcurrent, this.opts.leaseMs));
     } finally {
-      if (probe && !token) rt.health.probeInFlight = false;
+      if (probe && !token) {
+        rt.health.probeInFlight = false;
+        this.releaseProbeLock(rt);
+      }
     }
     if (!token) return undefined;
     // The account may have changed state while the store answered.
@@ -339,7 +414,10 @@ export class AccountPool {
     const av = rt.availability(now);
     const stillOk = av.kind === 'ready' || (probe && av.kind === 'pending' && !rt.refreshing(now));
     if (!stillOk || signal?.aborted) {
-      if (probe) rt.health.probeInFlight = false;
+      if (probe) {
+        rt.health.probeInFlight = false;
+        this.releaseProbeLock(rt);
+      }
       await this.store.releaseSlot(key, token).catch((err: unknown) => this.storeError('releaseSlot', err));
       signal?.throwIfAborted();
       return undefined;
@@ -348,6 +426,50 @@ export class AccountPool {
     rt.requests += 1;
     rt.lastUsedAt = now;
     return new PoolLease(rt.account, key, token, probe, maxConcurrent, this.host, signal);
+  }
+
+  /** The cluster-wide half-open probe lock of `rt` (always granted when health is not shared). */
+  private async takeProbeLock(rt: AccountRuntime): Promise<boolean> {
+    if (!this.sharing) return true;
+    try {
+      rt.probeLock = await this.storeCall('tryLock', () => this.store.tryLock(`probe:${rt.id}`, this.opts.leaseMs));
+    } catch (err) {
+      rt.health.probeInFlight = false;
+      throw err;
+    }
+    return rt.probeLock !== undefined;
+  }
+
+  private releaseProbeLock(rt: AccountRuntime): void {
+    const token = rt.probeLock;
+    if (token === undefined) return;
+    rt.probeLock = undefined;
+    this.store.releaseLock(`probe:${rt.id}`, token).catch((err: unknown) => this.storeError('releaseLock', err));
+  }
+
+  /**
+   * Reads the health other instances shared, unless this instance's view is younger than
+   * healthSyncMs (`force` reads anyway). Undefined when there is nothing to wait for. Never
+   * rejects: a store error is reported, leaves the local view as it is, and is what the
+   * promise resolves to.
+   */
+  private syncHealth(force = false): Promise<unknown> | undefined {
+    if (!this.sharing) return undefined;
+    if (this.healthSyncing) return this.healthSyncing;
+    const now = this.clock.now();
+    if (!force && now - this.lastHealthSync < this.opts.healthSyncMs) return undefined;
+    this.lastHealthSync = now;
+    const run = async (): Promise<unknown> => {
+      const results = await Promise.allSettled(this.runtimes.map((rt) => rt.share.sync()));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (!failed) return undefined;
+      this.storeError('shareHealth', failed.reason);
+      return failed.reason;
+    };
+    this.healthSyncing = run().finally(() => {
+      this.healthSyncing = undefined;
+    });
+    return this.healthSyncing;
   }
 
   /** Spacing between request starts on one account (spec C.1): sleeps until the reserved start. */
@@ -377,6 +499,7 @@ export class AccountPool {
 
   private async backgroundLoop(): Promise<void> {
     while (!this.closer.signal.aborted) {
+      await this.syncHealth();
       const now = this.clock.now();
       for (const rt of this.runtimes) rt.tick(now, this.probeFn, this.opts.recheckIntervalMs);
       try {

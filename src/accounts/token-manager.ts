@@ -93,7 +93,13 @@ export class TokenManager {
   hasUsableAccess(now: number): boolean {
     if (!this.access) return false;
     if (this.access.expiresAt === undefined) return true;
-    return this.access.expiresAt - now > (this.canRefresh ? this.opts.minValidityMs : 0);
+    return this.access.expiresAt - now > (this.canRefresh ? this.minValidity(this.access) : 0);
+  }
+
+  /** Validity a token must have left to be used: minValidityMs, but at most a tenth of its lifetime (short-lived tokens stay usable). */
+  private minValidity(a: AccessToken): number {
+    if (a.expiresAt === undefined) return this.opts.minValidityMs;
+    return Math.min(this.opts.minValidityMs, 0.1 * Math.max(0, a.expiresAt - a.issuedAt));
   }
 
   /** When the current access token should be replaced (undefined when it cannot be refreshed). */
@@ -197,6 +203,22 @@ export class TokenManager {
     this.adoptAccess(state, this.clock.now());
   }
 
+  /**
+   * Takes over tokens that another instance put in place with replace(), as read back from
+   * the store (the replacement, possibly refreshed or rotated since). A refresh still running
+   * here with the old tokens is ignored when it ends.
+   */
+  adoptReplaced(state: AccountState | undefined): void {
+    const token = state?.refreshToken ?? state?.accessToken;
+    if (!state || !token) return;
+    this.epoch += 1;
+    this.rejected = undefined;
+    this.nextRetryAt = 0;
+    this.retryStrikes = 0;
+    this.setToken(token);
+    if (state.refreshToken !== undefined) this.adoptAccess(state, this.clock.now());
+  }
+
   private setToken(token: string): void {
     const info = describeToken(token);
     if (info.kind === 'access') {
@@ -217,7 +239,7 @@ export class TokenManager {
     const info = describeToken(token);
     const expiresAt = state.accessTokenExpiresAt ?? info.expiresAt;
     const candidate: AccessToken = { token, expiresAt, issuedAt: info.issuedAt ?? state.updatedAt, userId: info.userId };
-    if (expiresAt !== undefined && expiresAt - now <= this.opts.minValidityMs) return false;
+    if (expiresAt !== undefined && expiresAt - now <= this.minValidity(candidate)) return false;
     const previous = this.access;
     this.access = candidate;
     const due = this.refreshDueAt();

@@ -5,6 +5,7 @@
  * error, when its signal aborts, or at its deadline.
  */
 import type { Clock } from '../core/clock.js';
+import { linkSignals } from '../core/signals.js';
 
 /** Tries once: a value when served, undefined to keep waiting, or throws to give up. */
 export type Attempt<T> = (fullInThisPass: Set<string>) => Promise<T | undefined>;
@@ -59,10 +60,15 @@ export class WaitQueue<T> {
       };
       if (opts.signal?.aborted) return reject(opts.signal.reason);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.clock.sleep(opts.maxWaitMs, AbortSignal.any([timer.signal, this.closeSignal])).then(
-        () => waiter.settle({ error: opts.timeoutError() }),
-        () => undefined,
-      );
+      // Not AbortSignal.any(): on Node 20 it leaves an entry in the long-lived close signal per wait.
+      const deadline = linkSignals([timer.signal, this.closeSignal]);
+      this.clock
+        .sleep(opts.maxWaitMs, deadline.signal)
+        .then(
+          () => waiter.settle({ error: opts.timeoutError() }),
+          () => undefined,
+        )
+        .finally(deadline.unlink);
       this.waiters.push(waiter);
       void this.poll();
     });

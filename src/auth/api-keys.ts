@@ -1,53 +1,233 @@
-/** Client API keys: accepted as `Authorization: Bearer` or `x-api-key`, compared in constant time. */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { ProxyError } from '../core/errors.js';
+/**
+ * Client API keys: `API_KEYS` from the environment plus keys created through the admin API
+ * and stored hashed (sha256; the key itself is shown once, at creation). Accepted as
+ * `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time.
+ */
+import type { Clock } from '../core/clock.js';
+import { ProxyError, isProxyError } from '../core/errors.js';
+import { randomAlnum } from '../core/ids.js';
+import type { ApiKeyRecord, Store } from '../store/store.js';
+import { digestsEqual, extractSecret, generateApiKey, sha256, sha256Hex, type Headers } from './secrets.js';
 
 export interface ApiKeyIdentity {
-  /** Stable, non-secret id (scopes conversations). */
+  /** Stable, non-secret id (scopes conversations); '' when the proxy runs without keys. */
   id: string;
   name: string;
+  source: 'env' | 'stored' | 'anonymous';
+  /** Model ids this key may request; absent = all. */
+  allowedModels?: readonly string[];
+  rateLimitPerMinute?: number;
+  maxConcurrentStreams?: number;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+export interface NewApiKey {
+  name: string;
+  /** Epoch ms. */
+  expiresAt?: number;
+  allowedModels?: string[];
+  rateLimitPerMinute?: number;
+  maxConcurrentStreams?: number;
+}
 
+export interface KeyUsage {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** An `API_KEYS` entry as listings show it (never the key). */
+export interface EnvKeyView {
+  id: string;
+  name: string;
+  prefix: string;
+  usage: KeyUsage & { lastUsedAt?: number };
+}
+
+export type ApiKeyStore = Pick<Store, 'createApiKey' | 'getApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'recordApiKeyUsage'>;
+
+const ANONYMOUS: ApiKeyIdentity = { id: '', name: 'anonymous', source: 'anonymous' };
+/** While no stored key is known, how long "there is none" is believed (other instances may create one). */
+const NO_STORED_KEYS_RECHECK_MS = 2_000;
+
+/** The id of an `API_KEYS` entry: derived from the key, so it survives restarts. */
 export function keyId(key: string): string {
-  return `key_${digest(key).toString('hex').slice(0, 12)}`;
+  return `key_${sha256Hex(key).slice(0, 12)}`;
 }
 
-export function extractKey(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const auth = headers.authorization;
-  if (typeof auth === 'string') {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m) return m[1]!.trim();
-  }
-  const x = headers['x-api-key'];
-  if (typeof x === 'string' && x.trim()) return x.trim();
-  return undefined;
+/** Exact id, or a prefix when the entry ends with `*` (`kimi-k2*`); case-insensitive. */
+export function modelAllowed(allowed: readonly string[] | undefined, model: string): boolean {
+  if (!allowed) return true;
+  const m = model.toLowerCase();
+  return allowed.some((a) => {
+    const p = a.toLowerCase();
+    return p.endsWith('*') ? m.startsWith(p.slice(0, -1)) : m === p;
+  });
 }
 
-export class ApiKeyVerifier {
-  private readonly keys: Array<{ digest: Buffer; identity: ApiKeyIdentity }>;
+function fromRecord(r: ApiKeyRecord): ApiKeyIdentity {
+  return {
+    id: r.id,
+    name: r.name,
+    source: 'stored',
+    ...(r.allowedModels ? { allowedModels: r.allowedModels } : {}),
+    ...(r.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: r.rateLimitPerMinute } : {}),
+    ...(r.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: r.maxConcurrentStreams } : {}),
+  };
+}
 
-  constructor(keys: string[]) {
-    this.keys = keys.map((k, i) => ({ digest: digest(k), identity: { id: keyId(k), name: `env-key-${i + 1}` } }));
+export class ApiKeyService {
+  private readonly env: Array<{ digest: Buffer; identity: ApiKeyIdentity; prefix: string; usage: KeyUsage & { lastUsedAt?: number } }>;
+  /** Identities already established for a request (by the auth hook), so handlers do not look twice. */
+  private readonly seen = new WeakMap<object, ApiKeyIdentity>();
+  private readonly pending = new WeakMap<object, KeyUsage>();
+  private storedKeysExist = false;
+  private storedKeysCheckedAt = -Infinity;
+
+  constructor(
+    envKeys: readonly string[],
+    private readonly store: ApiKeyStore,
+    private readonly clock: Clock,
+  ) {
+    this.env = envKeys.map((k, i) => ({
+      digest: sha256(k),
+      identity: { id: keyId(k), name: `env-key-${i + 1}`, source: 'env' },
+      prefix: k.slice(0, Math.min(8, Math.floor(k.length / 3))),
+      usage: { requests: 0, promptTokens: 0, completionTokens: 0 },
+    }));
   }
 
-  get enabled(): boolean {
-    return this.keys.length > 0;
+  /**
+   * True when clients must present a key: `API_KEYS` is set or the store holds any key
+   * (revoked ones included, so revoking the last key never opens the proxy).
+   */
+  async enabled(): Promise<boolean> {
+    if (this.env.length > 0 || this.storedKeysExist) return true;
+    const now = this.clock.now();
+    if (now - this.storedKeysCheckedAt < NO_STORED_KEYS_RECHECK_MS) return false;
+    const keys = await this.storeCall('listApiKeys', () => this.store.listApiKeys());
+    this.storedKeysCheckedAt = now;
+    this.storedKeysExist = keys.length > 0;
+    return this.storedKeysExist;
   }
 
-  /** Returns the caller's identity; throws 401 when keys are configured and none matches. */
-  verify(headers: Record<string, string | string[] | undefined>): ApiKeyIdentity {
-    if (!this.enabled) return { id: '', name: 'anonymous' };
-    const presented = extractKey(headers);
+  /** The caller's identity for this request; authenticates once and remembers the result. */
+  async verify(request: { headers: Headers }): Promise<ApiKeyIdentity> {
+    const known = this.seen.get(request);
+    if (known) return known;
+    const identity = await this.authenticate(request.headers);
+    this.seen.set(request, identity);
+    return identity;
+  }
+
+  /** Throws 401 (invalid_api_key, api_key_revoked, api_key_expired) when keys are required and none is valid. */
+  async authenticate(headers: Headers): Promise<ApiKeyIdentity> {
+    const presented = extractSecret(headers, 'x-api-key');
+    if (!(await this.enabled())) return ANONYMOUS;
     if (!presented) {
       throw new ProxyError('invalid_api_key', 'Missing API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>".');
     }
-    const d = digest(presented);
-    // Compare against every key so timing does not reveal which one (or how many) matched.
+    const digest = sha256(presented);
+    // Compare against every env key, so timing does not reveal which one matched.
     let match: ApiKeyIdentity | undefined;
-    for (const k of this.keys) if (timingSafeEqual(k.digest, d)) match = k.identity;
-    if (!match) throw new ProxyError('invalid_api_key', 'Incorrect API key provided.');
-    return match;
+    for (const k of this.env) if (digestsEqual(digest, k.digest)) match = k.identity;
+    if (match) return match;
+    const record = await this.storeCall('getApiKeyByHash', () => this.store.getApiKeyByHash(digest.toString('hex')));
+    if (!record || !digestsEqual(digest, record.hash)) throw new ProxyError('invalid_api_key', 'Incorrect API key provided.');
+    if (record.revokedAt !== undefined) throw new ProxyError('api_key_revoked', `This API key ("${record.name}") has been revoked.`);
+    if (record.expiresAt !== undefined && this.clock.now() >= record.expiresAt) {
+      throw new ProxyError('api_key_expired', `This API key ("${record.name}") expired at ${new Date(record.expiresAt).toISOString()}.`);
+    }
+    return fromRecord(record);
+  }
+
+  /** 403 model_not_allowed when the key is restricted to other models. */
+  assertModelAllowed(identity: ApiKeyIdentity, model: string): void {
+    if (modelAllowed(identity.allowedModels, model)) return;
+    throw new ProxyError('model_not_allowed', `This API key may not use the model "${model}". Allowed: ${identity.allowedModels!.join(', ')}.`, {
+      param: 'model',
+    });
+  }
+
+  /** The models a key may see in /v1/models. */
+  filterModels<T extends { id: string }>(identity: ApiKeyIdentity, models: readonly T[]): T[] {
+    return models.filter((m) => modelAllowed(identity.allowedModels, m.id));
+  }
+
+  /**
+   * For `RenderOptions.onUsage`: keeps the request's estimated tokens until its response
+   * closes, when the auth hook records them with the request.
+   */
+  noteUsage(request: object, usage: { prompt_tokens: number; completion_tokens: number }): void {
+    const prev = this.pending.get(request);
+    this.pending.set(request, {
+      requests: 0,
+      promptTokens: (prev?.promptTokens ?? 0) + usage.prompt_tokens,
+      completionTokens: (prev?.completionTokens ?? 0) + usage.completion_tokens,
+    });
+  }
+
+  takeUsage(request: object): KeyUsage | undefined {
+    const usage = this.pending.get(request);
+    this.pending.delete(request);
+    return usage;
+  }
+
+  /** Adds one request (with its estimated tokens) to the key's counters. Never throws. */
+  async recordUsage(identity: ApiKeyIdentity, usage: KeyUsage): Promise<void> {
+    const at = this.clock.now();
+    if (identity.source === 'env') {
+      const k = this.env.find((e) => e.identity.id === identity.id);
+      if (!k) return;
+      k.usage.requests += usage.requests;
+      k.usage.promptTokens += usage.promptTokens;
+      k.usage.completionTokens += usage.completionTokens;
+      k.usage.lastUsedAt = at;
+    } else if (identity.source === 'stored') {
+      await this.store.recordApiKeyUsage(identity.id, { ...usage, at }).catch(() => undefined);
+    }
+  }
+
+  /** Creates a stored key. The returned `key` is the only time it exists in clear. */
+  async create(input: NewApiKey): Promise<{ record: ApiKeyRecord; key: string }> {
+    const { key, hash, prefix } = generateApiKey();
+    const record: ApiKeyRecord = {
+      id: `ak_${randomAlnum(16)}`,
+      name: input.name,
+      hash,
+      prefix,
+      createdAt: this.clock.now(),
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      ...(input.allowedModels ? { allowedModels: input.allowedModels } : {}),
+      ...(input.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: input.rateLimitPerMinute } : {}),
+      ...(input.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: input.maxConcurrentStreams } : {}),
+      usage: { requests: 0, promptTokens: 0, completionTokens: 0 },
+    };
+    await this.storeCall('createApiKey', () => this.store.createApiKey(record));
+    this.storedKeysExist = true;
+    return { record, key };
+  }
+
+  listStored(): Promise<ApiKeyRecord[]> {
+    return this.storeCall('listApiKeys', () => this.store.listApiKeys());
+  }
+
+  listEnv(): EnvKeyView[] {
+    return this.env.map((k) => ({ id: k.identity.id, name: k.identity.name, prefix: k.prefix, usage: { ...k.usage } }));
+  }
+
+  /** Revokes a stored key; undefined when there is no such key. */
+  async revoke(id: string): Promise<ApiKeyRecord | undefined> {
+    const ok = await this.storeCall('revokeApiKey', () => this.store.revokeApiKey(id, this.clock.now()));
+    if (!ok) return undefined;
+    return (await this.listStored()).find((k) => k.id === id);
+  }
+
+  private async storeCall<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isProxyError(err)) throw err;
+      throw new ProxyError('store_unavailable', `The store failed (${op}).`, { cause: err });
+    }
   }
 }

@@ -1,0 +1,47 @@
+/**
+ * `GET /v1/accounts/check`: validates every configured Kimi account against the upstream and
+ * reports each one (never a token, only its first 6 and last 4 characters). The handler does
+ * not know how callers authenticate: whoever mounts it passes `authorize`, so the same
+ * handler can serve the client API (API key) and an admin API (its own token).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { checkAccounts, type AccountCheckReport, type CheckDeps } from '../accounts/check.js';
+
+export interface AccountsCheckRouteOptions {
+  /** Default `/v1/accounts/check`. */
+  path?: string;
+  /** Throws (a ProxyError with a 401/403 code) when the caller may not run the check. */
+  authorize: (request: FastifyRequest) => unknown;
+}
+
+export type AccountsCheckServices = Pick<CheckDeps, 'pool' | 'client' | 'clock'>;
+
+/** The report in the API's snake_case shape, with times in seconds since the epoch. */
+export function accountsCheckBody(report: AccountCheckReport): Record<string, unknown> {
+  return {
+    object: 'accounts.check',
+    ok: report.ok,
+    checked_at: Math.floor(report.checkedAt / 1000),
+    data: report.accounts.map((a) => ({
+      id: a.id,
+      name: a.name,
+      token_kind: a.kind,
+      masked_token: a.maskedToken,
+      access_token_expires_at: a.expiresAt === undefined ? null : Math.floor(a.expiresAt / 1000),
+      status: a.status,
+      state: a.state,
+      last_error: a.lastError ?? null,
+      user_id: a.userId ?? null,
+      duration_ms: a.durationMs,
+    })),
+  };
+}
+
+export function registerAccountsCheckRoute(app: FastifyInstance, services: AccountsCheckServices, options: AccountsCheckRouteOptions): void {
+  app.get(options.path ?? '/v1/accounts/check', async (request, reply) => {
+    await options.authorize(request);
+    const report = await checkAccounts({ pool: services.pool, client: services.client, clock: services.clock });
+    void reply.header('cache-control', 'no-store');
+    return accountsCheckBody(report);
+  });
+}

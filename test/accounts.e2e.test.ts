@@ -1,0 +1,428 @@
+/** Accounts that stay healthy: refresh, 401 recovery, invalid accounts, cooldowns, circuit breaker, limits, migration. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccountStatus } from '../src/accounts/pool.js';
+import { keyId } from '../src/auth/api-keys.js';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { postJson, postStream, startHarness, streamText, waitFor, type Harness, type HarnessOptions } from './helpers/harness.js';
+
+const user = (content: string) => ({ role: 'user', content });
+const reply = (r: { json: any }): string => r.json.choices[0].message.content;
+const chatOf = (text: string): string => /chat=(\S+)/.exec(text)![1]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
+
+function statusOf(h: Harness, name: string): AccountStatus {
+  const s = h.app.services.pool.status().find((a) => a.name === name);
+  if (!s) throw new Error(`no account named ${name}`);
+  return s;
+}
+
+function accountNamed(h: Harness, name: string) {
+  const a = h.app.services.pool.list().find((x) => x.name === name);
+  if (!a) throw new Error(`no account named ${name}`);
+  return a;
+}
+
+/** Chat calls the emulator received, by the name of the proxy account that sent them (its stable device id). */
+function chatCallsByAccount(h: Harness): Record<string, number> {
+  const byDevice = new Map(h.app.services.pool.list().map((a) => [a.deviceId, a.name]));
+  const out: Record<string, number> = {};
+  for (const r of h.emulator.stats().recentRequests) {
+    if (!CHAT_PATH.test(r.path)) continue;
+    const name = byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown';
+    out[name] = (out[name] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Chat calls made while `fn` runs, by account name. */
+async function chatCallsDuring(h: Harness, fn: () => Promise<void>): Promise<Record<string, number>> {
+  const before = chatCallsByAccount(h);
+  await fn();
+  const after = chatCallsByAccount(h);
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+}
+
+const ask = (h: Harness, text: string, path?: string) => postJson(h, { model: 'k2', messages: [user(text)] }, path);
+
+describe('account pool end to end', () => {
+  let h: Harness | undefined;
+  const start = async (opts: HarnessOptions = {}): Promise<Harness> => {
+    h = await startHarness({ ...opts, emulator: { maxEventsLogged: 1000, ...opts.emulator } });
+    return h;
+  };
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('refreshes short-lived access tokens before they expire: 5 s of requests all succeed without a single 401', async () => {
+    const h = await start({ emulator: { accessTokenTtlSec: 2 }, env: { KIMI_TOKENS: 'tok-solo' } });
+    const statuses: number[] = [];
+    const answers: string[] = [];
+    const t0 = Date.now();
+    for (let i = 0; Date.now() - t0 < 5_000; i++) {
+      const r = await ask(h, `[[emu reply="answer ${i}"]]`);
+      statuses.push(r.status);
+      answers.push(r.status === 200 ? reply(r) : JSON.stringify(r.json));
+      await sleep(150);
+    }
+    expect(statuses.length).toBeGreaterThan(10);
+    expect(answers).toEqual(statuses.map((_, i) => `answer ${i}`));
+    const refreshes = h.emulator.stats().refreshes['tok-solo'] ?? 0;
+    // 5 s of 2 s tokens needs at least three of them …
+    expect(refreshes).toBeGreaterThanOrEqual(3);
+    // … and a token serves many requests: it is not refreshed for each one.
+    expect(refreshes).toBeLessThan(statuses.length / 2);
+    // The upstream never refused a token: the pool saw no failure at all.
+    const s = statusOf(h, 'account-1');
+    expect(s.failures).toBe(0);
+    expect(s.state).toBe('healthy');
+    expect(s.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  it('a rejected access token is refreshed and the user still gets 200 (two accounts)', async () => {
+    const h = await start();
+    // Both accounts get an access token first.
+    await waitFor(async () => {
+      await ask(h, 'warm up');
+      const seen = chatCallsByAccount(h);
+      return (seen['account-1'] ?? 0) > 0 && (seen['account-2'] ?? 0) > 0;
+    }, 5_000, 'both accounts to serve');
+    const alpha = accountNamed(h, 'account-1');
+    const state = await h.app.services.store.getAccountState(alpha.stateKey);
+    const access = state?.accessToken;
+    expect(access).toMatch(/^eyJ/);
+    const refreshesBefore = h.emulator.stats().refreshes['tok-alpha'] ?? 0;
+    h.emulator.control.invalidateToken(access!);
+
+    for (let i = 0; i < 6; i++) {
+      const r = await ask(h, `[[emu reply="still fine ${i}"]]`);
+      expect(r.status).toBe(200);
+      expect(reply(r)).toBe(`still fine ${i}`);
+    }
+    const s = statusOf(h, 'account-1');
+    expect(s.failures).toBe(1);
+    expect(s.state).toBe('healthy');
+    expect(h.emulator.stats().refreshes['tok-alpha']).toBe(refreshesBefore + 1);
+    // The refreshed account serves again.
+    const after = await h.app.services.store.getAccountState(alpha.stateKey);
+    expect(after?.accessToken).not.toBe(access);
+    const calls = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 4; i++) expect((await ask(h, 'again')).status).toBe(200);
+    });
+    expect(calls['account-1']).toBeGreaterThan(0);
+    expect(statusOf(h, 'account-1').failures).toBe(1);
+  });
+
+  it.each(['connect', 'rest'] as const)('with a single account, a 401 is retried once after a refresh (%s)', async (protocol) => {
+    const h = await start({ env: { KIMI_TOKENS: 'tok-only', KIMI_PROTOCOL: protocol } });
+    expect((await ask(h, 'first')).status).toBe(200);
+    const refreshesBefore = h.emulator.stats().refreshes['tok-only'] ?? 0;
+    // The next call made with this account's tokens is refused once.
+    h.emulator.control.setTokenFault('tok-only', '401', { times: 1 });
+    const r = await postStream(h, { model: 'k2', messages: [user('[[emu reply="after the 401"]]')] });
+    expect(r.status).toBe(200);
+    expect(streamText(r.events)).toBe('after the 401');
+    expect(h.emulator.stats().refreshes['tok-only']).toBe(refreshesBefore + 1);
+    const s = statusOf(h, 'account-1');
+    expect(s.failures).toBe(1);
+    expect(s.state).toBe('healthy');
+  });
+
+  it('skips an account whose refresh token was revoked, without a user-visible error, and reports it invalid', async () => {
+    const h = await start();
+    h.emulator.control.invalidateToken('tok-alpha');
+    const calls = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 6; i++) {
+        const r = await ask(h, `[[emu reply="ok ${i}"]]`);
+        expect(r.status).toBe(200);
+        expect(reply(r)).toBe(`ok ${i}`);
+      }
+    });
+    expect(calls['account-1'] ?? 0).toBe(0);
+    expect(calls['account-2']).toBe(6);
+    const s = statusOf(h, 'account-1');
+    expect(s.state).toBe('invalid');
+    expect(s.lastError).toMatch(/refresh token/i);
+    expect(statusOf(h, 'account-2').state).toBe('healthy');
+  });
+
+  it('a rate-limited account cools down while the other serves, then comes back', async () => {
+    const h = await start({ env: { KIMI_TOKENS: 'tok-alpha,tok-beta' } });
+    h.emulator.control.setTokenFault('tok-alpha', '429', { times: 1, retryAfter: 1 });
+    // The first request that lands on account-1 gets the 429 and moves to account-2.
+    await waitFor(async () => {
+      expect((await ask(h, 'probe')).status).toBe(200);
+      return statusOf(h, 'account-1').state === 'cooling';
+    }, 5_000, 'account-1 to cool down');
+    const s = statusOf(h, 'account-1');
+    expect(s.cooldownUntil).toBeGreaterThan(Date.now());
+    expect(s.cooldownUntil! - Date.now()).toBeLessThanOrEqual(1_000);
+    const cooldownUntil = s.cooldownUntil!;
+    const during = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 4; i++) expect((await ask(h, `cooling ${i}`)).status).toBe(200);
+    });
+    expect(Date.now()).toBeLessThan(cooldownUntil);
+    expect(during['account-1'] ?? 0).toBe(0);
+    expect(during['account-2']).toBe(4);
+
+    await sleep(cooldownUntil - Date.now() + 50);
+    const later = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 4; i++) expect((await ask(h, `later ${i}`)).status).toBe(200);
+    });
+    expect(later['account-1']).toBeGreaterThan(0);
+    expect(statusOf(h, 'account-1').state).toBe('healthy');
+  });
+
+  it('repeated 5xx open an account’s circuit; after the cool-off one probe closes it again', async () => {
+    const h = await start({ env: { ACCOUNT_BREAKER_COOLOFF_MS: '1000' } });
+    h.emulator.control.setTokenFault('tok-alpha', '500', { times: 3 });
+    await waitFor(async () => {
+      expect((await ask(h, 'through the failures')).status).toBe(200);
+      return statusOf(h, 'account-1').state === 'failing';
+    }, 5_000, 'the circuit of account-1 to open');
+    const open = statusOf(h, 'account-1');
+    expect(open.failures).toBe(3);
+    const reopensAt = open.cooldownUntil!;
+    expect(reopensAt).toBeGreaterThan(Date.now());
+
+    const during = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 4; i++) expect((await ask(h, `open ${i}`)).status).toBe(200);
+    });
+    expect(Date.now()).toBeLessThan(reopensAt);
+    expect(during['account-1'] ?? 0).toBe(0);
+    expect(during['account-2']).toBe(4);
+
+    await sleep(reopensAt - Date.now() + 50);
+    // Half-open: the first request that account-1 takes is the probe; it succeeds and closes the circuit.
+    const later = await chatCallsDuring(h, async () => {
+      for (let i = 0; i < 4; i++) expect((await ask(h, `closed ${i}`)).status).toBe(200);
+    });
+    expect(later['account-1']).toBeGreaterThanOrEqual(2);
+    const closed = statusOf(h, 'account-1');
+    expect(closed.state).toBe('healthy');
+    expect(closed.failures).toBe(3);
+  });
+
+  it('never exceeds per-account concurrency: 50 parallel streams over 2 accounts, all served through the queue', async () => {
+    const h = await start({ env: { ACCOUNT_MAX_CONCURRENT: '2', KIMI_TOKENS: 'tok-alpha,tok-beta' } });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postStream(h, { model: 'k2', messages: [user(`[[emu reply="reply number ${i}" deltas=3 delay=15]]`)] })),
+    );
+    results.forEach((r, i) => {
+      expect(r.status).toBe(200);
+      expect(streamText(r.events)).toBe(`reply number ${i}`);
+      expect(r.events.at(-1)).toBe('[DONE]');
+    });
+    const stats = h.emulator.stats();
+    expect(stats.maxOpenStreamsByAccount['tok-alpha']).toBe(2);
+    expect(stats.maxOpenStreamsByAccount['tok-beta']).toBe(2);
+    expect(stats.maxOpenStreams).toBeLessThanOrEqual(4);
+    expect(h.app.services.pool.counters().queueRejectedFull).toBe(0);
+  });
+
+  it('with a small queue, requests beyond it get 429 with Retry-After; the limit still holds', async () => {
+    const h = await start({ env: { ACCOUNT_MAX_CONCURRENT: '2', QUEUE_MAX: '4', KIMI_TOKENS: 'tok-alpha,tok-beta' } });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postStream(h, { model: 'k2', messages: [user(`[[emu reply="slow ${i}" deltas=4 delay=100]]`)] })),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    expect(ok.length + limited.length).toBe(50);
+    // 4 running + 4 waiting at most when the burst arrives.
+    expect(ok.length).toBeGreaterThanOrEqual(4);
+    expect(limited.length).toBeGreaterThan(0);
+    for (const r of ok) expect(streamText(r.events)).toMatch(/^slow \d+$/);
+    for (const r of limited) {
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(JSON.parse(r.raw).error.type).toBe('rate_limit_error');
+    }
+    expect(h.app.services.pool.counters().queueRejectedFull).toBe(limited.length);
+    const stats = h.emulator.stats();
+    expect(stats.maxOpenStreamsByAccount['tok-alpha']).toBeLessThanOrEqual(2);
+    expect(stats.maxOpenStreamsByAccount['tok-beta']).toBeLessThanOrEqual(2);
+  });
+
+  it.each(['connect', 'rest'] as const)('moves a conversation to another account when its account loses its token (%s)', async (protocol) => {
+    const h = await start({ env: { KIMI_PROTOCOL: protocol } });
+    const path = '/v1/chat/completions/migrating';
+    const t1 = await ask(h, 'My name is Ada Lovelace. [[emu turn]]', path);
+    expect(t1.status).toBe(200);
+    const firstChat = chatOf(reply(t1));
+    const owner = keyId(h.apiKey);
+    const before = await h.app.services.store.getConversation(owner, 'migrating');
+    const from = h.app.services.pool.get(before!.accountId)!;
+    const other = h.app.services.pool.list().find((a) => a.id !== from.id)!;
+    // Revoke the whole token lineage of the conversation's account (refresh and access tokens).
+    h.emulator.control.invalidateToken(from.token);
+
+    const t2 = await ask(h, 'What is my name? [[emu turn]]', path);
+    expect(t2.status).toBe(200);
+    const secondChat = chatOf(reply(t2));
+    expect(secondChat).not.toBe(firstChat);
+    expect(reply(t2)).toBe(`turn=1 chat=${secondChat}`);
+    // The new upstream chat was seeded with the transcript.
+    const sent = h.emulator
+      .stats()
+      .recentRequests.filter((r) => CHAT_PATH.test(r.path))
+      .map((r) => JSON.stringify(r.body))
+      .at(-1)!;
+    expect(sent).toContain('My name is Ada Lovelace.');
+    expect(sent).toContain(`turn=1 chat=${firstChat}`);
+    expect(sent).toContain('What is my name?');
+    const migrated = await h.app.services.store.getConversation(owner, 'migrating');
+    expect(migrated?.accountId).toBe(other.id);
+    expect(migrated?.upstreamChatId).toBe(secondChat);
+
+    const t3 = await ask(h, 'And now? [[emu turn]]', path);
+    expect(t3.status).toBe(200);
+    expect(reply(t3)).toBe(`turn=2 chat=${secondChat}`);
+    const view = await fetch(`${h.base}/v1/conversations/migrating`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    const body = (await view.json()) as { messages: Array<{ role: string; content: string }> };
+    expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+    expect(body.messages[0]!.content).toBe('My name is Ada Lovelace. [[emu turn]]');
+    expect(statusOf(h, from.name).state).toBe('invalid');
+  });
+});
+
+describe('account check', () => {
+  const GOOD = 'cpmt_alpha_0123456789';
+  const BAD = 'cpmt_revoked_9876543210';
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('GET /v1/accounts/check validates every account against the upstream and masks tokens', async () => {
+    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}` } });
+    h.emulator.control.invalidateToken(BAD);
+    const denied = await fetch(`${h.base}/v1/accounts/check`);
+    expect(denied.status).toBe(401);
+
+    const t0 = Date.now();
+    const res = await fetch(`${h.base}/v1/accounts/check`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    expect(res.status).toBe(200);
+    const raw = await res.text();
+    const body = JSON.parse(raw);
+    expect(body.ok).toBe(false);
+    expect(body.data).toHaveLength(2);
+    const [good, bad] = body.data;
+    expect(good).toMatchObject({ name: 'account-1', token_kind: 'refresh', masked_token: 'cpmt_a…6789', status: 'ok', state: 'healthy', last_error: null });
+    // The emulator issues 900 s access tokens.
+    expect(good.access_token_expires_at * 1000).toBeGreaterThan(t0 + 800_000);
+    expect(good.access_token_expires_at * 1000).toBeLessThan(Date.now() + 901_000);
+    expect(bad).toMatchObject({ name: 'account-2', token_kind: 'refresh', masked_token: 'cpmt_r…3210', status: 'invalid', state: 'invalid' });
+    expect(bad.last_error).toMatch(/refresh token/i);
+    // No token in any form but the masked one.
+    expect(raw).not.toContain(GOOD);
+    expect(raw).not.toContain(BAD);
+    expect(raw).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+
+    // Once the second account works again, the check says so.
+    h.emulator.control.reset();
+    const again = (await (await fetch(`${h.base}/v1/accounts/check`, { headers: { 'x-api-key': h.apiKey } })).json()) as any;
+    expect(again.ok).toBe(true);
+    expect(again.data.map((a: any) => a.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('checks without taking a slot or refreshing a token that is still good, while every slot is busy', async () => {
+    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}`, ACCOUNT_MAX_CONCURRENT: '1' } });
+    const h0 = h;
+    // Both accounts have an access token, then both slots are taken by slow streams.
+    await waitFor(async () => {
+      await ask(h0, 'warm up');
+      const seen = chatCallsByAccount(h0);
+      return (seen['account-1'] ?? 0) > 0 && (seen['account-2'] ?? 0) > 0;
+    }, 5_000, 'both accounts to serve');
+    const refreshes = { ...h.emulator.stats().refreshes };
+    const slow = [0, 1].map((i) => postStream(h0, { model: 'k2', messages: [user(`[[emu reply="slow ${i}" deltas=5 delay=150]]`)] }));
+    await waitFor(() => h0.emulator.stats().openStreams === 2, 2_000, 'both slots to be busy');
+
+    const t0 = Date.now();
+    const res = await fetch(`${h.base}/v1/accounts/check`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    const elapsed = Date.now() - t0;
+    const body = (await res.json()) as any;
+    expect(body.data.map((a: any) => a.status)).toEqual(['ok', 'ok']);
+    // It did not wait for the streams (600 ms) to free a slot.
+    expect(elapsed).toBeLessThan(400);
+    expect(h.emulator.stats().openStreams).toBe(2);
+    expect(h.emulator.stats().refreshes).toEqual(refreshes);
+    const done = await Promise.all(slow);
+    expect(done.map((r) => streamText(r.events))).toEqual(['slow 0', 'slow 1']);
+    expect(h.app.services.pool.status().map((s) => s.inFlight)).toEqual([0, 0]);
+  });
+});
+
+describe('kimi-proxy check (the built CLI)', () => {
+  const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  const GOOD = 'cpmt_alpha_0123456789';
+  const BAD = 'cpmt_revoked_9876543210';
+  const children = new Set<ChildProcess>();
+  let emulator: Emulator | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    children.clear();
+    await emulator?.close();
+    emulator = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  function runCheck(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      // A clean environment and working directory: nothing from the developer's .env leaks in.
+      const child = spawn(process.execPath, [CLI, 'check'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        children.delete(child);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('prints a table of every account and exits non-zero when one fails', async () => {
+    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
+    emulator = await startEmulator();
+    emulator.control.invalidateToken(BAD);
+    dir = mkdtempSync(join(tmpdir(), 'kp-check-'));
+    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: 'connect', LOG_LEVEL: 'silent' };
+
+    const failing = await runCheck({ ...env, KIMI_TOKENS: `${GOOD},${BAD}` });
+    expect(failing.code).toBe(1);
+    const lines = failing.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ACCOUNT\s+KIND\s+TOKEN\s+ACCESS TOKEN EXPIRES\s+STATUS\s+LAST ERROR$/);
+    const row1 = lines.find((l) => l.startsWith('account-1'))!;
+    const row2 = lines.find((l) => l.startsWith('account-2'))!;
+    expect(row1).toMatch(/^account-1\s+refresh\s+cpmt_a…6789\s+\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m \d+s\)\s+ok\s+-$/);
+    expect(row2).toMatch(/^account-2\s+refresh\s+cpmt_r…3210\s+-\s+invalid\s+.*refresh token/i);
+    expect(failing.stdout).toContain('1 of 2 account(s) failed the check.');
+    for (const out of [failing.stdout, failing.stderr]) {
+      expect(out).not.toContain(GOOD);
+      expect(out).not.toContain(BAD);
+      expect(out).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
+    }
+
+    // Same data directory, only the working account: exit 0. Its rotated refresh token comes
+    // from the store (the configured one was spent by the first run's refresh).
+    const passing = await runCheck({ ...env, KIMI_TOKENS: GOOD });
+    expect(passing.stdout).toMatch(/^account-1\s.*\sok\s+-$/m);
+    expect(passing.stdout).toContain('All 1 checked account(s) work.');
+    expect(passing.code).toBe(0);
+  });
+});

@@ -1,0 +1,166 @@
+/** A real server process killed with SIGKILL in the middle of a stream loses no stored conversation. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { waitFor } from './helpers/harness.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const API_KEY = 'sk-kill9-0123456789abcdef';
+const CONVERSATION = 'survives-kill-9';
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  output: string[];
+  exited: Promise<void>;
+}
+
+const running = new Set<Server>();
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+async function startServer(env: Record<string, string>, cwd: string): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'serve'], {
+    cwd,
+    // A clean environment: nothing from the developer's shell or .env leaks in.
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), API_KEYS: API_KEY, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
+  child.stderr!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const server: Server = { child, base: `http://127.0.0.1:${port}`, output, exited };
+  running.add(server);
+  void exited.then(() => running.delete(server));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(
+    async () => {
+      if (gone) throw new Error(`the server exited during start:\n${output.join('')}`);
+      try {
+        return (await fetch(`${server.base}/health`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    10_000,
+    'the server to answer /health',
+  );
+  return server;
+}
+
+async function kill9(server: Server): Promise<void> {
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
+
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
+const chatPath = `/v1/chat/completions/${CONVERSATION}`;
+
+async function ask(server: Server, content: string): Promise<{ status: number; json: any }> {
+  const res = await fetch(server.base + chatPath, { method: 'POST', headers, body: JSON.stringify({ model: 'k2', messages: [{ role: 'user', content }] }) });
+  return { status: res.status, json: await res.json() };
+}
+
+async function transcript(server: Server): Promise<Array<{ role: string; content: string }>> {
+  const res = await fetch(`${server.base}/v1/conversations/${CONVERSATION}`, { headers });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { messages: Array<{ role: string; content: string }> }).messages;
+}
+
+describe('kill -9 during a stream', () => {
+  let emulator: Emulator | undefined;
+  let dir: string | undefined;
+  const stopAll = async (): Promise<void> => {
+    await Promise.all([...running].map((s) => kill9(s)));
+  };
+  afterEach(async () => {
+    await stopAll();
+    await emulator?.close();
+    emulator = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  afterAll(stopAll);
+
+  it.each(['connect', 'rest'] as const)('loses no stored conversation; the restarted server continues the same upstream chat (%s)', async (protocol) => {
+    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
+    emulator = await startEmulator({ heartbeatIntervalMs: 0 });
+    const emu = emulator;
+    dir = mkdtempSync(join(tmpdir(), 'kp-kill9-'));
+    const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: protocol };
+
+    const first = await startServer(env, dir);
+    const t1 = await ask(first, 'Remember the word lighthouse. [[emu turn]]');
+    expect(t1.status).toBe(200);
+    const a1 = t1.json.choices[0].message.content as string;
+    const chatId = /chat=(\S+)/.exec(a1)![1]!;
+    expect(a1).toBe(`turn=1 chat=${chatId}`);
+
+    // Turn 2 streams slowly; the process dies once the client has seen part of it.
+    const res = await fetch(first.base + chatPath, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ model: 'k2', stream: true, messages: [{ role: 'user', content: '[[emu reply="one two three four five six seven eight nine ten" deltas=10 delay=200]]' }] }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"content":"one ')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended early: ${seen}`);
+      seen += Buffer.from(value).toString('utf8');
+    }
+    await kill9(first);
+    await reader.read().then(
+      async () => {
+        // Whatever was buffered; the connection is gone either way.
+        for (;;) if ((await reader.read()).done) break;
+      },
+      () => undefined,
+    ).catch(() => undefined);
+    expect(seen).not.toContain('[DONE]');
+    await waitFor(() => emu.stats().streamsCancelled >= 1, 3_000, 'the upstream stream to be abandoned');
+
+    const second = await startServer(env, dir);
+    // The stored transcript is exactly turn 1: the interrupted turn was never saved half-way.
+    expect(await transcript(second)).toEqual([
+      { role: 'user', content: 'Remember the word lighthouse. [[emu turn]]' },
+      { role: 'assistant', content: a1 },
+    ]);
+    const t3 = await ask(second, 'Which word? [[emu turn]]');
+    expect(t3.status).toBe(200);
+    const a3 = t3.json.choices[0].message.content as string;
+    // The same upstream chat, continued after turn 1.
+    expect(a3).toMatch(new RegExp(`^turn=\\d+ chat=${chatId}$`));
+    expect(Number(/^turn=(\d+)/.exec(a3)![1])).toBeGreaterThanOrEqual(2);
+    expect(emu.stats().chatsCreated).toBe(1);
+    const after = await transcript(second);
+    expect(after).toHaveLength(4);
+    expect(after.slice(0, 2)).toEqual([
+      { role: 'user', content: 'Remember the word lighthouse. [[emu turn]]' },
+      { role: 'assistant', content: a1 },
+    ]);
+    expect(after.slice(2)).toEqual([
+      { role: 'user', content: 'Which word? [[emu turn]]' },
+      { role: 'assistant', content: a3 },
+    ]);
+  });
+});
