@@ -4,6 +4,9 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers["x-api-key"]',
+  'req.headers["x-admin-token"]',
+  '*.headers["x-admin-token"]',
+  'headers["x-admin-token"]',
   'req.headers.cookie',
   'headers.authorization',
   'headers.cookie',
@@ -16,6 +19,27 @@ export const REDACT_PATHS = [
   'token',
   'accessToken',
   'refreshToken',
+  // Headers and credentials wherever a log object carries them.
+  'req.headers["proxy-authorization"]',
+  'headers["x-api-key"]',
+  'headers["proxy-authorization"]',
+  'headers["set-cookie"]',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["x-api-key"]',
+  '*.headers["proxy-authorization"]',
+  '*.headers["set-cookie"]',
+  'authorization',
+  'cookie',
+  'password',
+  'apiKey',
+  '*.authorization',
+  '*.cookie',
+  '*.password',
+  '*.apiKeys',
+  '*.kimiTokens',
+  '*.metricsToken',
+  '*.adminToken',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

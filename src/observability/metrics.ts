@@ -1,0 +1,187 @@
+/**
+ * Prometheus metrics, one registry per app (no global default registry, so several apps can
+ * live in one process). Label values are bounded: models are the catalog's base ids or
+ * `other`, keys are key names, accounts are account names (never tokens), error labels are
+ * the proxy's own error codes.
+ *
+ * Hot path: request series are updated once per request, when it ends; account and queue
+ * gauges are read from the pool at scrape time. Nothing here runs per delta.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AccountStatus, PoolEvent } from '../accounts/pool.js';
+import type { HealthState } from '../accounts/health.js';
+import { isProxyError } from '../core/errors.js';
+
+/** Every account health state, so each account has one series per state (1 = current). */
+export const HEALTH_STATES: readonly HealthState[] = ['healthy', 'cooling', 'refreshing', 'invalid', 'failing', 'disabled'];
+
+/** The model label for requests whose model is unknown (or that failed before it was read). */
+export const OTHER_MODEL = 'other';
+
+export interface MetricsSources {
+  accounts: () => readonly AccountStatus[];
+  queueLength: () => number;
+}
+
+export interface MetricsOptions {
+  version: string;
+  /** Node.js process metrics (CPU, memory, event loop, GC). Default true. */
+  processMetrics?: boolean;
+}
+
+/** What one finished chat request contributes. */
+export interface RequestSample {
+  status: number;
+  model: string;
+  key: string;
+  stream: boolean;
+  durationMs: number;
+  /** Streams only: time until the first frame was written. */
+  ttfbMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  errorCode?: string;
+}
+
+const TTFB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
+const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'status' | 'model' | 'key'>;
+  private readonly ttfb: Histogram<'model'>;
+  private readonly duration: Histogram<'model' | 'stream'>;
+  private readonly activeStreams: Gauge;
+  private readonly upstreamErrors: Counter<'code'>;
+  private readonly refreshes: Counter<'result'>;
+  private readonly failovers: Counter<'code'>;
+  private readonly queueRejections: Counter<'reason'>;
+  private readonly tokens: Counter<'type' | 'model'>;
+
+  constructor(sources: MetricsSources, opts: MetricsOptions) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'kimi_proxy_requests_total',
+      help: 'Chat completion requests by HTTP status, model (base id or "other") and API key name.',
+      labelNames: ['status', 'model', 'key'],
+      registers,
+    });
+    this.ttfb = new Histogram({
+      name: 'kimi_proxy_stream_ttfb_seconds',
+      help: 'Streaming requests: time from the request to the first SSE frame written.',
+      labelNames: ['model'],
+      buckets: TTFB_BUCKETS,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'kimi_proxy_request_duration_seconds',
+      help: 'Chat completion requests: total duration (streams: until the stream ended).',
+      labelNames: ['model', 'stream'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.activeStreams = new Gauge({ name: 'kimi_proxy_active_streams', help: 'Streaming responses currently open.', registers });
+    this.upstreamErrors = new Counter({
+      name: 'kimi_proxy_upstream_errors_total',
+      help: 'Upstream (Kimi) failures by error code, including those that caused a failover.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.refreshes = new Counter({
+      name: 'kimi_proxy_token_refreshes_total',
+      help: 'Access-token refreshes by result (ok, failed).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'kimi_proxy_failovers_total',
+      help: 'Requests moved to another account after an upstream failure before any output, by the error code.',
+      labelNames: ['code'],
+      registers,
+    });
+    this.queueRejections = new Counter({
+      name: 'kimi_proxy_queue_rejections_total',
+      help: 'Requests refused while waiting for a free account: queue full, or waited too long.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'kimi_proxy_estimated_tokens_total',
+      help: 'Estimated tokens of completed chat requests (Kimi reports none; these are estimates).',
+      labelNames: ['type', 'model'],
+      registers,
+    });
+    new Gauge({
+      name: 'kimi_proxy_queue_waiting',
+      help: 'Requests waiting for a free account slot.',
+      registers,
+      collect() {
+        this.set(sources.queueLength());
+      },
+    });
+    new Gauge({
+      name: 'kimi_proxy_account_state',
+      help: 'Health of each account: 1 for its current state, 0 for the others.',
+      labelNames: ['account', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of sources.accounts()) {
+          for (const state of HEALTH_STATES) this.set({ account: a.name, state }, a.state === state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'kimi_proxy_account_in_flight',
+      help: 'Requests currently running on each account.',
+      labelNames: ['account'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of sources.accounts()) this.set({ account: a.name }, a.inFlight);
+      },
+    });
+    new Gauge({ name: 'kimi_proxy_build_info', help: 'The running version (always 1).', labelNames: ['version'], registers }).set({ version: opts.version }, 1);
+    for (const reason of ['full', 'timeout']) this.queueRejections.inc({ reason }, 0);
+    for (const result of ['ok', 'failed']) this.refreshes.inc({ result }, 0);
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  streamOpened(): void {
+    this.activeStreams.inc();
+  }
+
+  streamClosed(): void {
+    this.activeStreams.dec();
+  }
+
+  /** One finished chat request. */
+  request(s: RequestSample): void {
+    this.requests.inc({ status: String(s.status), model: s.model, key: s.key });
+    this.duration.observe({ model: s.model, stream: s.stream ? 'true' : 'false' }, s.durationMs / 1000);
+    if (s.ttfbMs !== undefined) this.ttfb.observe({ model: s.model }, s.ttfbMs / 1000);
+    if (s.promptTokens) this.tokens.inc({ type: 'prompt', model: s.model }, s.promptTokens);
+    if (s.completionTokens) this.tokens.inc({ type: 'completion', model: s.model }, s.completionTokens);
+    if (s.errorCode?.startsWith('upstream_')) this.upstreamErrors.inc({ code: s.errorCode });
+  }
+
+  /** An upstream failure that moved the request to another account (it never reached the client). */
+  failover(err: unknown): void {
+    const code = isProxyError(err) ? err.code : 'unknown';
+    this.failovers.inc({ code });
+    if (code.startsWith('upstream_')) this.upstreamErrors.inc({ code });
+  }
+
+  poolEvent(ev: PoolEvent): void {
+    if (ev.type === 'refresh') this.refreshes.inc({ result: ev.ok ? 'ok' : 'failed' });
+    else if (ev.type === 'queue-rejected') this.queueRejections.inc({ reason: ev.reason });
+  }
+}
