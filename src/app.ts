@@ -2,12 +2,13 @@
  * Builds the Fastify app from injected parts (config, clock, store, logger, dispatcher), so
  * tests can build several apps side by side against an emulator.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { loadAccounts } from './accounts/accounts-config.js';
 import { AccountPool } from './accounts/pool.js';
-import { ApiKeyVerifier } from './auth/api-keys.js';
+import { ApiKeyService } from './auth/api-keys.js';
+import { registerAccessControl } from './auth/index.js';
 import type { Config } from './config/config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { ProxyError, toOpenAIError } from './core/errors.js';
@@ -17,10 +18,18 @@ import { Janitor } from './conversations/janitor.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
 import { Relay } from './relay/relay.js';
+import { registerAccountsCheckRoute } from './routes/accounts-check.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { registerConversationRoutes } from './routes/conversations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerMetricsRoute } from './routes/metrics.js';
+import { Metrics } from './observability/metrics.js';
+import { createOutbound, type Outbound } from './observability/outbound-proxy.js';
+import { RequestLog } from './observability/request-log.js';
+import { RequestLogStore } from './observability/request-log-store.js';
+import { Drain } from './observability/shutdown.js';
+import { registerAdminRoutes } from './routes/admin/index.js';
 import type { AppServices } from './services.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -98,8 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const store = deps.store ?? (await openStore({ url: config.storeUrl, dataDir: config.dataDir, clock }));
-  const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}) });
+  const store = deps.store ?? (await openStore({ url: config.storeUrl, dataDir: config.dataDir, clock, redisPrefix: config.redisPrefix }));
+  // Upstream calls go through the outbound proxies (global, per account) when configured.
+  const outbound: Outbound | undefined = deps.dispatcher ? undefined : createOutbound({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, env: config.observability.proxy, accounts: () => pool.list() });
+  const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, dispatcher: deps.dispatcher ?? outbound!.dispatcher });
+  const metrics = new Metrics({ accounts: () => pool.status(), queueLength: () => pool.counters().queueLength }, { version: VERSION });
   const accounts = loadAccounts({
     tokens: config.kimiTokens,
     accounts: config.accounts.fromFile,
@@ -113,6 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     selection: config.accounts.selection,
     maxQueue: config.accounts.queueMax,
     maxWaitMs: config.accounts.queueWaitMs,
+    breakerThreshold: config.accounts.breakerThreshold,
+    breakerCoolOffMs: config.accounts.breakerCoolOffMs,
+    leaseMs: config.accounts.leaseMs,
+    healthSyncMs: config.accounts.healthSyncMs,
     refresh: ({ account, refreshToken, signal }) =>
       refreshAccessToken(http, refreshToken, account.deviceId, signal, { accountId: account.id, sessionId: account.sessionId, now: () => clock.now() }),
     probe: async (credentials, signal) => {
@@ -120,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return late.client.checkAccount({ credentials, signal });
     },
     onEvent: (ev) => {
+      metrics.poolEvent(ev);
       const account = 'accountId' in ev ? (pool.get(ev.accountId)?.name ?? ev.accountId) : undefined;
       if (ev.type === 'state') logger.info({ account, state: ev.to, from: ev.from, reason: ev.reason }, 'account state changed');
       else if (ev.type === 'refresh' && !ev.ok) logger.warn({ account, err: ev.error }, 'token refresh failed');
@@ -165,7 +182,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     maxAttempts: Math.max(1, Math.min(3, pool.size)),
     backoffMs: 200,
     discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined),
-    onFailover: (from, err) => logger.warn({ account: from, code: err.code, upstreamCode: err.upstreamCode }, 'upstream failed before output; trying another account'),
+    onFailover: (from, err) => {
+      metrics.failover(err);
+      logger.warn({ account: from, code: err.code, upstreamCode: err.upstreamCode }, 'upstream failed before output; trying another account');
+    },
   });
   const chat = new ChatService({
     relay,
@@ -180,11 +200,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     conversationWaitMs: config.conversationWaitMs,
     turnTimeoutMs: config.timeouts.totalMs,
   });
-  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, apiKeys: new ApiKeyVerifier(config.apiKeys) };
+  const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });
+  const requestLog = new RequestLog({
+    logger,
+    metrics,
+    clock,
+    protocol,
+    logBodies: config.observability.logBodies,
+    accountName: (id) => pool.get(id)?.name,
+    stopSignal: drain.stopSignal,
+    entries: new RequestLogStore({
+      store,
+      clock,
+      maxEntries: config.observability.requestLogMaxEntries,
+      maxAgeMs: config.observability.requestLogMaxAgeMs,
+      onError: (op, err) => logger.warn({ op, err: (err as Error).message }, 'could not persist the request log'),
+    }),
+  });
+  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
 
   const fastify = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // One log line per request is written by our own onResponse hook.
+    // One log line per request is written by the request log (observability/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
@@ -193,7 +230,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
     },
-    return503OnClosing: true,
+    // The drain hook answers requests during a shutdown itself (503 with Retry-After).
+    return503OnClosing: false,
+    // A URL Fastify cannot route (bad percent-encoding) gets the OpenAI error shape too.
+    frameworkErrors: (error, request, reply) => {
+      const { status, body } = toOpenAIError(mapFrameworkError(error), request.id);
+      const raw = reply as unknown as FastifyReply;
+      void raw.code(status).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8').send(body);
+    },
   });
 
   // Clients differ in the content type they send; the body is JSON whatever they say.
@@ -211,12 +255,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
-  fastify.addHook('onResponse', async (request, reply) => {
-    logger.info({ reqId: request.id, method: request.method, url: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-  });
+  // One log line per request, written when the response has really ended (streams included).
+  requestLog.register(fastify);
+  drain.register(fastify);
 
   fastify.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
     const mapped = mapFrameworkError(error);
+    requestLog.noteError(request, mapped);
     const { status, body } = toOpenAIError(mapped, request.id);
     if (status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
       logger.error({ reqId: request.id, err: error }, 'unhandled error');
@@ -234,22 +279,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     void reply.code(status).send(body);
   });
 
+  // CORS and the client API's auth hooks apply to the routes registered after them.
+  await registerAccessControl(fastify, services);
   registerHealthRoutes(fastify, services, VERSION);
+  registerMetricsRoute(fastify, { metrics, token: config.observability.metricsToken });
   registerModelRoutes(fastify, services);
   registerChatRoutes(fastify, services);
   registerConversationRoutes(fastify, services);
+  registerAccountsCheckRoute(fastify, services, { authorize: (request) => services.apiKeys.verify(request) });
+  await registerAdminRoutes(fastify, services);
 
   janitor.start();
+  requestLog.start();
+  const proxies = outbound?.describe();
+  if (proxies && (proxies.global || Object.keys(proxies.perAccount).length > 0)) logger.info({ proxy: proxies.global, accountProxies: proxies.perAccount }, 'upstream calls go through an outbound proxy');
   if (client.listModels && pool.size > 0) void models.refresh();
 
   return {
     fastify,
     services,
     async close() {
+      // Stop accepting, let running requests finish (SHUTDOWN_GRACE_MS), stop the rest.
+      await drain.run(fastify);
       await janitor.stop();
       await pool.close();
-      await fastify.close();
       await http.close();
+      await outbound?.close();
+      await requestLog.close();
       await store.close();
     },
   };

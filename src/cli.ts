@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-/** `kimi-proxy [serve|demo|emulator] [--port N] [--host H]` */
+/** `kimi-proxy [serve|demo|emulator|check] [--port N] [--host H]` */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { checkAccounts, formatCheckReport } from './accounts/check.js';
 import { buildApp, type App } from './app.js';
+import { checkBind } from './auth/bind-check.js';
+import { installBenchProbe } from './bench-probe.js';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { randomAlnum } from './core/ids.js';
 import { startEmulator } from './emulator/index.js';
@@ -17,6 +20,7 @@ Commands:
   serve       run the proxy (default); configure with environment variables or .env
   demo        run the proxy against the built-in Kimi emulator (no Kimi account needed)
   emulator    run only the Kimi web emulator
+  check       validate every configured Kimi account against Kimi; exits 1 when one fails
 Options:
   --port N    listen port (serve/demo: PORT, default 8000; emulator: default 9000)
   --host H    listen address (default 127.0.0.1)
@@ -60,6 +64,13 @@ async function serve(env: Record<string, string | undefined>): Promise<void> {
     logger.warn('No Kimi account configured (KIMI_TOKENS is empty): chat requests will fail. Try `npm run demo` to use the built-in emulator.');
   }
   const app = await buildApp({ config, logger });
+  // Secure by default: without any API key, loopback only unless ALLOW_NO_AUTH=true.
+  const bind = checkBind({ host: config.host, keysConfigured: await app.services.apiKeys.enabled(), allowNoAuth: config.access.allowNoAuth });
+  if (!bind.ok) {
+    await app.close();
+    throw new ConfigError([bind.message]);
+  }
+  if (bind.message) logger[bind.level ?? 'info'](bind.message);
   const base = await listen(app, config);
   logger.info({ url: `${base}/v1`, protocol: app.services.client.protocol, accounts: app.services.pool.size }, 'kimi-proxy is listening');
   onShutdown(() => app.close());
@@ -107,6 +118,20 @@ async function emulatorOnly(port?: string, host?: string): Promise<void> {
   onShutdown(() => emulator.close());
 }
 
+/** `check`: one validation of every account, printed as a table; the exit code says whether all work. */
+async function check(env: Record<string, string | undefined>): Promise<number> {
+  const config = loadConfig(env);
+  // Logs go to stderr so that stdout holds only the report.
+  const app = await buildApp({ config, logger: createLogger(env.LOG_LEVEL ?? 'error', process.stderr) });
+  try {
+    const report = await checkAccounts(app.services);
+    console.log(formatCheckReport(report));
+    return report.ok ? 0 : 1;
+  } finally {
+    await app.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -115,6 +140,8 @@ async function main(): Promise<void> {
   if (values.help) return void console.log(USAGE);
   if (values.version) return void console.log(VERSION);
   loadDotEnv();
+  // Diagnostics hook for benchmarks: inert unless BENCH_REPORT_IPC=1 and started with an IPC channel.
+  installBenchProbe();
   const env = { ...process.env };
   const command = positionals[0] ?? 'serve';
   switch (command) {
@@ -124,6 +151,8 @@ async function main(): Promise<void> {
       return demo(env, values.port, values.host);
     case 'emulator':
       return emulatorOnly(values.port, values.host);
+    case 'check':
+      return process.exit(await check(env));
     default:
       console.error(`Unknown command "${command}".\n\n${USAGE}`);
       process.exit(2);

@@ -1,12 +1,15 @@
 /** Everything a request handler may use, composed once per app (no module-level state). */
 import type { Logger } from 'pino';
 import type { AccountPool } from './accounts/pool.js';
-import type { ApiKeyVerifier } from './auth/api-keys.js';
+import type { ApiKeyService } from './auth/api-keys.js';
 import type { Config } from './config/config.js';
 import type { Clock } from './core/clock.js';
 import type { ChatService } from './conversations/chat-service.js';
 import type { Janitor } from './conversations/janitor.js';
 import type { ModelRegistry } from './models/registry.js';
+import type { Metrics } from './observability/metrics.js';
+import type { RequestLog } from './observability/request-log.js';
+import type { Drain } from './observability/shutdown.js';
 import type { Store } from './store/store.js';
 import type { KimiHttp } from './upstream/kimi/http.js';
 import type { KimiProtocolClient } from './upstream/kimi/types.js';
@@ -22,5 +25,10 @@ export interface AppServices {
   models: ModelRegistry;
   janitor: Janitor;
   chat: ChatService;
-  apiKeys: ApiKeyVerifier;
+  metrics: Metrics;
+  /** Per-request bookkeeping: the log line, request metrics, the persisted request log. */
+  requestLog: RequestLog;
+  /** Graceful shutdown state (draining, and the signal that stops running requests). */
+  drain: Drain;
+  apiKeys: ApiKeyService;
 }

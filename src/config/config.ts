@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
+import { normalizeProxyUrl } from '../observability/proxy-url.js';
 import type { ConfigFileContents } from './config-file.js';
 
 const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
@@ -55,6 +56,23 @@ const url = (def: string) =>
       }
     });
 
+/** A proxy URL (`http://` assumed without a scheme); the value is never echoed, it may hold credentials. */
+const proxyUrl = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const value = v?.trim();
+    if (!value) return undefined;
+    const normalized = normalizeProxyUrl(value);
+    try {
+      if (['http:', 'https:', 'socks:', 'socks5:'].includes(new URL(normalized).protocol)) return normalized;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: 'expected an http(s):// or socks5:// proxy URL' });
+    return z.NEVER;
+  });
+
 const envSchema = z.object({
   HOST: z.string().optional().default('127.0.0.1'),
   PORT: int(8000, 0, 65535),
@@ -77,6 +95,7 @@ const envSchema = z.object({
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
   DATA_DIR: z.string().optional().default('./data'),
   STORE_URL: z.string().optional(),
+  REDIS_PREFIX: z.string().min(1).max(100).optional().default('kimi-proxy:'),
   CONVERSATION_REUSE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).optional().default('auto'),
   IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
   LENGTH_CONTINUATIONS: int(3, 0, 20),
@@ -85,7 +104,33 @@ const envSchema = z.object({
   ACCOUNT_SELECTION: z.enum(['round-robin', 'least-in-flight'], { message: 'expected round-robin or least-in-flight' }).optional().default('round-robin'),
   QUEUE_MAX: int(100, 0, 100_000),
   QUEUE_WAIT_MS: int(30_000, 0, 600_000),
+  ACCOUNT_BREAKER_THRESHOLD: int(3, 1, 1_000),
+  ACCOUNT_BREAKER_COOLOFF_MS: int(30_000, 100, 3_600_000),
+  ACCOUNT_LEASE_MS: int(30_000, 300, 3_600_000),
+  ACCOUNT_HEALTH_SYNC_MS: int(500, 0, 600_000),
   CONFIG_FILE: z.string().optional(),
+  // Observability and operations (src/observability).
+  METRICS_TOKEN: z.string().optional().transform((v) => v?.trim() || undefined),
+  LOG_BODIES: bool(false),
+  REQUEST_LOG_MAX_ENTRIES: int(10_000, 0, 10_000_000),
+  REQUEST_LOG_MAX_AGE_MS: int(7 * 86_400_000, 60_000, 3_650 * 86_400_000),
+  SHUTDOWN_GRACE_MS: int(20_000, 0, 3_600_000),
+  KIMI_PROXY_URL: proxyUrl,
+  HTTPS_PROXY: proxyUrl,
+  https_proxy: proxyUrl,
+  NO_PROXY: z.string().optional(),
+  no_proxy: z.string().optional(),
+  // Access control (src/auth).
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => v?.trim() || undefined)
+    .refine((v) => v === undefined || v.length >= 16, { message: 'expected at least 16 characters (use a long random string)' }),
+  ALLOW_NO_AUTH: bool(false),
+  CORS_ORIGINS: list
+    .transform((l) => l.map((o) => o.replace(/\/+$/, '')))
+    .refine((l) => l.every((o) => o === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)), { message: 'expected "*" or a comma list of origins such as https://chat.example.com' }),
+  ADMIN_CORS: bool(false),
 });
 
 export interface Timeouts {
@@ -115,6 +160,8 @@ export interface Config {
   dataDir: string;
   /** Store backend URL (`sqlite:`, `memory:`, `redis://…`); absent = SQLite in dataDir. */
   storeUrl: string | undefined;
+  /** Key prefix in a shared Redis store (several deployments can share one Redis). */
+  redisPrefix: string;
   /** Continue upstream chats when a stateless request resends a history this proxy produced. */
   conversationReuse: 'auto' | 'off';
   /** Idle time after which an implicitly reused upstream chat is deleted. */
@@ -129,6 +176,38 @@ export interface Config {
     selection: 'round-robin' | 'least-in-flight';
     queueMax: number;
     queueWaitMs: number;
+    /** Consecutive 5xx/network/timeout failures that open an account's circuit. */
+    breakerThreshold: number;
+    /** First open period of an account's circuit (doubles after each failed half-open probe). */
+    breakerCoolOffMs: number;
+    /** Lease of a concurrency slot in the store, renewed every third of it: a crashed instance's slots free themselves after this. */
+    leaseMs: number;
+    /** How long an instance reuses its view of the account health other instances shared (cooldowns, circuits, invalid marks). */
+    healthSyncMs: number;
+  };
+  /** Observability and operations (src/observability). */
+  observability: {
+    /** When set, GET /metrics needs `Authorization: Bearer <token>`. */
+    metricsToken: string | undefined;
+    /** Log request messages (off by default: contents never reach the logs). */
+    logBodies: boolean;
+    requestLogMaxEntries: number;
+    requestLogMaxAgeMs: number;
+    /** How long running requests may take to finish on SIGTERM/SIGINT. */
+    shutdownGraceMs: number;
+    /** Outbound proxy for upstream calls: KIMI_PROXY_URL wins; HTTPS_PROXY honours NO_PROXY. */
+    proxy: { kimiProxyUrl: string | undefined; httpsProxy: string | undefined; noProxy: string | undefined };
+  };
+  /** Access control (src/auth, routes/admin). */
+  access: {
+    /** Enables the admin API under /admin/api; absent = the admin API answers 404. */
+    adminToken: string | undefined;
+    /** Serve a non-loopback address without any API key (explicit opt-out of the start-up refusal). */
+    allowNoAuth: boolean;
+    /** Origins allowed by CORS on the client API ('*' = any); empty = no CORS. */
+    corsOrigins: string[];
+    /** Apply CORS_ORIGINS to /admin too. */
+    adminCors: boolean;
   };
 }
 
@@ -154,6 +233,9 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
   } catch (err) {
     if (err instanceof AccountsConfigError) problems.push(...err.problems);
     else throw err;
+  }
+  if (parsed.success && parsed.data.ADMIN_TOKEN !== undefined && parsed.data.API_KEYS.includes(parsed.data.ADMIN_TOKEN)) {
+    problems.push('ADMIN_TOKEN: must differ from every API_KEYS entry (the admin token is not a client key)');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -181,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
     dataDir: e.DATA_DIR,
     storeUrl: e.STORE_URL?.trim() || undefined,
+    redisPrefix: e.REDIS_PREFIX,
     conversationReuse: e.CONVERSATION_REUSE,
     implicitConversationTtlMs: e.IMPLICIT_CONVERSATION_TTL_MS,
     lengthContinuations: e.LENGTH_CONTINUATIONS,
@@ -191,6 +274,19 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       selection: e.ACCOUNT_SELECTION,
       queueMax: e.QUEUE_MAX,
       queueWaitMs: e.QUEUE_WAIT_MS,
+      breakerThreshold: e.ACCOUNT_BREAKER_THRESHOLD,
+      breakerCoolOffMs: e.ACCOUNT_BREAKER_COOLOFF_MS,
+      leaseMs: e.ACCOUNT_LEASE_MS,
+      healthSyncMs: e.ACCOUNT_HEALTH_SYNC_MS,
     },
+    observability: {
+      metricsToken: e.METRICS_TOKEN,
+      logBodies: e.LOG_BODIES,
+      requestLogMaxEntries: e.REQUEST_LOG_MAX_ENTRIES,
+      requestLogMaxAgeMs: e.REQUEST_LOG_MAX_AGE_MS,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      proxy: { kimiProxyUrl: e.KIMI_PROXY_URL, httpsProxy: e.HTTPS_PROXY ?? e.https_proxy, noProxy: e.NO_PROXY ?? e.no_proxy },
+    },
+    access: { adminToken: e.ADMIN_TOKEN, allowNoAuth: e.ALLOW_NO_AUTH, corsOrigins: e.CORS_ORIGINS, adminCors: e.ADMIN_CORS },
   };
 }

@@ -65,6 +65,11 @@ interface TurnTarget {
 }
 
 const LOCK_POLL_MS = 50;
+/**
+ * A conversation lock is a one-slot lease in the store, renewed while its turn runs: the lock
+ * of a process that died mid-turn (kill -9, crash) frees itself within this time.
+ */
+const CONVERSATION_LEASE_MS = 10_000;
 
 /** Errors after which a conversation's upstream chat cannot be used and is rebuilt elsewhere. */
 const MIGRATE_ON = new Set(['no_accounts', 'upstream_chat_not_found', 'upstream_unauthenticated']);
@@ -103,10 +108,10 @@ export class ChatService {
       if (record?.implicit && record.protocol === this.opts.protocol) {
         const key = lockKey(input.owner, record.id);
         // Never wait here: a parallel request with the same history simply gets its own chat.
-        const token = await store.tryLock(key, this.lockTtl());
-        if (token) {
+        const unlock = await this.tryLock(key);
+        if (unlock) {
           const plan: TurnPlan = { kind: 'continue', fresh: input.messages.slice(lastAssistant + 1) };
-          return this.runTurn(input, { conversationId: record.id, record, plan, implicit: true, unlock: unlocker(store, key, token) });
+          return this.runTurn(input, { conversationId: record.id, record, plan, implicit: true, unlock });
         }
       }
     }
@@ -122,8 +127,7 @@ export class ChatService {
   private async startStateful(input: ChatInput, conversationId: string): Promise<StartedTurn> {
     const { store } = this.opts;
     const key = lockKey(input.owner, conversationId);
-    const token = await this.lock(key, input.signal);
-    const unlock = unlocker(store, key, token);
+    const unlock = await this.lock(key, input.signal);
     try {
       const record = await store.getConversation(input.owner, conversationId);
       const plan: TurnPlan = record
@@ -241,12 +245,18 @@ export class ChatService {
     return this.opts.turnTimeoutMs * (this.opts.lengthContinuations + 1) + 30_000;
   }
 
-  /** Takes the conversation lock, waiting up to conversationWaitMs; then 409. */
-  private async lock(key: string, signal: AbortSignal): Promise<string> {
+  /** One attempt at the conversation lock; resolves to its unlock function, or undefined when it is held. */
+  private async tryLock(key: string): Promise<(() => void) | undefined> {
+    const token = await this.opts.store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
+    return token === undefined ? undefined : holdLease(this.opts.store, this.opts.clock, key, token, this.lockTtl());
+  }
+
+  /** Takes the conversation lock, waiting up to conversationWaitMs; then 409. Resolves to the unlock function. */
+  private async lock(key: string, signal: AbortSignal): Promise<() => void> {
     const deadline = this.opts.clock.now() + this.opts.conversationWaitMs;
     for (;;) {
-      const token = await this.opts.store.tryLock(key, this.lockTtl());
-      if (token) return token;
+      const unlock = await this.tryLock(key);
+      if (unlock) return unlock;
       if (this.opts.clock.now() >= deadline) {
         throw new ProxyError('conversation_busy', 'This conversation is already answering another request; retry when it has finished.', {
           retryAfterMs: 1_000,
@@ -259,12 +269,35 @@ export class ChatService {
 
 const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
 
-function unlocker(store: Store, key: string, token: string): () => void {
+/** Keeps a one-slot lease alive (renewed every third of its length, for at most `maxMs`); the returned function releases it, once. */
+function holdLease(store: Store, clock: Clock, key: string, token: string, maxMs: number): () => void {
+  const stop = new AbortController();
+  const until = clock.now() + maxMs;
+  let current = token;
+  void (async () => {
+    while (clock.now() < until) {
+      try {
+        await clock.sleep(Math.floor(CONVERSATION_LEASE_MS / 3), stop.signal);
+      } catch {
+        return;
+      }
+      try {
+        if (await store.renewSlot(key, current, CONVERSATION_LEASE_MS)) continue;
+        // The lease ran out during a stall: take it again unless someone else did.
+        const again = await store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
+        if (again && stop.signal.aborted) await store.releaseSlot(key, again);
+        else if (again) current = again;
+      } catch {
+        // The store is unavailable: the next round tries again.
+      }
+    }
+  })();
   let done = false;
   return () => {
     if (done) return;
     done = true;
-    void store.releaseLock(key, token).catch(() => undefined);
+    stop.abort();
+    void store.releaseSlot(key, current).catch(() => undefined);
   };
 }
 

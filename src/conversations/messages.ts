@@ -55,7 +55,8 @@ function contentToText(content: unknown, path: string): string {
 
 export function normalizeMessages(messages: IncomingMessage[]): ChatMessage[] {
   return messages.map((m, i) => {
-    const role = ROLE_MAP[m.role];
+    // Own keys only: "constructor", "toString" or "__proto__" are not roles.
+    const role = Object.hasOwn(ROLE_MAP, m.role) ? ROLE_MAP[m.role] : undefined;
     if (!role) {
       throw new ProxyError('invalid_request', `messages[${i}].role "${String(m.role).slice(0, 40)}" is not one of system, developer, user, assistant, tool.`, {
         param: `messages[${i}].role`,

@@ -109,7 +109,8 @@ export class StreamOutput {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      // setTimeout fires after 1 ms for anything above 2^31-1 ms (e.g. an endless stall).
+      const timer = setTimeout(done, Math.min(ms, 2_147_483_647));
       const signal = this.abort.signal;
       function done(): void {
         clearTimeout(timer);

@@ -35,9 +35,12 @@ function conversationIdFrom(request: FastifyRequest, bodyId: string | null | und
 
 export function registerChatRoutes(app: FastifyInstance, services: AppServices): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const identity = services.apiKeys.verify(request.headers);
+    const track = services.requestLog.chat(request);
+    const identity = await services.apiKeys.verify(request);
+    track.setKey(identity.name);
     const body = parseChatRequest(request.body);
     const conversationId = conversationIdFrom(request, body.conversation_id);
+    track.setRequest(body, conversationId);
     const messages = normalizeMessages(body.messages);
     const thinking = thinkingFromRequest(body);
     const webSearch = webSearchFromRequest(body);
@@ -49,9 +52,12 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     if (!model) {
       throw new ProxyError('model_not_found', `The model "${body.model}" does not exist. GET /v1/models lists the available ids.`, { param: 'model' });
     }
+    track.setModel(model);
 
     const signal = clientSignal(reply);
-    const turn = await services.chat.start({ owner: identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
+    // Upstream work also stops when a shutdown's grace period is over.
+    const turn = await services.chat.start({ owner: identity.id, model, messages, signal: track.upstreamSignal(signal), ...(conversationId ? { conversationId } : {}) });
+    track.setTurn(turn);
     const { config } = services;
     const renderOptions = {
       id: newCompletionId(),
@@ -62,6 +68,11 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
       citations: config.citations,
       promptTokens: estimateTokens(turn.promptText),
       requestId: request.id,
+      // Per-key usage counters (recorded when the response closes) and the request log.
+      onUsage: (usage: { prompt_tokens: number; completion_tokens: number }) => {
+        services.apiKeys.noteUsage(request, usage);
+        track.onUsage(usage);
+      },
     };
     const headers: Record<string, string> = { 'x-request-id': request.id };
     if (conversationId) headers['x-conversation-id'] = conversationId;
@@ -74,7 +85,7 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
       reply.hijack();
       const writer = new SseWriter(reply.raw, { keepAliveMs: config.keepAliveMs, headers });
       writer.open();
-      await writer.pipe(renderChatStream(turn.events, renderOptions), signal);
+      await writer.pipe(track.frames(renderChatStream(track.events(turn.events), renderOptions)), signal);
       writer.end();
       return;
     }

@@ -20,7 +20,7 @@ function view(c: ConversationRecord, withMessages: boolean): Record<string, unkn
 
 export function registerConversationRoutes(app: FastifyInstance, services: AppServices): void {
   const find = async (request: FastifyRequest): Promise<{ owner: string; record: ConversationRecord }> => {
-    const owner = services.apiKeys.verify(request.headers).id;
+    const owner = (await services.apiKeys.verify(request)).id;
     const { id } = request.params as { id: string };
     const record = await services.store.getConversation(owner, id);
     if (!record) throw new ProxyError('conversation_not_found', `No conversation "${id}" for this API key.`, { param: 'conversation_id' });
@@ -28,7 +28,7 @@ export function registerConversationRoutes(app: FastifyInstance, services: AppSe
   };
 
   app.get('/v1/conversations', async (request) => {
-    const owner = services.apiKeys.verify(request.headers).id;
+    const owner = (await services.apiKeys.verify(request)).id;
     const q = request.query as { limit?: string; offset?: string };
     const limit = Math.min(Math.max(Number(q.limit) || 20, 1), 100);
     const offset = Math.max(Number(q.offset) || 0, 0);

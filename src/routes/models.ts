@@ -7,12 +7,13 @@ import { API_PREFIXES } from './prefixes.js';
 export function registerModelRoutes(app: FastifyInstance, services: AppServices): void {
   for (const prefix of API_PREFIXES) {
     app.get(`${prefix}/models`, async (request) => {
-      services.apiKeys.verify(request.headers);
-      return { object: 'list', data: await services.models.list() };
+      const identity = await services.apiKeys.verify(request);
+      return { object: 'list', data: services.apiKeys.filterModels(identity, await services.models.list()) };
     });
     app.get(`${prefix}/models/:id`, async (request: FastifyRequest) => {
-      services.apiKeys.verify(request.headers);
+      const identity = await services.apiKeys.verify(request);
       const { id } = request.params as { id: string };
+      services.apiKeys.assertModelAllowed(identity, id);
       const listed = (await services.models.list()).find((m) => m.id === id);
       if (listed) return listed;
       const resolved = await services.models.resolve(id);

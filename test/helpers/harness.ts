@@ -21,6 +21,8 @@ export interface HarnessOptions {
   emulator?: EmulatorOptions;
   /** Reuse an emulator (e.g. to restart the proxy against the same upstream). */
   sharedEmulator?: Emulator;
+  /** The proxy's log level (default debug, collected in `logs`); 'silent' for long runs that would fill `logs`. */
+  logLevel?: string;
 }
 
 export const TEST_KEY = 'sk-test-0123456789abcdef';
@@ -47,7 +49,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ACCOUNT_MAX_CONCURRENT: '8',
     ...opts.env,
   });
-  const app = await buildApp({ config, logger: pino({ level: 'debug' }, sink) });
+  const app = await buildApp({ config, logger: pino({ level: opts.logLevel ?? 'debug' }, sink) });
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.fastify.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -51,7 +51,8 @@ export class KimiHttp {
       new Agent({
         connect: { timeout: opts.timeouts.connectMs },
         keepAliveTimeout: 30_000,
-        connections: 256,
+        // Unbounded per origin: the account pool bounds concurrent upstream calls.
+        connections: null,
       });
   }
 
@@ -88,7 +89,13 @@ export class KimiHttp {
   async send(opts: SendOptions, ctx: UpstreamCallContext): Promise<UpstreamResponse> {
     const headers = { ...this.headers(ctx.credentials, opts.protocol), ...opts.extraHeaders };
     if (opts.contentType) headers['content-type'] = opts.contentType;
-    const totalTimeout = AbortSignal.timeout(this.timeouts.totalMs);
+    // Not AbortSignal.timeout(): that timer (and what it holds) lives for the whole limit even
+    // after the call is over. This one is cleared when the exchange ends.
+    const total = new AbortController();
+    const totalTimer = setTimeout(() => total.abort(new DOMException('The total time limit elapsed.', 'TimeoutError')), this.timeouts.totalMs);
+    totalTimer.unref();
+    const finished = (): void => clearTimeout(totalTimer);
+    const totalTimeout = total.signal;
     const signal = AbortSignal.any([ctx.signal, totalTimeout]);
     let res: Dispatcher.ResponseData;
     try {
@@ -102,20 +109,23 @@ export class KimiHttp {
         bodyTimeout: this.timeouts.idleMs,
       });
     } catch (err) {
+      finished();
       throw mapTransportError(err, ctx.signal, totalTimeout, 'before the response started');
     }
     if (res.statusCode === 404 && opts.allowNotFound) {
       await res.body.dump().catch(() => undefined);
+      finished();
       return { status: 404, headers: res.headers, body: emptyBody() };
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readLimited(res.body, 64 * 1024).catch(() => '');
+      finished();
       throw errorFromUpstreamResponse(res.statusCode, res.headers, text, opts.protocol);
     }
     return {
       status: res.statusCode,
       headers: res.headers,
-      body: guardBody(res.body, ctx.signal, totalTimeout),
+      body: guardBody(res.body, ctx.signal, totalTimeout, finished),
     };
   }
 
@@ -149,11 +159,13 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function* guardBody(body: AsyncIterable<Uint8Array>, clientSignal: AbortSignal, totalTimeout: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* guardBody(body: AsyncIterable<Uint8Array>, clientSignal: AbortSignal, totalTimeout: AbortSignal, finished: () => void): AsyncGenerator<Uint8Array> {
   try {
     yield* body;
   } catch (err) {
     throw mapTransportError(err, clientSignal, totalTimeout, 'while streaming');
+  } finally {
+    finished();
   }
 }
 

@@ -1,0 +1,36 @@
+/**
+ * Abort signals combined without `AbortSignal.any()`. On Node 20, `AbortSignal.any()` leaves an
+ * entry in each source signal for every call, until that source aborts (nodejs/node#55351): a
+ * long-lived signal (shutdown, pool close) combined once per request grows memory for good.
+ * A linked signal listens to its sources and detaches when `unlink()` is called.
+ */
+
+export interface LinkedSignal {
+  /** Aborts (with the source's reason) as soon as one of the sources aborts. */
+  readonly signal: AbortSignal;
+  /** Detaches from the sources; call it when the work the signal guards is over. Idempotent. */
+  unlink(): void;
+}
+
+const noop = (): void => undefined;
+
+export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
+  const controller = new AbortController();
+  const already = sources.find((s) => s.aborted);
+  if (already) {
+    controller.abort(already.reason);
+    return { signal: controller.signal, unlink: noop };
+  }
+  const onAbort = (event: Event): void => {
+    unlink();
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  let linked = true;
+  const unlink = (): void => {
+    if (!linked) return;
+    linked = false;
+    for (const s of sources) s.removeEventListener('abort', onAbort);
+  };
+  for (const s of sources) s.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, unlink };
+}
