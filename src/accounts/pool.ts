@@ -16,9 +16,9 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import type { Account } from './account.js';
+import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
 import { PoolLease, type AccountLease, type LeaseHost } from './lease.js';
-import { LocalPoolStore } from './local-store.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
 import { WaitQueue } from './wait-queue.js';
@@ -99,7 +99,8 @@ export class AccountPool {
     const o: Resolved = { ...DEFAULTS, ...defined };
     this.opts = o;
     this.clock = o.clock;
-    this.store = options.store ?? new LocalPoolStore(this.clock);
+    // Without a store, coordination stays in this process (nothing shared, nothing kept).
+    this.store = options.store ?? new MemoryStore(this.clock);
     this.sharing = options.store !== undefined && o.shareHealth;
     this.probeFn = options.probe;
     this.onEvent = options.onEvent;
