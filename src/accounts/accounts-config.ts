@@ -8,47 +8,46 @@ import { normalizeToken } from './token-kind.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
+const intIn = (min: number, max: number, what = 'an integer') =>
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(min, { error: `expected ${what} from ${min} to ${max}` })
+    .max(max, { error: `expected ${what} from ${min} to ${max}` });
+
+/** One validator per account setting, shared by the config file and the admin API. */
+export const accountFields = {
+  name: z.string({ error: 'expected a string' }).regex(NAME_RE, { error: 'expected 1-64 characters from A-Z a-z 0-9 . _ -' }),
+  token: z
+    .string({ error: 'expected a string' })
+    .transform((v) => normalizeToken(v))
+    .refine((v) => v !== '', { error: 'must not be empty' })
+    .refine((v) => !/\s/.test(v), { error: 'must not contain whitespace' }),
+  weight: z.number({ error: 'expected a number' }).gt(0, { error: 'expected a number greater than 0' }).max(1000, { error: 'expected at most 1000' }),
+  maxConcurrent: intIn(1, 64),
+  minIntervalMs: intIn(0, 600_000, 'an integer number of milliseconds'),
+  disabled: z.boolean({ error: 'expected true or false' }),
+  proxyUrl: z.string({ error: 'expected a URL string' }).refine(
+    (v) => {
+      try {
+        return ['http:', 'https:', 'socks:', 'socks5:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected an http(s):// or socks5:// URL' },
+  ),
+};
+
 export const accountEntrySchema = z
   .object({
-    name: z
-      .string({ error: 'expected a string' })
-      .regex(NAME_RE, { error: 'expected 1-64 characters from A-Z a-z 0-9 . _ -' }),
-    token: z
-      .string({ error: 'expected a string' })
-      .transform((v) => normalizeToken(v))
-      .refine((v) => v !== '', { error: 'must not be empty' })
-      .refine((v) => !/\s/.test(v), { error: 'must not contain whitespace' }),
-    weight: z
-      .number({ error: 'expected a number' })
-      .gt(0, { error: 'expected a number greater than 0' })
-      .max(1000, { error: 'expected at most 1000' })
-      .default(1),
-    maxConcurrent: z
-      .number({ error: 'expected an integer' })
-      .int({ error: 'expected an integer' })
-      .min(1, { error: 'expected an integer from 1 to 64' })
-      .max(64, { error: 'expected an integer from 1 to 64' })
-      .default(2),
-    minIntervalMs: z
-      .number({ error: 'expected a number of milliseconds' })
-      .int({ error: 'expected an integer number of milliseconds' })
-      .min(0, { error: 'expected 0 or more milliseconds' })
-      .max(600_000, { error: 'expected at most 600000 milliseconds' })
-      .default(500),
-    disabled: z.boolean({ error: 'expected true or false' }).default(false),
-    proxyUrl: z
-      .string({ error: 'expected a URL string' })
-      .refine(
-        (v) => {
-          try {
-            return ['http:', 'https:', 'socks:', 'socks5:'].includes(new URL(v).protocol);
-          } catch {
-            return false;
-          }
-        },
-        { error: 'expected an http(s):// or socks5:// URL' },
-      )
-      .optional(),
+    name: accountFields.name,
+    token: accountFields.token,
+    weight: accountFields.weight.default(1),
+    maxConcurrent: accountFields.maxConcurrent.default(2),
+    minIntervalMs: accountFields.minIntervalMs.default(500),
+    disabled: accountFields.disabled.default(false),
+    proxyUrl: accountFields.proxyUrl.optional(),
   })
   .strict();
 

@@ -7,40 +7,24 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { accountIdForName, makeAccount } from '../../accounts/account.js';
 import type { AccountStatus } from '../../accounts/pool.js';
-import { normalizeToken } from '../../accounts/token-kind.js';
+import { accountFields } from '../../accounts/accounts-config.js';
 import { ProxyError } from '../../core/errors.js';
 import type { AppServices } from '../../services.js';
-import { intIn, parseBody, seconds } from './validate.js';
+import { parseBody, seconds } from './validate.js';
 
 const PROBE_TIMEOUT_MS = 15_000;
 
-const token = z
-  .string({ error: 'expected a string' })
-  .transform((v) => normalizeToken(v))
-  .refine((v) => v !== '', { error: 'must not be empty' })
-  .refine((v) => !/\s/.test(v), { error: 'must not contain whitespace' });
+const { token } = accountFields;
 
 const addSchema = z
   .object({
     token,
-    name: z.string({ error: 'expected a string' }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected 1-64 characters from A-Z a-z 0-9 . _ -' }),
-    weight: z.number({ error: 'expected a number' }).gt(0, { error: 'expected a number greater than 0' }).max(1000, { error: 'expected at most 1000' }).optional(),
-    max_concurrent: intIn(1, 64).optional(),
-    min_interval_ms: intIn(0, 600_000).optional(),
-    disabled: z.boolean({ error: 'expected true or false' }).optional(),
-    proxy_url: z
-      .string({ error: 'expected a URL string' })
-      .refine(
-        (v) => {
-          try {
-            return ['http:', 'https:', 'socks:', 'socks5:'].includes(new URL(v).protocol);
-          } catch {
-            return false;
-          }
-        },
-        { error: 'expected an http(s):// or socks5:// URL' },
-      )
-      .optional(),
+    name: accountFields.name,
+    weight: accountFields.weight.optional(),
+    max_concurrent: accountFields.maxConcurrent.optional(),
+    min_interval_ms: accountFields.minIntervalMs.optional(),
+    disabled: accountFields.disabled.optional(),
+    proxy_url: accountFields.proxyUrl.optional(),
   })
   .strict();
 
