@@ -1,0 +1,81 @@
+/**
+ * Byte-exact text through the whole path (client → proxy → Kimi → proxy → client): any echo,
+ * lost or duplicated delta, or broken multi-byte character fails. The emulator splits the
+ * answer into many deltas by code point (so emoji sequences are split across deltas) and,
+ * with chunking=hostile, writes the body in 1–7-byte pieces (so UTF-8 characters and frames
+ * are split across reads).
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { UNICODE_SAMPLES, emuReply, longAnswer } from '../helpers/texts.js';
+
+const CASES: Array<[string, string, Record<string, string | number | true>]> = [
+  ['CJK', UNICODE_SAMPLES.cjk, { deltas: 17 }],
+  ['emoji with ZWJ sequences, skin tones, flags and keycaps', UNICODE_SAMPLES.emoji, { deltas: 40 }],
+  ['combining characters', UNICODE_SAMPLES.combining, { deltas: 23 }],
+  ['mixed scripts, quotes, backslash, tab and newline', UNICODE_SAMPLES.mixed, { deltas: 9 }],
+  ['emoji, hostile byte chunking', UNICODE_SAMPLES.emoji, { deltas: 11, chunking: 'hostile', seed: 7 }],
+  ['CJK and combining, hostile byte chunking', UNICODE_SAMPLES.cjk + UNICODE_SAMPLES.combining, { deltas: 31, chunking: 'hostile', seed: 11 }],
+];
+
+describe.each(['connect', 'rest'] as const)('exact text over %s', (protocol) => {
+  let h: Harness;
+  let sdk: OpenAI;
+  beforeAll(async () => {
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, MAX_BODY_BYTES: String(1024 * 1024) } });
+    sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
+  });
+  afterAll(async () => h.close());
+
+  const streamed = async (content: string): Promise<{ text: string; deltas: number }> => {
+    const stream = await sdk.chat.completions.create({ model: 'k2', stream: true, messages: [{ role: 'user', content }] });
+    let text = '';
+    let deltas = 0;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta?.content;
+      if (piece) {
+        text += piece;
+        deltas += 1;
+      }
+    }
+    return { text, deltas };
+  };
+
+  it.each(CASES)('%s: streamed and not, exactly', async (_name, reply, directives) => {
+    const content = `${emuReply(reply, directives)} please`;
+    const s = await streamed(content);
+    expect(s.text).toBe(reply);
+    expect(s.deltas).toBeGreaterThan(1);
+    const res = await sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
+    expect(res.choices[0]!.message.content).toBe(reply);
+  });
+
+  it('a 2,000-word answer in 700 deltas arrives exactly, streamed and not', async () => {
+    const reply = longAnswer(2_000);
+    expect(reply.split(/\s+/).length).toBe(2_000);
+    const content = emuReply(reply, { deltas: 700 });
+    const s = await streamed(content);
+    expect(s.text.length).toBe(reply.length);
+    expect(s.text).toBe(reply);
+    expect(s.deltas).toBeGreaterThanOrEqual(350);
+    const res = await sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
+    expect(res.choices[0]!.message.content).toBe(reply);
+  });
+
+  it('keeps the reasoning text exact and apart from the answer', async () => {
+    const think = `${UNICODE_SAMPLES.cjk} ${UNICODE_SAMPLES.emoji}`;
+    const model = protocol === 'connect' ? 'k2-thinking' : 'k1.5-thinking';
+    const content = emuReply(UNICODE_SAMPLES.combining, { think, chunking: 'hostile', seed: 3 });
+    const stream = await sdk.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content }] });
+    let reasoning = '';
+    let text = '';
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined;
+      reasoning += delta?.reasoning_content ?? '';
+      text += delta?.content ?? '';
+    }
+    expect(reasoning).toBe(think);
+    expect(text).toBe(UNICODE_SAMPLES.combining);
+  });
+});
