@@ -33,7 +33,8 @@ export class RestSseClient implements KimiProtocolClient {
         },
         ctx,
       );
-      return withChatId(chatId, decodeRestSse(res.body, { onUnknownEvent: this.opts.onUnknownEvent }));
+      // The chat id is known before the stream starts; announce it first so the relay can bind or clean up.
+      return decodeRestSse(res.body, { onUnknownEvent: this.opts.onUnknownEvent, leading: [{ type: 'meta', chatId }] });
     } catch (err) {
       // A chat we created for a reply that never started is junk in the user's history.
       if (created && !ctx.signal.aborted) void this.deleteChat(chatId, { ...ctx, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
@@ -81,10 +82,4 @@ function completionBody(req: UpstreamChatRequest): Record<string, unknown> {
     use_deep_research: false,
     use_semantic_memory: false,
   };
-}
-
-/** The chat id is known before the stream starts; announce it first so the relay can bind or clean up. */
-async function* withChatId(chatId: string, events: AsyncIterable<ChatEvent>): AsyncGenerator<ChatEvent> {
-  yield { type: 'meta', chatId };
-  yield* events;
 }

@@ -19,6 +19,11 @@ export interface DecodeRestSseOptions {
   maxEventBytes?: number | undefined;
   /** Called once per unknown `event` name in a stream (the event itself is ignored). */
   onUnknownEvent?: ((name: string) => void) | undefined;
+  /**
+   * Events yielded before anything decoded (e.g. the caller's `meta` with the chat id). Given
+   * here rather than by a wrapping generator, which would add a hop to every event.
+   */
+  leading?: readonly ChatEvent[] | undefined;
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
@@ -182,14 +187,16 @@ class RestSseState {
  * `finish` is the last event; nothing is yielded after it.
  */
 export function decodeRestSse(body: AsyncIterable<Uint8Array>, opts: DecodeRestSseOptions = {}): AsyncGenerator<ChatEvent> {
-  return run(body, opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, opts.onUnknownEvent);
+  return run(body, opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, opts.onUnknownEvent, opts.leading);
 }
 
 async function* run(
   body: AsyncIterable<Uint8Array>,
   maxEventBytes: number,
   onUnknownEvent: ((name: string) => void) | undefined,
+  leading: readonly ChatEvent[] | undefined,
 ): AsyncGenerator<ChatEvent> {
+  if (leading) yield* leading;
   const state = new RestSseState(onUnknownEvent);
   const out = state.out;
   const decoder = new TextDecoder('utf-8');

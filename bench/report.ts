@@ -1,0 +1,188 @@
+/** docs/benchmarks.md: a fixed explanation, then the tables of the latest full run. */
+import { cpus, totalmem } from 'node:os';
+import type { Cell, HoldCell, TargetLine } from './results.js';
+import { TARGETS } from './results.js';
+import { WORKLOAD_LABEL, WORKLOADS, type VariantName } from './load.js';
+import { fmt, fmtInt, KiB, MiB } from './stats.js';
+import type { Protocol } from './wire.js';
+
+export interface RunInfo {
+  startedAt: Date;
+  durationS: number;
+  rounds: number;
+  phaseMs: number;
+}
+
+const EXPLANATION = `# Benchmarks
+
+A proxy's cost is what it adds on top of the upstream. The physical limit is a proxy that
+forwards bytes without understanding them, so kimi-proxy is measured against exactly that,
+in the same run, on the same machine, with the same upstream:
+
+| Variant | Path of one request | What the load generator sends |
+|---|---|---|
+| **direct** | generator → emulator | the native Kimi exchange |
+| **passthrough** | generator → forwarder → emulator | the same native exchange, forwarded byte for byte |
+| **kimi-proxy** | generator → kimi-proxy → emulator | the OpenAI request; kimi-proxy performs the native exchange itself |
+
+*The native exchange* is what kimi-proxy sends upstream for one OpenAI request, with the
+same bodies and identity headers: on REST, \`POST /api/chat\` then
+\`POST /api/chat/{id}/completion/stream\`; on Connect, one \`ChatService/Chat\` stream. The
+temporary chat is deleted after the answer, off the timed path, by every variant (kimi-proxy
+does it in the background). Stateful turns continue the same upstream chat (\`chat_id\` and
+\`parent_id\` on Connect) and keep it. So the emulator does the same work for every variant,
+and the difference between variants is the cost of what sits in front of it. The
+passthrough (\`bench/passthrough.ts\`) is a node:http server that pipes each request to the
+emulator through an undici agent and pipes the response back, dropping only hop-by-hop
+headers: no parsing, no buffering beyond the sockets, backpressure both ways. It cannot
+serve OpenAI clients (it does not translate anything); it is the floor.
+
+## How it is measured
+
+- **Everything on loopback.** The emulator (\`node dist/cli.js emulator\`), the passthrough
+  and kimi-proxy (\`node dist/cli.js serve\`) each run in their own child process; the load
+  generator is the parent. kimi-proxy runs with \`STORE_URL=memory:\`,
+  \`ACCOUNT_MIN_INTERVAL_MS=0\`, 16 tokens × \`ACCOUNT_MAX_CONCURRENT=64\`, \`QUEUE_MAX=100000\`,
+  \`CONVERSATION_REUSE=off\`, \`LOG_LEVEL=warn\`.
+- **The emulator adds no delay**: every reply is scripted with \`[[emu deltas=N]]\` (or
+  \`reply=\`, \`turn\`) and written as fast as the socket takes it.
+- **Load**: closed loop, N virtual users each sending its next request as soon as the last
+  one ended, on undici pools (one connection per user). For each workload and concurrency,
+  the three variants run back to back, several rounds, in a rotating order, so that all
+  three see the same machine state and the ratios stay meaningful on a noisy machine.
+- **Workloads**: a non-streaming short answer; a stream of 200 deltas; a stream of 5,000
+  deltas; stateful conversation turns (\`POST /v1/chat/completions/{id}\`, 4 turns per
+  conversation, full history resent, the upstream chat continued), at concurrency 1, 16, 64
+  and 256.
+- **Exact replies**: every short answer and every stateful turn is checked against the exact
+  expected text; of the long streams, every 25th is decoded and checked in full, the others
+  must end with their protocol's end marker (\`all_done\`, the \`{}\` trailer, \`[DONE]\`). Any
+  mismatch counts as an error.
+- **TTFB** runs from the start of the exchange to the first byte of answer text (the first
+  \`cmpl\` record, the first \`block.text\` frame, the first content chunk; for the
+  non-streaming workload, the first body byte). *Added TTFB* is a variant's percentile minus
+  direct's percentile. **Total** is the time to the last byte. **req/s** is requests over
+  the phase's wall time.
+- **CPU ms/request** is the CPU time (user + system, \`process.cpuUsage()\` inside the child)
+  of the process under test over the phase, including its background work (chat deletions),
+  divided by the requests of the phase. The emulator's own CPU per request is shown as the
+  upstream's cost. **Peak RSS** is sampled every 200 ms. **Event-loop delay p99** is
+  \`perf_hooks.monitorEventLoopDelay\` inside the process over the phase. kimi-proxy reports
+  these through its diagnostics hook (\`src/bench-probe.ts\`, enabled by
+  \`BENCH_REPORT_IPC=1\` when started with an IPC channel); the passthrough answers the same
+  messages.
+- **Open streams**: on freshly started processes (after 50 warm-up streams), 1,000 streams
+  are opened at once through one process; the emulator sends each stream's opening records,
+  then stalls 10 s (\`stall=\`) before the answer. A stream counts as open when its first
+  byte reached the generator; all 1,000 must be open at the same time. RSS is read before
+  and while they are open (the live heap after a full GC too, for reference); every stream
+  must then finish with the exact reply.
+
+## Reading the results
+
+- Under a closed loop every variant runs at saturation from concurrency 16 up: TTFB there
+  is mostly queueing, and it grows with the CPU each request costs. A variant that spends
+  five times the CPU of the passthrough per request waits correspondingly longer. Concurrency
+  1 is where TTFB is plain latency.
+- The same holds for event-loop delay: at concurrency 256 with a zero-delay upstream the
+  delay is the length of one loop turn over hundreds of ready sockets, so it measures how
+  much work one read triggers. The passthrough's own figure is in the table for reference.
+- kimi-proxy does more than move bytes: it decodes every upstream event, runs it through
+  the relay, conversation and renderer stages, and writes an OpenAI chunk that is several
+  times the size of the upstream record. Its cost per delta is therefore the figure to watch
+  on the 5,000-delta stream; per-request costs (routing, validation, leases, ids, chat
+  creation and deletion, usage estimates) dominate the short answers.
+
+## Targets
+
+Each checked on numbers from the same run; beside the absolute limits (memory, event-loop
+delay) the passthrough's own figure is printed for reference:
+
+- added TTFB over direct at concurrency ${TARGETS.ttfbConcurrency}: p50 at most ${TARGETS.ttfbP50ExtraMs} ms and p99 at most ${TARGETS.ttfbP99ExtraMs} ms more than the passthrough adds (per workload);
+- kimi-proxy CPU per request at most ${TARGETS.cpuRatio200}× the passthrough's for the 200-delta stream and ${TARGETS.cpuRatio5000}× for the 5,000-delta stream (concurrency ${TARGETS.cpuConcurrency});
+- ${fmtInt(TARGETS.holdStreams)} concurrent open streams held with RSS growth at most ${TARGETS.holdKiBPerStream} KiB per stream and no errors;
+- event-loop delay p99 inside kimi-proxy at most ${TARGETS.eldP99Ms} ms at concurrency ${TARGETS.eldConcurrency} (worst workload).
+
+## Running it
+
+\`\`\`sh
+npm run bench                  # full run (a few minutes); rewrites this file
+npm run bench -- --quick       # harness check (CI): every variant answers exactly; no timing targets
+npm run bench -- --profile     # kimi-proxy under node --cpu-prof; prints the hottest functions
+\`\`\`
+
+Options: \`--rounds N\` (default 2), \`--duration MS\` per phase (default 800),
+\`--protocols rest,connect\`, \`--workloads nonstream,stream200,stream5000,stateful\`,
+\`--proxy-dist DIR\` (measure another build of kimi-proxy against the same emulator and
+floor), \`--streams N\` (open-streams test; 0 skips it), \`--no-write\`, \`--report\` (rewrite this file
+from the last run's results). \`node dist/bench/profile.js FILE.cpuprofile\` summarizes any CPU
+profile the same way. Raw numbers of the last run are in
+\`dist/bench/results.json\`. On a machine with few cores the generator, the emulator and the
+process under test share the CPUs: absolute numbers are those of the whole loopback system,
+and only the ratios between variants measured in the same run should be compared.
+`;
+
+const VARIANT_ORDER: VariantName[] = ['direct', 'passthrough', 'kimi-proxy'];
+
+function cellTable(cells: Cell[], protocol: Protocol): string {
+  const rows = [
+    '| workload | conc. | variant | TTFB p50 ms | TTFB p99 ms | added p50 | added p99 | total p50 ms | req/s | CPU ms/req | emulator CPU ms/req | peak RSS MiB | ELD p99 ms | KiB/resp. | requests | errors |',
+    '|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const workload of WORKLOADS) {
+    const concurrencies = [...new Set(cells.filter((c) => c.protocol === protocol && c.workload === workload).map((c) => c.concurrency))].sort((a, b) => a - b);
+    for (const conc of concurrencies) {
+      const here = cells.filter((c) => c.protocol === protocol && c.workload === workload && c.concurrency === conc);
+      const direct = here.find((c) => c.variant === 'direct');
+      for (const variant of VARIANT_ORDER) {
+        const c = here.find((x) => x.variant === variant);
+        if (!c) continue;
+        const added = (v: number, d: number | undefined): string => (variant === 'direct' || d === undefined ? '' : `${v - d >= 0 ? '+' : ''}${fmt(v - d)}`);
+        rows.push(
+          `| ${WORKLOAD_LABEL[workload]} | ${conc} | ${variant} | ${fmt(c.ttfbP50)} | ${fmt(c.ttfbP99)} | ${added(c.ttfbP50, direct?.ttfbP50)} | ${added(c.ttfbP99, direct?.ttfbP99)} | ` +
+            `${fmt(c.totalP50)} | ${fmt(c.rps, 0)} | ${variant === 'direct' ? '' : fmt(c.cpuMsPerReq, 3)} | ${fmt(c.emulatorCpuMsPerReq, 3)} | ` +
+            `${variant === 'direct' ? '' : fmt(c.peakRss / MiB, 1)} | ${variant === 'direct' ? '' : fmt(c.eldP99, 1)} | ${fmt(c.bytesPerReq / KiB, 1)} | ${fmtInt(c.requests)} | ${c.errors} |`,
+        );
+      }
+    }
+  }
+  return rows.join('\n');
+}
+
+function holdTable(holds: HoldCell[]): string {
+  const rows = [
+    '| protocol | variant | streams | open at once | all open after ms | RSS before MiB | RSS while open MiB | RSS growth KiB/stream | live heap growth KiB/stream | errors |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const h of holds) {
+    rows.push(
+      `| ${h.protocol} | ${h.variant} | ${fmtInt(h.streams)} | ${fmtInt(h.opened)} | ${fmt(h.openMs, 0)} | ${fmt(h.rssBefore / MiB, 1)} | ${fmt(h.rssDuring / MiB, 1)} | ` +
+        `${fmt((h.rssDuring - h.rssBefore) / h.streams / KiB, 1)} | ${fmt((h.heapDuring - h.heapBefore) / h.streams / KiB, 1)} | ${h.errors} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+export function renderMarkdown(info: RunInfo, cells: Cell[], holds: HoldCell[], targets: TargetLine[]): string {
+  const cpu = cpus();
+  const protocols = [...new Set(cells.map((c) => c.protocol))];
+  const parts = [
+    EXPLANATION,
+    '## Latest run',
+    '',
+    `${info.startedAt.toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'} · ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM · ` +
+      `${info.rounds} rounds × ${info.phaseMs} ms per phase · ${fmt(info.durationS, 0)} s in all`,
+    '',
+    '### Targets',
+    '',
+    '```',
+    ...targets.map((t) => t.text),
+    '```',
+    '',
+  ];
+  for (const protocol of protocols) {
+    parts.push(`### ${protocol === 'rest' ? 'REST + SSE' : 'Connect'} upstream`, '', cellTable(cells, protocol), '');
+  }
+  parts.push('### Open streams', '', holdTable(holds), '');
+  return parts.join('\n');
+}

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench` — kimi-proxy against the floor (a forwarder that understands nothing) and
+ * against no proxy at all, on loopback, one run measuring every variant side by side.
+ *
+ *   npm run bench                 full run; rewrites docs/benchmarks.md
+ *   npm run bench -- --quick      harness check for CI: every variant answers exactly, no timing targets
+ *   npm run bench -- --profile    CPU profile of kimi-proxy under load; prints its hottest functions
+ *
+ * Options: --rounds N, --duration MS (per phase), --protocols rest,connect,
+ * --workloads nonstream,stream200,stream5000,stateful, --proxy-dist DIR (another build of
+ * kimi-proxy, e.g. to compare a change against a baseline), --streams N (open-streams test;
+ * 0 skips it), --no-write, --report (rewrite docs/benchmarks.md from the last run's results).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT, startEmulatorChild, startPassthroughChild, startProxyChild, type Child, type Started } from './children.js';
+import { holdStreams } from './hold.js';
+import { makePool, VARIANTS, WORKLOADS, type Target, type VariantName, type WorkloadName } from './load.js';
+import { measurePhase, type Measured } from './measure.js';
+import { runProfile } from './profile.js';
+import { renderMarkdown, type RunInfo } from './report.js';
+import { aggregate, evaluateTargets, type Cell, type HoldCell, type TargetLine } from './results.js';
+import { fmt, percentile } from './stats.js';
+import type { Protocol } from './wire.js';
+
+const CONCURRENCY = [1, 16, 64, 256];
+const TOKENS = 16;
+const MAX_CONCURRENT_PER_TOKEN = 64;
+const API_KEY = 'sk-bench-0123456789abcdef';
+const POOL_CONNECTIONS = 1_100;
+const HOLD_STALL_MS = 10_000;
+
+interface Options {
+  quick: boolean;
+  profile: boolean;
+  rounds: number;
+  durationMs: number;
+  protocols: Protocol[];
+  workloads: WorkloadName[];
+  /** Rewrite docs/benchmarks.md from the last run's dist/bench/results.json (--report). */
+  reportOnly: boolean;
+  /** Open-streams test size (--streams N; 0 skips it). */
+  holdStreams: number;
+  /** cli.js of the kimi-proxy build under test (--proxy-dist DIR). */
+  proxyCli?: string;
+  write: boolean;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      protocols: { type: 'string' },
+      workloads: { type: 'string' },
+      'proxy-dist': { type: 'string' },
+      streams: { type: 'string' },
+      report: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+    },
+  });
+  const protocols = (values.protocols ?? 'rest,connect').split(',').map((p) => p.trim()) as Protocol[];
+  for (const p of protocols) if (p !== 'rest' && p !== 'connect') throw new Error(`unknown protocol ${p}`);
+  const workloads = (values.workloads ?? WORKLOADS.join(',')).split(',').map((w) => w.trim()).filter(Boolean) as WorkloadName[];
+  for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}`);
+  return {
+    quick: values.quick === true,
+    profile: values.profile === true,
+    rounds: Number(values.rounds ?? 2),
+    durationMs: Number(values.duration ?? 800),
+    protocols,
+    workloads,
+    holdStreams: Number(values.streams ?? 1_000),
+    reportOnly: values.report === true,
+    ...(values['proxy-dist'] ? { proxyCli: join(resolve(values['proxy-dist']), 'cli.js') } : {}),
+    write: values['no-write'] !== true && values.quick !== true && values.profile !== true,
+  };
+}
+
+let startCount = 0;
+
+/** Fresh token names per proxy start: the emulator rotates refresh tokens, so a used one cannot be used again. */
+function proxyTokens(protocol: Protocol): string[] {
+  startCount++;
+  return Array.from({ length: TOKENS }, (_, i) => `bench-${protocol}-${startCount}-${i}-${process.pid}`);
+}
+
+interface Stack {
+  emulator: Started;
+  passthrough: Started;
+  proxy: Started;
+  targets: Record<VariantName, Target>;
+  underTest: Record<VariantName, Child | undefined>;
+  close(): Promise<void>;
+}
+
+let proxyCli: string | undefined;
+
+async function startStack(protocol: Protocol, proxyExecArgv: string[] = []): Promise<Stack> {
+  const emulator = await startEmulatorChild();
+  const passthrough = await startPassthroughChild(emulator.url);
+  const proxy = await startProxyChild({ upstream: emulator.url, protocol, tokens: proxyTokens(protocol), apiKey: API_KEY, maxConcurrent: MAX_CONCURRENT_PER_TOKEN, execArgv: proxyExecArgv, ...(proxyCli ? { cli: proxyCli } : {}) });
+  const nativeTokens = Array.from({ length: TOKENS }, (_, i) => `native-${protocol}-${i}-${process.pid}`);
+  const target = (variant: VariantName, url: string): Target => ({
+    variant,
+    protocol,
+    url,
+    upstreamUrl: emulator.url,
+    dispatcher: makePool(url, POOL_CONNECTIONS),
+    nativeTokens,
+    apiKey: API_KEY,
+  });
+  const targets = { direct: target('direct', emulator.url), passthrough: target('passthrough', passthrough.url), 'kimi-proxy': target('kimi-proxy', proxy.url) };
+  return {
+    emulator,
+    passthrough,
+    proxy,
+    targets,
+    underTest: { direct: undefined, passthrough: passthrough.child, 'kimi-proxy': proxy.child },
+    async close() {
+      await Promise.all(Object.values(targets).map((t) => t.dispatcher.destroy().catch(() => undefined)));
+      await proxy.child.stop();
+      await passthrough.child.stop();
+      await emulator.child.stop();
+    },
+  };
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Variant order per round: every variant runs first, middle and last in turn. */
+function order(round: number): VariantName[] {
+  const rot = round % VARIANTS.length;
+  const base = [...VARIANTS.slice(rot), ...VARIANTS.slice(0, rot)];
+  return round % 2 === 1 ? base.reverse() : base;
+}
+
+async function measure(stack: Stack, variant: VariantName, workload: WorkloadName, o: Parameters<typeof measurePhase>[2]): Promise<Measured> {
+  return measurePhase(stack.targets[variant], workload, o, stack.underTest[variant], stack.emulator.child, stack.emulator.url);
+}
+
+async function quick(opts: Options): Promise<number> {
+  let failures = 0;
+  for (const protocol of opts.protocols) {
+    const stack = await startStack(protocol);
+    try {
+      for (const workload of opts.workloads) {
+        for (const variant of VARIANTS) {
+          const m = await measure(stack, variant, workload, { concurrency: 2, durationMs: 20_000, maxRequests: 10, verifyEvery: 1 });
+          const ok = m.errors === 0 && m.requests === 10;
+          if (!ok) failures++;
+          log(`${ok ? 'ok  ' : 'FAIL'} ${protocol.padEnd(7)} ${workload.padEnd(10)} ${variant.padEnd(11)} ${m.requests} requests, ${m.errors} errors, ttfb p50 ${fmt(percentile(m.ttfb, 50))} ms${m.errorMessages.length ? ` — ${m.errorMessages.join(' | ')}` : ''}`);
+        }
+      }
+      for (const variant of ['passthrough', 'kimi-proxy'] as const) {
+        const h = await holdStreams(stack.targets[variant], stack.underTest[variant]!, 20, 1_500);
+        const ok = h.errors === 0 && h.opened === h.streams;
+        if (!ok) failures++;
+        log(`${ok ? 'ok  ' : 'FAIL'} ${protocol.padEnd(7)} hold-open  ${variant.padEnd(11)} ${h.opened}/${h.streams} open at once, ${h.errors} errors${h.errorMessages.length ? ` — ${h.errorMessages.join(' | ')}` : ''}`);
+      }
+    } finally {
+      await stack.close();
+    }
+  }
+  log(failures === 0 ? 'bench --quick: every variant answered correctly' : `bench --quick: ${failures} check(s) failed`);
+  return failures === 0 ? 0 : 1;
+}
+
+async function full(opts: Options): Promise<number> {
+  const started = Date.now();
+  const cells: Cell[] = [];
+  const holds: HoldCell[] = [];
+  let errors = 0;
+  for (const protocol of opts.protocols) {
+    const stack = await startStack(protocol);
+    try {
+      log(`== ${protocol}: warming up`);
+      for (const workload of opts.workloads) {
+        for (const variant of VARIANTS) {
+          const m = await measure(stack, variant, workload, { concurrency: 16, durationMs: 600, verifyEvery: 5 });
+          if (m.errors > 0) throw new Error(`warm-up ${protocol} ${workload} ${variant}: ${m.errorMessages.join(' | ')}`);
+        }
+      }
+      for (const workload of opts.workloads) {
+        for (const concurrency of CONCURRENCY) {
+          const phases: Record<VariantName, Measured[]> = { direct: [], passthrough: [], 'kimi-proxy': [] };
+          for (let round = 0; round < opts.rounds; round++) {
+            for (const variant of order(round)) {
+              phases[variant].push(await measure(stack, variant, workload, { concurrency, durationMs: opts.durationMs, verifyEvery: 25 }));
+            }
+          }
+          for (const variant of VARIANTS) {
+            const cell = aggregate(protocol, workload, concurrency, variant, phases[variant]);
+            cells.push(cell);
+            errors += cell.errors;
+            log(
+              `${protocol.padEnd(7)} ${workload.padEnd(10)} c=${String(concurrency).padEnd(3)} ${variant.padEnd(11)} ` +
+                `ttfb p50 ${fmt(cell.ttfbP50).padStart(8)} p99 ${fmt(cell.ttfbP99).padStart(8)} ms  ${fmt(cell.rps, 0).padStart(6)} req/s  ` +
+                `cpu ${fmt(cell.cpuMsPerReq, 3).padStart(7)} ms/req  eld p99 ${fmt(cell.eldP99, 1).padStart(6)} ms  n=${cell.requests}  settle ${fmt(phases[variant].reduce((a, p) => a + p.settleMs, 0) / phases[variant].length, 0)} ms${cell.errors ? `  ERRORS ${cell.errors}: ${cell.errorMessages.join(' | ')}` : ''}`,
+            );
+          }
+        }
+      }
+      const logs = [stack.passthrough.child, stack.proxy.child].filter((c) => c.log.trim() !== '');
+      for (const c of logs) log(`-- ${c.name} stderr (last lines):\n${c.log.trim().split('\n').slice(-10).join('\n')}`);
+    } finally {
+      await stack.close();
+    }
+  }
+  for (const protocol of opts.holdStreams > 0 ? opts.protocols : []) {
+    // Fresh processes: what holding the streams costs, not what earlier load left behind.
+    const stack = await startStack(protocol);
+    try {
+      for (const variant of ['passthrough', 'kimi-proxy'] as const) {
+        const warm = await holdStreams(stack.targets[variant], stack.underTest[variant]!, 50, 1_000);
+        if (warm.errors > 0) throw new Error(`hold warm-up ${protocol} ${variant}: ${warm.errorMessages.join(' | ')}`);
+        const h = await holdStreams(stack.targets[variant], stack.underTest[variant]!, opts.holdStreams, HOLD_STALL_MS);
+        holds.push({ ...h, protocol, variant });
+        errors += h.errors;
+        log(
+          `${protocol.padEnd(7)} hold ${h.streams}  ${variant.padEnd(11)} ${h.opened} open at once after ${fmt(h.openMs, 0)} ms, RSS ${fmt(h.rssBefore / 2 ** 20, 1)} → ${fmt(h.rssDuring / 2 ** 20, 1)} MiB, ` +
+            `${fmt((h.rssDuring - h.rssBefore) / h.streams / 1024, 1)} KiB/stream (after GC ${fmt((h.rssAfterGc - h.rssBefore) / h.streams / 1024, 1)}, heap ${fmt((h.heapDuring - h.heapBefore) / h.streams / 1024, 1)}), ${h.errors} errors${h.errorMessages.length ? ` — ${h.errorMessages.join(' | ')}` : ''}`,
+        );
+      }
+    } finally {
+      await stack.close();
+    }
+  }
+  const lines = evaluateTargets(cells, holds, opts.protocols, opts.workloads);
+  log('');
+  for (const l of lines) log(l.text);
+  const info: RunInfo = { startedAt: new Date(started), durationS: (Date.now() - started) / 1000, rounds: opts.rounds, phaseMs: opts.durationMs };
+  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify({ info, cells, holds, targets: lines }, null, 2));
+  if (opts.write) {
+    const path = join(ROOT, 'docs', 'benchmarks.md');
+    writeFileSync(path, renderMarkdown(info, cells, holds, lines));
+    log(`\nwrote ${path}`);
+  }
+  log(`done in ${fmt(info.durationS, 0)} s`);
+  return errors > 0 ? 1 : 0;
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  proxyCli = opts.proxyCli;
+  // A hard stop, whatever happens: the children are killed on exit.
+  const limitMs = opts.quick ? 120_000 : 20 * 60_000;
+  setTimeout(() => {
+    console.error(`bench: still running after ${limitMs / 1000} s; stopping`);
+    process.exit(2);
+  }, limitMs).unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  let code: number;
+  if (opts.reportOnly) {
+    const saved = JSON.parse(readFileSync(join(ROOT, 'dist', 'bench', 'results.json'), 'utf8')) as { info: RunInfo & { startedAt: string }; cells: Cell[]; holds: HoldCell[]; targets: TargetLine[] };
+    const info: RunInfo = { ...saved.info, startedAt: new Date(saved.info.startedAt) };
+    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown(info, saved.cells, saved.holds, saved.targets));
+    log('rewrote docs/benchmarks.md from dist/bench/results.json');
+    code = 0;
+  } else if (opts.profile) {
+    code = await runProfile(opts.protocols, opts.workloads, (protocol, execArgv) => startStack(protocol, execArgv), log);
+  } else if (opts.quick) {
+    code = await quick(opts);
+  } else {
+    code = await full(opts);
+  }
+  process.exit(code);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,200 @@
+/**
+ * Request shapes and response readers for the three wire formats the benchmark speaks:
+ * Kimi's legacy REST + SSE, Kimi's Connect `ChatService/Chat`, and the OpenAI chat
+ * completions API. The native shapes are the ones kimi-proxy itself sends upstream (same
+ * bodies, same identity headers), so the emulator does the same work for every variant.
+ */
+
+export type Protocol = 'rest' | 'connect';
+
+const USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+
+export const CONNECT_CHAT_PATH = '/apiv2/kimi.gateway.chat.v1.ChatService/Chat';
+export const CONNECT_DELETE_PATH = '/apiv2/kimi.chat.v1.ChatService/DeleteChat';
+
+/** The identity headers of a Kimi web client (what kimi-proxy sends for an account). */
+export function nativeHeaders(protocol: Protocol, token: string, account: number, upstreamOrigin: string): Record<string, string> {
+  const device = String(7_000_000_000_000_000_000n + BigInt(account) * 7_919n);
+  const h: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    'x-msh-platform': 'web',
+    'x-msh-device-id': device,
+    'x-msh-session-id': String(1_700_000_000_000_000_000n + BigInt(account) * 104_729n),
+    'x-traffic-id': `bench${String(account).padStart(15, '0')}`,
+    'x-language': 'zh-CN',
+    'r-timezone': 'Asia/Shanghai',
+    origin: upstreamOrigin,
+    referer: `${upstreamOrigin}/`,
+    'user-agent': USER_AGENT,
+    accept: '*/*',
+  };
+  if (protocol === 'connect') {
+    h['connect-protocol-version'] = '1';
+    h['x-msh-version'] = '2.2.0';
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- REST + SSE
+
+export const REST_CREATE_CHAT_BODY = JSON.stringify({ name: '未命名会话', born_from: 'home', kimiplus_id: 'kimi', is_example: false, source: 'web', tags: [] });
+
+export function restCompletionBody(text: string): string {
+  return JSON.stringify({
+    messages: [{ role: 'user', content: text }],
+    history: [],
+    kimiplus_id: 'kimi',
+    model: 'k2',
+    use_search: true,
+    refs: [],
+    extend: { sidebar: true },
+    scene_labels: [],
+    use_deep_research: false,
+    use_semantic_memory: false,
+  });
+}
+
+/** First answer delta of a REST stream. */
+export const REST_MARK = Buffer.from('"event":"cmpl"');
+/** The last record of a complete REST stream. */
+export const REST_END = Buffer.from('{"event":"all_done"}\n\n');
+
+export interface NativeReply {
+  text: string;
+  complete: boolean;
+  chatId?: string | undefined;
+  assistantMessageId?: string | undefined;
+  error?: string | undefined;
+}
+
+export function readRestStream(body: Buffer): NativeReply {
+  let text = '';
+  let complete = false;
+  let error: string | undefined;
+  for (const record of body.toString('utf8').split(/\r?\n\r?\n/)) {
+    if (!record.startsWith('data: ')) continue;
+    const ev = JSON.parse(record.slice(6)) as { event?: string; text?: string };
+    if (ev.event === 'cmpl' && typeof ev.text === 'string') text += ev.text;
+    else if (ev.event === 'all_done') complete = true;
+    else if (ev.event === 'error') error = 'error event';
+  }
+  return { text, complete, error };
+}
+
+// ---------------------------------------------------------------- Connect
+
+export function envelope(flags: number, json: string): Buffer {
+  const payload = Buffer.from(json, 'utf8');
+  const out = Buffer.allocUnsafe(5 + payload.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(payload.byteLength, 1);
+  payload.copy(out, 5);
+  return out;
+}
+
+/** The ChatRequest kimi-proxy sends for model `k2` (catalog id in options.model). */
+export function connectChatBody(text: string, chatId?: string, parentId?: string): Buffer {
+  const message: Record<string, unknown> = { role: 'user', blocks: [{ message_id: '', text: { content: text } }], scenario: 'SCENARIO_CHAT' };
+  if (parentId) message.parent_id = parentId;
+  message.is_goal = false;
+  const body: Record<string, unknown> = {
+    scenario: 'SCENARIO_CHAT',
+    tools: [{ type: 'TOOL_TYPE_SEARCH', search: {} }],
+    message,
+    options: { thinking: false, model: 'k2d6-chat', enable_plugin: true, reasoning_effort: 'REASONING_EFFORT_NONE' },
+  };
+  if (chatId) body.chat_id = chatId;
+  body.project_id = '';
+  return envelope(0, JSON.stringify(body));
+}
+
+/** First answer delta of a Connect stream (`block.text` set). */
+export const CONNECT_MARK = Buffer.from('"mask":"block.text"');
+/** The `{}` end-of-stream trailer of a complete Connect stream. */
+export const CONNECT_END = Buffer.from([2, 0, 0, 0, 2, 0x7b, 0x7d]);
+
+const CHAT_ID_RE = /"chat":\{"id":"([^"]+)"/;
+
+/** The chat id announced by `chat.lastRequest` near the start of a Connect stream. */
+export function connectChatIdFromHead(head: Buffer): string | undefined {
+  return CHAT_ID_RE.exec(head.toString('latin1'))?.[1];
+}
+
+export function readConnectStream(body: Buffer): NativeReply {
+  let text = '';
+  let done = false;
+  let trailerOk = false;
+  let error: string | undefined;
+  let chatId: string | undefined;
+  let assistantMessageId: string | undefined;
+  let off = 0;
+  while (off + 5 <= body.byteLength) {
+    const flags = body[off]!;
+    const len = body.readUInt32BE(off + 1);
+    const end = off + 5 + len;
+    if (end > body.byteLength) return { text, complete: false, error: 'truncated frame' };
+    const ev = JSON.parse(body.toString('utf8', off + 5, end)) as Record<string, any>;
+    off = end;
+    if (flags & 2) {
+      trailerOk = ev.error === undefined;
+      if (!trailerOk) error = `trailer error ${JSON.stringify(ev.error)}`;
+      continue;
+    }
+    if (ev.error) error = `stream error ${JSON.stringify(ev.error)}`;
+    if (ev.done !== undefined) done = true;
+    if (ev.mask === 'chat.lastRequest') chatId = ev.chat?.id;
+    if (ev.mask === 'message' && ev.message?.role === 'assistant') assistantMessageId = ev.message.id;
+    if (ev.mask === 'block.text') text = String(ev.block?.text?.content ?? '');
+    else if (ev.mask === 'block.text.content') text += String(ev.block?.text?.content ?? '');
+  }
+  if (off !== body.byteLength) error ??= 'trailing bytes';
+  return { text, complete: done && trailerOk, chatId, assistantMessageId, error };
+}
+
+// ---------------------------------------------------------------- OpenAI
+
+export interface OpenAIMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export function openaiBody(messages: OpenAIMessage[], stream: boolean): string {
+  return JSON.stringify({ model: 'k2', stream, messages });
+}
+
+/** First content chunk of an OpenAI stream (the role chunk is `{"role":…`). */
+export const OPENAI_MARK = Buffer.from('"delta":{"content":');
+export const OPENAI_END = Buffer.from('data: [DONE]\n\n');
+
+export function readOpenAIStream(body: Buffer): NativeReply {
+  let text = '';
+  let finish: string | undefined;
+  let sawDone = false;
+  let error: string | undefined;
+  for (const record of body.toString('utf8').split('\n\n')) {
+    if (record.startsWith(':') || record === '') continue;
+    if (!record.startsWith('data: ')) return { text, complete: false, error: `unexpected record ${record.slice(0, 40)}` };
+    const data = record.slice(6);
+    if (data === '[DONE]') {
+      sawDone = true;
+      continue;
+    }
+    const chunk = JSON.parse(data) as { error?: unknown; choices?: Array<{ delta?: { content?: string }; finish_reason?: string | null }> };
+    if (chunk.error) error = `in-stream error ${JSON.stringify(chunk.error)}`;
+    const choice = chunk.choices?.[0];
+    if (typeof choice?.delta?.content === 'string') text += choice.delta.content;
+    if (choice?.finish_reason) finish = choice.finish_reason;
+  }
+  return { text, complete: sawDone && finish === 'stop', error };
+}
+
+export function readOpenAICompletion(body: Buffer): NativeReply {
+  const json = JSON.parse(body.toString('utf8')) as { error?: unknown; choices?: Array<{ message?: { content?: string }; finish_reason?: string }> };
+  if (json.error) return { text: '', complete: false, error: `error body ${JSON.stringify(json.error)}` };
+  const choice = json.choices?.[0];
+  return { text: choice?.message?.content ?? '', complete: choice?.finish_reason === 'stop' };
+}
+
+export function endsWith(tail: Buffer, suffix: Buffer): boolean {
+  return tail.byteLength >= suffix.byteLength && tail.subarray(tail.byteLength - suffix.byteLength).equals(suffix);
+}
