@@ -3,6 +3,7 @@
  * hands out credentials, takes the outcome report, and gives the slot back exactly once —
  * on release() or when the request's signal aborts.
  */
+import { STOPPED } from '../core/signals.js';
 import type { Clock } from '../core/clock.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import type { Account } from './account.js';
@@ -75,7 +76,7 @@ export class PoolLease implements AccountLease {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.stop.abort();
+    this.stop.abort(STOPPED);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.host.releasedFor(this);
   }

@@ -16,6 +16,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import type { Account } from './account.js';
+import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
 import { PoolLease, type AccountLease, type LeaseHost } from './lease.js';
@@ -80,7 +81,8 @@ export class AccountPool {
   private readonly accounts: Account[];
   private readonly runtimes: AccountRuntime[];
   private readonly byId = new Map<string, AccountRuntime>();
-  private readonly closer = new AbortController();
+  /** Aborted by close(); every in-flight lease listens to it, so it has no listener cap. */
+  private readonly closer = unlimitedController();
   private readonly queue: WaitQueue<PoolLease>;
   private readonly host: LeaseHost;
   private readonly ringFor = ringCache();

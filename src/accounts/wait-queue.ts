@@ -5,7 +5,7 @@
  * error, when its signal aborts, or at its deadline.
  */
 import type { Clock } from '../core/clock.js';
-import { linkSignals } from '../core/signals.js';
+import { STOPPED, linkSignals } from '../core/signals.js';
 
 /** Tries once: a value when served, undefined to keep waiting, or throws to give up. */
 export type Attempt<T> = (fullInThisPass: Set<string>) => Promise<T | undefined>;
@@ -51,7 +51,7 @@ export class WaitQueue<T> {
           settled = true;
           const i = this.waiters.indexOf(waiter);
           if (i !== -1) this.waiters.splice(i, 1);
-          timer.abort();
+          timer.abort(STOPPED);
           opts.signal?.removeEventListener('abort', onAbort);
           if ('value' in outcome) resolve(outcome.value);
           else reject(outcome.error);

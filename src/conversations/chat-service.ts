@@ -7,6 +7,7 @@
  *   what is new, branched on edits, migrated when its account becomes unusable.
  * Nothing here knows the upstream protocol beyond "can it branch".
  */
+import { STOPPED } from '../core/signals.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
@@ -296,7 +297,7 @@ function holdLease(store: Store, clock: Clock, key: string, token: string, maxMs
   return () => {
     if (done) return;
     done = true;
-    stop.abort();
+    stop.abort(STOPPED);
     void store.releaseSlot(key, current).catch(() => undefined);
   };
 }

@@ -4,6 +4,7 @@
  * left: running upstream calls are aborted with `shutting_down`, which ends every open
  * stream with an SSE error chunk and `[DONE]` (and answers non-streaming requests with 503).
  */
+import { unlimitedController } from '../core/signals.js';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ProxyError } from '../core/errors.js';
@@ -25,7 +26,8 @@ const shuttingDown = (retryAfterMs?: number): ProxyError =>
   new ProxyError('shutting_down', 'The proxy is shutting down; retry shortly (another instance may answer).', retryAfterMs === undefined ? {} : { retryAfterMs });
 
 export class Drain {
-  private readonly stopper = new AbortController();
+  /** Every running request listens to it, so it has no listener cap. */
+  private readonly stopper = unlimitedController();
   private draining = false;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
