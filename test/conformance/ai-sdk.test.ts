@@ -27,7 +27,8 @@ describe.each([
   });
 
   it('streamText yields every delta in order and reports usage (include_usage)', async () => {
-    const result = streamText({ model: kimi('k2'), prompt: '[[emu deltas=80]]', maxRetries: 0 });
+    // Deltas arriving apart in time reach the client as separate pieces.
+    const result = streamText({ model: kimi('k2'), prompt: '[[emu deltas=80 delay=2]]', maxRetries: 0 });
     const pieces: string[] = [];
     for await (const piece of result.textStream) pieces.push(piece);
     expect(pieces.join('')).toBe(numberedWords(80));

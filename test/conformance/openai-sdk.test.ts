@@ -89,7 +89,7 @@ describe('openai SDK: completions', () => {
   });
 
   it('aggregates a stream with the SDK helper (chat.completions.stream → finalChatCompletion)', async () => {
-    const runner = sdk.chat.completions.stream({ model: 'k2', messages: [{ role: 'user', content: emuReply('helper aggregated text', { deltas: 5 }) }] });
+    const runner = sdk.chat.completions.stream({ model: 'k2', messages: [{ role: 'user', content: emuReply('helper aggregated text', { deltas: 5, delay: 20 }) }] });
     const deltas: string[] = [];
     runner.on('content', (delta) => deltas.push(delta));
     const final = await runner.finalChatCompletion();

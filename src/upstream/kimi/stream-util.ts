@@ -1,4 +1,5 @@
 /** Small byte-stream helpers shared by the Kimi decoders' callers and tests. */
+import type { ChatEvent } from '../../core/chat-event.js';
 
 /** Replays the given chunks as an async byte stream, one read per chunk. */
 export async function* fromChunks(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
@@ -60,4 +61,29 @@ export async function collectOutcome<E>(events: AsyncIterable<E>): Promise<Decod
     return { events: out, error };
   }
   return { events: out };
+}
+
+/**
+ * Appends a text or reasoning delta to `out`, merging it into the last event when that is
+ * a delta of the same kind. The decoders collect one read's events in `out` and yield them
+ * after the read, so this merges consecutive deltas of one read without delaying any text.
+ */
+export function pushDelta(out: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+  const last = out.length > 0 ? out[out.length - 1] : undefined;
+  if (last !== undefined && last.type === type) last.text += text;
+  else out.push({ type, text });
+}
+
+/**
+ * Merges adjacent deltas of the same kind (text with text, reasoning with reasoning) into
+ * one, concatenating their text; other events are kept as they are. How a stream is split
+ * into reads changes only where deltas are cut, so the merged sequence does not depend on it.
+ */
+export function mergeAdjacentDeltas(events: readonly ChatEvent[]): ChatEvent[] {
+  const merged: ChatEvent[] = [];
+  for (const ev of events) {
+    if (ev.type === 'text-delta' || ev.type === 'reasoning-delta') pushDelta(merged, ev.type, ev.text);
+    else merged.push(ev);
+  }
+  return merged;
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
-import { byteByByte, collectOutcome, concatBytes, fromChunks, splitAt } from '../stream-util.js';
+import { byteByByte, collectOutcome, concatBytes, fromChunks, mergeAdjacentDeltas, splitAt } from '../stream-util.js';
 import { decodeConnectChat, type DecodeConnectChatOptions } from './decode.js';
 import { encodeEnvelope, encodeJsonEnvelope, FLAG_END_STREAM } from './envelope.js';
 
@@ -28,6 +28,10 @@ function appendThink(id: string, content: string) {
 async function decode(frames: Uint8Array[], opts?: DecodeConnectChatOptions, split: 'frames' | 'whole' | 'bytes' = 'frames') {
   const chunks = split === 'frames' ? frames : split === 'whole' ? [concatBytes(frames)] : byteByByte(concatBytes(frames));
   return collectOutcome(decodeConnectChat(fromChunks(chunks), opts));
+}
+
+function merged<T extends { events: ChatEvent[] }>(outcome: T): T {
+  return { ...outcome, events: mergeAdjacentDeltas(outcome.events) };
 }
 
 function texts(events: ChatEvent[], type: 'text-delta' | 'reasoning-delta' = 'text-delta'): string {
@@ -398,14 +402,44 @@ describe('decodeConnectChat: coalesced and split reads', () => {
     const separate = await decode(frames, undefined, 'frames');
     expect(separate.error).toBeUndefined();
     expect(texts(separate.events)).toBe('你好 wor[1]ld 🙂');
-    expect(await decode(frames, undefined, 'whole')).toEqual(separate);
-    expect(await decode(frames, undefined, 'bytes')).toEqual(separate);
+    // Deltas of one read are merged, so only the merged sequences must agree.
+    const expected = merged(separate);
+    expect(merged(await decode(frames, undefined, 'whole'))).toEqual(expected);
+    expect(merged(await decode(frames, undefined, 'bytes'))).toEqual(expected);
     const all = concatBytes(frames);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: all.byteLength - 1 }), { maxLength: 16 }), async (cuts) => {
-        expect(await collectOutcome(decodeConnectChat(fromChunks(splitAt(all, cuts))))).toEqual(separate);
+        expect(merged(await collectOutcome(decodeConnectChat(fromChunks(splitAt(all, cuts)))))).toEqual(expected);
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('decodeConnectChat: merged deltas', () => {
+  it('merges many deltas of one read into one event, never across reads or other events', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => appendText('1', `${i},`));
+    const first = concatBytes([setText('1', 'start:'), ...many]);
+    const second = concatBytes([appendText('1', 'next'), setThink('k', 'hm'), appendThink('k', 'm')]);
+    const third = concatBytes([appendText('1', 'x'), data({ heartbeat: {} }), appendText('1', 'y'), appendText('1', 'z'), done(), trailer()]);
+    const reads: string[] = [];
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for (const [name, chunk] of [['first', first], ['second', second], ['third', third]] as const) {
+        reads.push(name);
+        yield chunk;
+      }
+    }
+    const seen: [string, ChatEvent][] = [];
+    for await (const ev of decodeConnectChat(body())) seen.push([reads.at(-1)!, ev]);
+    const fifty = Array.from({ length: 50 }, (_, i) => `${i},`).join('');
+    expect(seen).toEqual([
+      ['first', { type: 'text-delta', text: `start:${fifty}` }],
+      ['second', { type: 'text-delta', text: 'next' }],
+      ['second', { type: 'reasoning-delta', text: 'hmm' }],
+      ['third', { type: 'text-delta', text: 'x' }],
+      ['third', { type: 'heartbeat' }],
+      ['third', { type: 'text-delta', text: 'yz' }],
+      ['third', { type: 'finish', reason: 'stop' }],
+    ]);
   });
 });

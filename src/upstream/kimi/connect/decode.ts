@@ -9,6 +9,7 @@
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
+import { pushDelta } from '../stream-util.js';
 import { EnvelopeSplitter, FLAG_END_STREAM } from './envelope.js';
 import { connectError, exceptionError } from './stream-errors.js';
 
@@ -56,7 +57,10 @@ interface ToolState {
   settled: boolean;
 }
 
-/** Turns Connect events into ChatEvents, collected in `out` for the generator to yield. */
+/**
+ * Turns Connect events into ChatEvents, collected in `out` for the generator to yield after
+ * each read. Consecutive deltas of one kind within a read are merged into one event.
+ */
 class ConnectChatState {
   readonly out: ChatEvent[] = [];
   /** `done` was seen: the reply is complete. */
@@ -257,10 +261,10 @@ class ConnectChatState {
   private emit(state: BlockState, text: string): void {
     if (text === '') return;
     if (state.reasoning) {
-      this.out.push({ type: 'reasoning-delta', text });
+      pushDelta(this.out, 'reasoning-delta', text);
     } else {
       state.out += text;
-      this.out.push({ type: 'text-delta', text });
+      pushDelta(this.out, 'text-delta', text);
     }
   }
 

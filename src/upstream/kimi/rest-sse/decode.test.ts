@@ -67,10 +67,37 @@ describe('decodeRestSse', () => {
     ]);
   });
 
-  it('decodes several events in one read', async () => {
+  it('decodes several events in one read, merging consecutive deltas of one kind', async () => {
     const r = await decode([sse({ event: 'cmpl', text: 'a' }, { event: 'cmpl', text: 'b' }, { event: 'cmpl', text: 'c' }, done)]);
-    expect(r.events.map((e) => e.type)).toEqual(['text-delta', 'text-delta', 'text-delta', 'finish']);
-    expect(text(r.events)).toBe('abc');
+    expect(r.events).toEqual([
+      { type: 'text-delta', text: 'abc' },
+      { type: 'finish', reason: 'stop' },
+    ]);
+  });
+
+  it('merges many deltas of one read into one event, never across reads or other events', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({ event: 'cmpl', text: `${i},` }));
+    const body = enc.encode(sse(...many));
+    const later = enc.encode(sse({ event: 'cmpl', text: 'next' }, { event: 'k1', text: 'hm' }, { event: 'k1', text: 'm' }));
+    const tail = enc.encode(sse({ event: 'cmpl', text: 'x' }, { event: 'req', id: 'seg' }, { event: 'cmpl', text: 'y' }, { event: 'cmpl', text: 'z' }, done));
+    const reads: string[] = [];
+    async function* body3(): AsyncGenerator<Uint8Array> {
+      for (const [name, chunk] of [['first', body], ['second', later], ['third', tail]] as const) {
+        reads.push(name);
+        yield chunk;
+      }
+    }
+    const seen: [string, ChatEvent][] = [];
+    for await (const ev of decodeRestSse(body3())) seen.push([reads.at(-1)!, ev]);
+    expect(seen).toEqual([
+      ['first', { type: 'text-delta', text: many.map((m) => m.text).join('') }],
+      ['second', { type: 'text-delta', text: 'next' }],
+      ['second', { type: 'reasoning-delta', text: 'hmm' }],
+      ['third', { type: 'text-delta', text: 'x' }],
+      ['third', { type: 'meta', segmentId: 'seg' }],
+      ['third', { type: 'text-delta', text: 'yz' }],
+      ['third', { type: 'finish', reason: 'stop' }],
+    ]);
   });
 
   it('decodes a final record that lacks its blank line', async () => {

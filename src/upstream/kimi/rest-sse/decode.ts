@@ -9,6 +9,7 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
+import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 
 export interface DecodeRestSseOptions {
@@ -51,7 +52,10 @@ function stringList(v: unknown): string[] {
   return out;
 }
 
-/** Turns Kimi SSE records into ChatEvents; collects them in `out` for the generator to yield. */
+/**
+ * Turns Kimi SSE records into ChatEvents; collects them in `out` for the generator to yield
+ * after each read. Consecutive deltas of one kind within a read are merged into one event.
+ */
 class RestSseState {
   readonly out: ChatEvent[] = [];
   error: ProxyError | undefined;
@@ -143,7 +147,7 @@ class RestSseState {
   private text(value: unknown, filter: CitationMarkerFilter, type: 'text-delta' | 'reasoning-delta'): void {
     if (typeof value !== 'string' || value === '') return;
     const text = filter.push(value);
-    if (text !== '') this.out.push({ type, text });
+    if (text !== '') pushDelta(this.out, type, text);
   }
 
   private searchPlus(msg: unknown): void {
@@ -166,9 +170,9 @@ class RestSseState {
 
   private flushHeld(): void {
     const reasoning = this.reasoning.flush();
-    if (reasoning !== '') this.out.push({ type: 'reasoning-delta', text: reasoning });
+    if (reasoning !== '') pushDelta(this.out, 'reasoning-delta', reasoning);
     const text = this.answer.flush();
-    if (text !== '') this.out.push({ type: 'text-delta', text });
+    if (text !== '') pushDelta(this.out, 'text-delta', text);
   }
 
   private unknown(name: string): void {
