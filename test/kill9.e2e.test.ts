@@ -1,75 +1,20 @@
 /** A real server process killed with SIGKILL in the middle of a stream loses no stored conversation. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { waitFor } from './helpers/harness.js';
+import { assertBuilt, startProxy, stopAllProxies, type ProxyProcess } from './helpers/proxy-process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const API_KEY = 'sk-kill9-0123456789abcdef';
 const CONVERSATION = 'survives-kill-9';
 
-interface Server {
-  child: ChildProcess;
-  base: string;
-  output: string[];
-  exited: Promise<void>;
-}
+type Server = ProxyProcess;
 
-const running = new Set<Server>();
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => resolve());
-  });
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-async function startServer(env: Record<string, string>, cwd: string): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    cwd,
-    // A clean environment: nothing from the developer's shell or .env leaks in.
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), API_KEYS: API_KEY, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const server: Server = { child, base: `http://127.0.0.1:${port}`, output, exited };
-  running.add(server);
-  void exited.then(() => running.delete(server));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor(
-    async () => {
-      if (gone) throw new Error(`the server exited during start:\n${output.join('')}`);
-      try {
-        return (await fetch(`${server.base}/health`)).ok;
-      } catch {
-        return false;
-      }
-    },
-    10_000,
-    'the server to answer /health',
-  );
-  return server;
-}
-
-async function kill9(server: Server): Promise<void> {
-  server.child.kill('SIGKILL');
-  await server.exited;
-}
+/** A server on the shared data dir, ready once /health answers. */
+const startServer = (env: Record<string, string>): Promise<Server> => startProxy({ API_KEYS: API_KEY, ...env }, { readyPath: '/health' });
+const kill9 = (server: Server): Promise<void> => server.kill('SIGKILL');
 
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
 const chatPath = `/v1/chat/completions/${CONVERSATION}`;
@@ -88,26 +33,23 @@ async function transcript(server: Server): Promise<Array<{ role: string; content
 describe('kill -9 during a stream', () => {
   let emulator: Emulator | undefined;
   let dir: string | undefined;
-  const stopAll = async (): Promise<void> => {
-    await Promise.all([...running].map((s) => kill9(s)));
-  };
   afterEach(async () => {
-    await stopAll();
+    await stopAllProxies();
     await emulator?.close();
     emulator = undefined;
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = undefined;
   });
-  afterAll(stopAll);
+  afterAll(stopAllProxies);
 
   it.each(['connect', 'rest'] as const)('loses no stored conversation; the restarted server continues the same upstream chat (%s)', async (protocol) => {
-    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
+    assertBuilt();
     emulator = await startEmulator({ heartbeatIntervalMs: 0 });
     const emu = emulator;
     dir = mkdtempSync(join(tmpdir(), 'kp-kill9-'));
     const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: protocol };
 
-    const first = await startServer(env, dir);
+    const first = await startServer(env);
     const t1 = await ask(first, 'Remember the word lighthouse. [[emu turn]]');
     expect(t1.status).toBe(200);
     const a1 = t1.json.choices[0].message.content as string;
@@ -139,7 +81,7 @@ describe('kill -9 during a stream', () => {
     expect(seen).not.toContain('[DONE]');
     await waitFor(() => emu.stats().streamsCancelled >= 1, 3_000, 'the upstream stream to be abandoned');
 
-    const second = await startServer(env, dir);
+    const second = await startServer(env);
     // The stored transcript is exactly turn 1: the interrupted turn was never saved half-way.
     expect(await transcript(second)).toEqual([
       { role: 'user', content: 'Remember the word lighthouse. [[emu turn]]' },
