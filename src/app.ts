@@ -33,7 +33,7 @@ import { registerAdminRoutes } from './routes/admin/index.js';
 import type { AppServices } from './services.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
-import { ConnectClient } from './upstream/kimi/connect/client.js';
+import { ConnectClient, MODELS_PATH } from './upstream/kimi/connect/client.js';
 import { refreshAccessToken } from './upstream/kimi/auth.js';
 import { KimiHttp } from './upstream/kimi/http.js';
 import { RestSseClient } from './upstream/kimi/rest-sse/client.js';
@@ -80,7 +80,7 @@ async function detectProtocol(http: KimiHttp, pool: AccountPool, logger: Logger)
       const res = await http.send(
         {
           method: 'POST',
-          path: '/apiv2/kimi.gateway.config.v1.ConfigService/GetAvailableModels',
+          path: `/apiv2/${MODELS_PATH}`,
           body: '{}',
           contentType: 'application/json',
           protocol: 'connect',

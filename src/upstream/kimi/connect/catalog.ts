@@ -4,6 +4,9 @@ import type { UpstreamCatalog, UpstreamCatalogModel } from '../types.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** Optional string fields copied as they are when present and non-empty. */
+const OPTIONAL_STRINGS = ['key', 'displayName', 'description', 'kimiPlusId', 'agentMode', 'defaultReasoningEffort'] as const;
+
 export function parseCatalog(raw: unknown): UpstreamCatalog {
   const list = (raw as { availableModels?: unknown } | null)?.availableModels;
   if (!Array.isArray(list)) throw new ProxyError('upstream_protocol_error', 'GetAvailableModels returned no availableModels list.');
@@ -20,19 +23,11 @@ export function parseCatalog(raw: unknown): UpstreamCatalog {
     const id = str(m.id) ?? str(m.key) ?? str(m.displayName);
     if (!id) continue;
     const model: UpstreamCatalogModel = { id, scenario, reasoningEffortOptions: efforts };
-    const key = str(m.key);
-    if (key) model.key = key;
-    const displayName = str(m.displayName);
-    if (displayName) model.displayName = displayName;
-    const description = str(m.description);
-    if (description) model.description = description;
+    for (const field of OPTIONAL_STRINGS) {
+      const value = str(m[field]);
+      if (value) model[field] = value;
+    }
     if (m.thinking === true) model.thinking = true;
-    const kimiPlusId = str(m.kimiPlusId);
-    if (kimiPlusId) model.kimiPlusId = kimiPlusId;
-    const agentMode = str(m.agentMode);
-    if (agentMode) model.agentMode = agentMode;
-    const defaultEffort = str(m.defaultReasoningEffort);
-    if (defaultEffort) model.defaultReasoningEffort = defaultEffort;
     // Marks the 2026-09 shape, where the catalog id is sent back as options.model.
     if (str(m.id)) model.hasCatalogId = true;
     models.push(model);

@@ -18,7 +18,7 @@ import { parseCatalog } from './catalog.js';
 const CHAT_PATHS = ['kimi.gateway.chat.v1.ChatService/Chat', 'kimi.chat.v1.ChatService/Chat'];
 const DELETE_PATHS = ['kimi.chat.v1.ChatService/DeleteChat', 'kimi.gateway.chat.v1.ChatService/DeleteChat'];
 const SUBSCRIPTION_PATH = 'kimi.gateway.order.v1.SubscriptionService/GetSubscription';
-const MODELS_PATH = 'kimi.gateway.config.v1.ConfigService/GetAvailableModels';
+export const MODELS_PATH = 'kimi.gateway.config.v1.ConfigService/GetAvailableModels';
 
 export interface ConnectClientOptions {
   chatPath?: string;
