@@ -9,6 +9,7 @@
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
+import { isAscii, latin1, PLAIN_STRING, UNSIGNED_INTEGER } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
 import { EnvelopeSplitter, FLAG_END_STREAM } from './envelope.js';
 import { connectError, exceptionError } from './stream-errors.js';
@@ -28,6 +29,21 @@ const MAX_TOOL_ARGS_CHARS = 64 * 1024;
 
 /** Masks that are understood and produce no output. */
 const SILENT_MASKS = new Set(['message.status', 'chat.name', 'chat.files', 'block.multiStage', 'block.stage']);
+
+/**
+ * A text or thinking delta exactly as Kimi sends it (spec B.5), read without JSON.parse
+ * (json-shape.ts). Groups: 1 the block kind, 2 the block id, 3 the content.
+ */
+const PLAIN_APPEND = new RegExp(
+  `^\\{"op":"append","mask":"block\\.(text|think)\\.content","eventOffset":${UNSIGNED_INTEGER},` +
+    `"block":\\{"id":"(${PLAIN_STRING})","\\1":\\{"content":"(${PLAIN_STRING})"\\}\\}\\}$`,
+);
+/** What follows the content in a PLAIN_APPEND frame. */
+const APPEND_TAIL_LENGTH = '"}}}'.length;
+/** Between the id and the content in a PLAIN_APPEND frame, after the kind: `":{"content":"`. */
+const CONTENT_KEY_LENGTH = '":{"content":"'.length;
+/** The shortest PLAIN_APPEND frame. */
+const MIN_APPEND_LENGTH = '{"op":"append","mask":"block.text.content","eventOffset":0,"block":{"id":"","text":{"content":""}}}'.length;
 
 type Json = Record<string, unknown>;
 
@@ -86,7 +102,7 @@ class ConnectChatState {
   constructor(private readonly onUnknownMask: ((mask: string) => void) | undefined) {}
 
   /** One envelope. Returns false once nothing more should be read. Throws ProxyError. */
-  frame(flags: number, payload: Uint8Array): boolean {
+  frame(flags: number, bytes: Uint8Array, start: number, end: number): boolean {
     if (this.closed) return false;
     const isTrailer = (flags & FLAG_END_STREAM) !== 0;
     if (this.finished) {
@@ -95,14 +111,39 @@ class ConnectChatState {
       return !this.closed;
     }
     if (isTrailer) {
-      const trailer = payload.byteLength === 0 ? {} : parseFrame(this.decoder, payload, 'trailer');
+      const trailer = end === start ? {} : parseJson(this.decoder.decode(bytes.subarray(start, end)), 'trailer');
       if (trailer.error !== undefined && trailer.error !== null) throw connectError(trailer.error, 'trailer');
       throw new ProxyError('upstream_protocol_error', 'Kimi ended the Connect stream (trailer) before done: the reply is incomplete.', {
         upstreamCode: 'missing_done',
       });
     }
-    if (payload.byteLength === 0) return true;
-    this.handle(parseFrame(this.decoder, payload, 'frame'));
+    if (end === start) return true;
+    if (!this.plainAppend(bytes, start, end)) this.handle(parseJson(this.decoder.decode(bytes.subarray(start, end)), 'frame'));
+    return true;
+  }
+
+  /**
+   * Handles a text or thinking delta of exactly the shape Kimi sends (see TEXT_APPEND_HEAD)
+   * as `handle` would handle its parsed form; returns false, having done nothing, for any
+   * other frame.
+   */
+  private plainAppend(bytes: Uint8Array, start: number, end: number): boolean {
+    if (end - start < MIN_APPEND_LENGTH) return false;
+    const s = latin1(bytes, start, end);
+    const m = PLAIN_APPEND.exec(s);
+    if (m === null) return false;
+    const kind = m[1]!;
+    let id = m[2]!;
+    let content = m[3]!;
+    // Offsets in `s` are byte offsets: decode the values that are not ASCII from their bytes.
+    const contentEnd = s.length - APPEND_TAIL_LENGTH;
+    const contentStart = contentEnd - content.length;
+    if (!isAscii(content, 0, content.length)) content = this.decoder.decode(bytes.subarray(start + contentStart, start + contentEnd));
+    if (!isAscii(id, 0, id.length)) {
+      const idEnd = contentStart - CONTENT_KEY_LENGTH - kind.length - 3; // `","` before the kind
+      id = this.decoder.decode(bytes.subarray(start + idEnd - id.length, start + idEnd));
+    }
+    this.blockContent(id, kind === 'think', undefined, content, true);
     return true;
   }
 
@@ -201,8 +242,10 @@ class ConnectChatState {
     if (!container) return;
     const content = container.content;
     if (typeof content !== 'string') return;
+    this.blockContent(typeof block.id === 'string' ? block.id : '', isThink, container.flags, content, append);
+  }
 
-    const id = typeof block.id === 'string' ? block.id : '';
+  private blockContent(id: string, isThink: boolean, flags: unknown, content: string, append: boolean): void {
     const blocks = isThink ? this.thinkBlocks : this.textBlocks;
     let state = blocks.get(id);
     if (state === undefined) {
@@ -211,11 +254,11 @@ class ConnectChatState {
     }
     if (isThink) {
       state.reasoning = true;
-    } else if (typeof container.flags === 'string') {
+    } else if (typeof flags === 'string') {
       // Spec B.6 item 3: `block.text.flags` "thinking"/"answer" is checked by several
       // converters but never seen in a capture (unverified). A text block flagged
       // "thinking" is reasoning; later events of the block without flags keep its kind.
-      state.reasoning = container.flags === 'thinking';
+      state.reasoning = flags === 'thinking';
     }
     if (this.active !== undefined && this.active !== state) this.releaseActive();
     this.active = state;
@@ -362,10 +405,10 @@ class ConnectChatState {
   }
 }
 
-function parseFrame(decoder: InstanceType<typeof TextDecoder>, payload: Uint8Array, what: 'frame' | 'trailer'): Json {
+function parseJson(text: string, what: 'frame' | 'trailer'): Json {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(payload));
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw new ProxyError('upstream_protocol_error', `Kimi sent a Connect ${what} that is not JSON.`, { cause, upstreamCode: 'invalid_json' });
   }
@@ -391,7 +434,7 @@ async function* run(body: AsyncIterable<Uint8Array>, opts: DecodeConnectChatOpti
   const out = state.out;
   const splitter = new EnvelopeSplitter(opts.maxPayloadBytes);
   // Every frame of a read is handled synchronously; the events are yielded afterwards.
-  const onFrame = (flags: number, payload: Uint8Array): boolean => state.frame(flags, payload);
+  const onFrame = (flags: number, bytes: Uint8Array, start: number, end: number): boolean => state.frame(flags, bytes, start, end);
   let drained = 0;
   try {
     for await (const chunk of body) {

@@ -60,6 +60,9 @@ function checkHeader(flags: number, length: number, max: number): void {
   }
 }
 
+/** Receives one frame: its flags and its payload, `bytes[start, end)`. */
+export type FrameHandler = (flags: number, bytes: Uint8Array, start: number, end: number) => boolean | void;
+
 /**
  * Synchronous envelope splitter: feed reads with `push`, receive each complete frame
  * through `onFrame` (a view into the read when the frame sits whole in it, else a copy
@@ -81,8 +84,12 @@ export class EnvelopeSplitter {
     this.max = maxPayloadBytes;
   }
 
-  /** Splits one read. Stops early (returns false) when `onFrame` returns false. */
-  push(chunk: Uint8Array, onFrame: (flags: number, payload: Uint8Array) => boolean | void): boolean {
+  /**
+   * Splits one read. A frame's payload is `bytes[start, end)`: the read itself when the frame
+   * sits whole in it (no view is made per frame), else a copy assembled across reads. Stops
+   * early (returns false) when `onFrame` returns false.
+   */
+  push(chunk: Uint8Array, onFrame: FrameHandler): boolean {
     const n = chunk.byteLength;
     let off = 0;
     while (off < n) {
@@ -94,7 +101,7 @@ export class EnvelopeSplitter {
         off += take;
         if (this.partialFill === partial.byteLength) {
           this.partial = undefined;
-          if (onFrame(this.flags, partial) === false) return false;
+          if (onFrame(this.flags, partial, 0, partial.byteLength) === false) return false;
         }
         continue;
       }
@@ -117,9 +124,9 @@ export class EnvelopeSplitter {
       checkHeader(this.flags, length, this.max);
 
       if (n - off >= length) {
-        const payload = chunk.subarray(off, off + length);
+        const start = off;
         off += length;
-        if (onFrame(this.flags, payload) === false) return false;
+        if (onFrame(this.flags, chunk, start, off) === false) return false;
       } else {
         const payload = new Uint8Array(length);
         payload.set(chunk.subarray(off), 0);
@@ -160,8 +167,8 @@ export async function* decodeEnvelopes(
 ): AsyncGenerator<DecodedEnvelope> {
   const splitter = new EnvelopeSplitter(opts.maxPayloadBytes);
   const ready: DecodedEnvelope[] = [];
-  const collect = (flags: number, payload: Uint8Array): void => {
-    ready.push({ flags, payload });
+  const collect = (flags: number, bytes: Uint8Array, start: number, end: number): void => {
+    ready.push({ flags, payload: bytes.subarray(start, end) });
   };
   for await (const chunk of body) {
     let failure: unknown;

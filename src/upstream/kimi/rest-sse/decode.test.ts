@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
@@ -257,5 +258,29 @@ describe('decodeRestSse', () => {
   it('removes private-use citation markers from the answer', async () => {
     const r = await decode([sse({ event: 'cmpl', text: 'a\ue3a0cite\ue3a3' }, { event: 'cmpl', text: 'r1\ue3a8 b\ue3a5' }, done)]);
     expect(text(r.events)).toBe('a[1] b');
+  });
+});
+
+describe('decodeRestSse: the plain cmpl record read without JSON.parse', () => {
+  /** The same record pretty-printed: valid JSON that only the full parse reads. */
+  const spaced = (e: unknown) => `data: ${JSON.stringify(e, null, 1).replaceAll('\n', '')}\n\n`;
+
+  it('decodes any delta text exactly as the full parse does', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({ unit: 'binary' }), { maxLength: 8 }), async (deltas) => {
+        const events = deltas.map((t) => ({ event: 'cmpl', text: t }));
+        const compact = await decode([...events.map((e) => sse(e)), sse(done)]);
+        const full = await decode([...events.map(spaced), sse(done)]);
+        expect(compact).toEqual(full);
+        expect(text(compact.events)).toBe(deltas.join(''));
+      }),
+    );
+  });
+
+  it('still rejects a near-miss that is not JSON', async () => {
+    for (const bad of ['{"event":"cmpl","text":"a"}}', '{"event":"cmpl","text":"a\u0001b"}', '{"event":"cmpl","text":"a"']) {
+      const r = await decode([`data: ${bad}\n\n`, sse(done)]);
+      expect(r.error).toMatchObject({ code: 'upstream_protocol_error', upstreamCode: 'invalid_json' });
+    }
   });
 });

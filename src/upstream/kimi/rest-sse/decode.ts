@@ -9,6 +9,7 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
+import { PLAIN_STRING } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 
@@ -33,6 +34,9 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
 const STREAM_DECODE = { stream: true } as const;
+
+/** The answer delta exactly as Kimi sends it, read without JSON.parse (json-shape.ts). Group 1: the text. */
+const PLAIN_CMPL = new RegExp(`^\\{"event":"cmpl","text":"(${PLAIN_STRING})"\\}$`);
 
 type Json = Record<string, unknown>;
 
@@ -72,6 +76,11 @@ class RestSseState {
   /** One SSE record's data. Never throws: a failure is stored in `error`. */
   onData(data: string): void {
     if (this.error !== undefined || this.finished) return;
+    const plain = PLAIN_CMPL.exec(data);
+    if (plain !== null) {
+      this.text(plain[1]!, this.answer, 'text-delta');
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
