@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { isProxyError } from '../core/errors.js';
+import { withTimeout } from '../core/signals.js';
 import type { AccountPool } from '../accounts/pool.js';
 import type { KimiProtocolClient } from '../upstream/kimi/types.js';
 import type { Store } from '../store/store.js';
@@ -104,7 +105,7 @@ export class Janitor {
             const lease = await pool.acquire({ accountId: item.accountId });
             try {
               const credentials = await lease.credentials();
-              await client.deleteChat(item.chatId, { credentials, signal: AbortSignal.timeout(15_000) });
+              await withTimeout(15_000, (signal) => client.deleteChat(item.chatId, { credentials, signal }));
             } finally {
               lease.release();
             }

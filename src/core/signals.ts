@@ -52,3 +52,19 @@ export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
   for (const s of sources) s.addEventListener('abort', onAbort, { once: true });
   return { signal: controller.signal, unlink };
 }
+
+/**
+ * Runs `work` with a signal that aborts (with a TimeoutError) after `ms`, and clears the timer
+ * as soon as the work settles. Not AbortSignal.timeout(): its timer, and everything the
+ * signal holds, lives for the whole limit even when the work ended long before.
+ */
+export async function withTimeout<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`The operation timed out after ${ms} ms.`, 'TimeoutError')), ms);
+  timer.unref();
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -89,14 +89,25 @@ export class KimiHttp {
   async send(opts: SendOptions, ctx: UpstreamCallContext): Promise<UpstreamResponse> {
     const headers = { ...this.headers(ctx.credentials, opts.protocol), ...opts.extraHeaders };
     if (opts.contentType) headers['content-type'] = opts.contentType;
-    // Not AbortSignal.timeout(): that timer (and what it holds) lives for the whole limit even
-    // after the call is over. This one is cleared when the exchange ends.
-    const total = new AbortController();
-    const totalTimer = setTimeout(() => total.abort(new DOMException('The total time limit elapsed.', 'TimeoutError')), this.timeouts.totalMs);
+    // One controller per call, aborted by the caller's signal or the total time limit. Not
+    // AbortSignal.timeout() (its timer and what it holds live for the whole limit, even after
+    // the call) nor AbortSignal.any() (a composite signal per call, measurable on the hot path).
+    const call = new AbortController();
+    const expiry = { aborted: false };
+    const onCallerAbort = (): void => call.abort(ctx.signal.reason);
+    const totalTimer = setTimeout(() => {
+      expiry.aborted = true;
+      call.abort(new DOMException('The total time limit elapsed.', 'TimeoutError'));
+    }, this.timeouts.totalMs);
     totalTimer.unref();
-    const finished = (): void => clearTimeout(totalTimer);
-    const totalTimeout = total.signal;
-    const signal = AbortSignal.any([ctx.signal, totalTimeout]);
+    if (ctx.signal.aborted) call.abort(ctx.signal.reason);
+    else ctx.signal.addEventListener('abort', onCallerAbort, { once: true });
+    const finished = (): void => {
+      clearTimeout(totalTimer);
+      ctx.signal.removeEventListener('abort', onCallerAbort);
+    };
+    const signal = call.signal;
+    const totalTimeout: TotalLimit = expiry;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(this.baseUrl + opts.path, {
@@ -159,7 +170,7 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function* guardBody(body: AsyncIterable<Uint8Array>, clientSignal: AbortSignal, totalTimeout: AbortSignal, finished: () => void): AsyncGenerator<Uint8Array> {
+async function* guardBody(body: AsyncIterable<Uint8Array>, clientSignal: AbortSignal, totalTimeout: TotalLimit, finished: () => void): AsyncGenerator<Uint8Array> {
   try {
     yield* body;
   } catch (err) {
@@ -181,8 +192,13 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether a call's total time limit has run out. */
+interface TotalLimit {
+  readonly aborted: boolean;
+}
+
 /** Maps an undici/network failure to a typed error. A client abort is re-thrown as is. */
-export function mapTransportError(err: unknown, clientSignal: AbortSignal, totalTimeout: AbortSignal, when: string): unknown {
+export function mapTransportError(err: unknown, clientSignal: AbortSignal, totalTimeout: TotalLimit, when: string): unknown {
   if (isProxyError(err)) return err;
   if (clientSignal.aborted) return clientSignal.reason ?? err;
   if (totalTimeout.aborted) {

@@ -1,6 +1,7 @@
 /** Kimi's legacy REST + SSE protocol (spec A): create chat, completion stream, delete chat. */
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
+import { withTimeout } from '../../../core/signals.js';
 import type { KimiHttp } from '../http.js';
 import type { KimiProtocolClient, UpstreamAccountInfo, UpstreamCallContext, UpstreamChatRequest } from '../types.js';
 import { wrapUrls } from '../wrap-urls.js';
@@ -37,7 +38,7 @@ export class RestSseClient implements KimiProtocolClient {
       return decodeRestSse(res.body, { onUnknownEvent: this.opts.onUnknownEvent, leading: [{ type: 'meta', chatId }] });
     } catch (err) {
       // A chat we created for a reply that never started is junk in the user's history.
-      if (created && !ctx.signal.aborted) void this.deleteChat(chatId, { ...ctx, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      if (created && !ctx.signal.aborted) void withTimeout(10_000, (signal) => this.deleteChat(chatId, { ...ctx, signal })).catch(() => undefined);
       throw err;
     }
   }
