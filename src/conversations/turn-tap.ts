@@ -1,5 +1,6 @@
 /** Follows a turn's events to learn its upstream ids and answer text, and runs a hook before `finish` is passed on. */
 import type { ChatEvent } from '../core/chat-event.js';
+import { GrowingText } from '../core/growing-text.js';
 
 export interface TurnOutcome {
   chatId?: string;
@@ -16,6 +17,7 @@ export function newOutcome(chatId?: string): TurnOutcome {
 
 /** `onFinish` runs before the finish event reaches the client, so the next turn always finds the saved state. */
 export async function* tapTurn(events: AsyncIterable<ChatEvent>, outcome: TurnOutcome, onFinish?: (o: TurnOutcome) => Promise<void>): AsyncGenerator<ChatEvent> {
+  const answer = new GrowingText(outcome.answer);
   for await (const ev of events) {
     switch (ev.type) {
       case 'meta':
@@ -24,10 +26,14 @@ export async function* tapTurn(events: AsyncIterable<ChatEvent>, outcome: TurnOu
         if (ev.segmentId) outcome.segmentId = ev.segmentId;
         break;
       case 'text-delta':
-        outcome.answer += ev.text;
+        answer.append(ev.text);
+        outcome.answer = answer.text;
         break;
       case 'text-replace':
-        if (outcome.answer.endsWith(ev.previous)) outcome.answer = outcome.answer.slice(0, outcome.answer.length - ev.previous.length) + ev.text;
+        if (answer.text.endsWith(ev.previous)) {
+          answer.set(answer.text.slice(0, answer.length - ev.previous.length) + ev.text);
+          outcome.answer = answer.text;
+        }
         break;
       case 'finish':
         outcome.finished = true;

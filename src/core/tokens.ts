@@ -104,15 +104,15 @@ export function estimateTokens(text: string): number {
 }
 
 /** Text kept verbatim at the start of a streamed text. */
-const STREAM_HEAD = 2048;
+const STREAM_HEAD = 1024;
 /** Size of the contiguous blocks sampled after the head. */
 const STREAM_BLOCK = 256;
 /** Characters of sampled blocks kept at most. */
-const STREAM_SAMPLE_BUDGET = 2048;
+const STREAM_SAMPLE_BUDGET = 1024;
 
 /**
  * Estimates the tokens of a text that arrives in many small pieces, without keeping the whole
- * text: the first ~2k characters are kept verbatim, and the rest is cut into ~256-character
+ * text: the first ~1k characters are kept verbatim, and the rest is cut into ~256-character
  * contiguous blocks of which an evenly spread subset is kept (the stride doubles whenever the
  * kept blocks exceed their budget). `estimate()` counts what was kept and extrapolates the
  * rest from it, so memory and counting cost stay bounded however long the text grows. Texts

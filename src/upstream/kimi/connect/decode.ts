@@ -8,6 +8,7 @@
  */
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
+import { GrowingText } from '../../../core/growing-text.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
 import { isAscii, latin1, PLAIN_STRING, UNSIGNED_INTEGER } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
@@ -62,9 +63,9 @@ function str(v: unknown): string | undefined {
 /** Per-block text state. `raw` is the upstream content (with markers), `out` what was emitted. */
 interface BlockState {
   reasoning: boolean;
-  raw: string;
+  raw: GrowingText;
   /** Emitted output text; tracked for answer blocks only (the `previous` of text-replace). */
-  out: string;
+  out: GrowingText;
   filter: CitationMarkerFilter;
 }
 
@@ -249,7 +250,7 @@ class ConnectChatState {
     const blocks = isThink ? this.thinkBlocks : this.textBlocks;
     let state = blocks.get(id);
     if (state === undefined) {
-      state = { reasoning: isThink, raw: '', out: '', filter: new CitationMarkerFilter(this.resolveRef) };
+      state = { reasoning: isThink, raw: new GrowingText(), out: new GrowingText(), filter: new CitationMarkerFilter(this.resolveRef) };
       blocks.set(id, state);
     }
     if (isThink) {
@@ -265,20 +266,20 @@ class ConnectChatState {
 
     if (append) {
       if (content === '') return;
-      state.raw += content;
+      state.raw.append(content);
       this.emit(state, state.filter.push(content));
       return;
     }
 
     // op "set": `content` is the block's whole current content.
-    const raw = state.raw;
+    const raw = state.raw.text;
     if (content.startsWith(raw)) {
       if (content.length === raw.length) return;
-      state.raw = content;
+      state.raw.set(content);
       this.emit(state, state.filter.push(content.slice(raw.length)));
       return;
     }
-    state.raw = content;
+    state.raw.set(content);
     if (state.reasoning) {
       // Reasoning cannot be retracted from a stream: emit what follows the longest common
       // prefix of the old and new content, and restart marker parsing there.
@@ -291,13 +292,13 @@ class ConnectChatState {
     }
     state.filter.reset();
     const text = state.filter.push(content);
-    const previous = state.out;
+    const previous = state.out.text;
     if (text.startsWith(previous)) {
       // Only held-back marker text differed: still an extension of what was emitted.
       this.emit(state, text.slice(previous.length));
       return;
     }
-    state.out = text;
+    state.out.set(text);
     this.out.push({ type: 'text-replace', previous, text });
   }
 
@@ -306,7 +307,7 @@ class ConnectChatState {
     if (state.reasoning) {
       pushDelta(this.out, 'reasoning-delta', text);
     } else {
-      state.out += text;
+      state.out.append(text);
       pushDelta(this.out, 'text-delta', text);
     }
   }

@@ -267,7 +267,8 @@ describe('decodeRestSse: the plain cmpl record read without JSON.parse', () => {
 
   it('decodes any delta text exactly as the full parse does', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.string({ unit: 'binary' }), { maxLength: 8 }), async (deltas) => {
+      // Private-use citation markers (U+E3A0–E3A8) are rewritten by design; the rest is verbatim.
+      fc.asyncProperty(fc.array(fc.string({ unit: 'binary' }).filter((t) => !/[\ue3a0-\ue3a8]/.test(t)), { maxLength: 8 }), async (deltas) => {
         const events = deltas.map((t) => ({ event: 'cmpl', text: t }));
         const compact = await decode([...events.map((e) => sse(e)), sse(done)]);
         const full = await decode([...events.map(spaced), sse(done)]);
