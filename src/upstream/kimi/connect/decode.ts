@@ -124,7 +124,7 @@ class ConnectChatState {
   }
 
   /**
-   * Handles a text or thinking delta of exactly the shape Kimi sends (see TEXT_APPEND_HEAD)
+   * Handles a text or thinking delta of exactly the shape Kimi sends (see PLAIN_APPEND)
    * as `handle` would handle its parsed form; returns false, having done nothing, for any
    * other frame.
    */
