@@ -32,6 +32,21 @@ describe('linkSignals', () => {
     expect(linked.signal.aborted).toBe(false);
   });
 
+  it('keeps following its lasting sources after unlink, and can be aborted itself', () => {
+    const stop = new AbortController();
+    const client = new AbortController();
+    const linked = linkSignals([stop.signal], [client.signal]);
+    linked.unlink();
+    stop.abort('shutdown');
+    expect(linked.signal.aborted).toBe(false);
+    client.abort('client left');
+    expect(linked.signal.reason).toBe('client left');
+
+    const own = linkSignals([new AbortController().signal]);
+    own.abort('time limit');
+    expect(own.signal.reason).toBe('time limit');
+  });
+
   it('leaves nothing behind on a long-lived source', () => {
     const longLived = new AbortController();
     let listeners = 0;

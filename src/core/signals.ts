@@ -10,6 +10,8 @@ export interface LinkedSignal {
   readonly signal: AbortSignal;
   /** Detaches from the sources; call it when the work the signal guards is over. Idempotent. */
   unlink(): void;
+  /** Aborts the linked signal itself (e.g. when a time limit of its own runs out). */
+  abort(reason: unknown): void;
 }
 
 import { setMaxListeners } from 'node:events';
@@ -32,12 +34,18 @@ export function unlimitedController(): AbortController {
   return controller;
 }
 
-export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
+/**
+ * `sources` abort the returned signal until `unlink()`; `lasting` sources abort it for as long
+ * as it lives (signals that live no longer than the work itself, such as a request's own,
+ * need no detaching, and may be what should still cancel work that outlives the unlink).
+ */
+export function linkSignals(sources: readonly AbortSignal[], lasting: readonly AbortSignal[] = []): LinkedSignal {
   const controller = new AbortController();
-  const already = sources.find((s) => s.aborted);
+  const abort = (reason: unknown): void => controller.abort(reason);
+  const already = sources.find((s) => s.aborted) ?? lasting.find((s) => s.aborted);
   if (already) {
     controller.abort(already.reason);
-    return { signal: controller.signal, unlink: noop };
+    return { signal: controller.signal, unlink: noop, abort };
   }
   const onAbort = (event: Event): void => {
     unlink();
@@ -50,7 +58,8 @@ export function linkSignals(sources: readonly AbortSignal[]): LinkedSignal {
     for (const s of sources) s.removeEventListener('abort', onAbort);
   };
   for (const s of sources) s.addEventListener('abort', onAbort, { once: true });
-  return { signal: controller.signal, unlink };
+  for (const s of lasting) s.addEventListener('abort', onAbort, { once: true });
+  return { signal: controller.signal, unlink, abort };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { isProxyError } from '../core/errors.js';
+import { linkSignals } from '../core/signals.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { ChatUsage } from '../render/openai/usage.js';
 import type { RequestLogEntry } from '../store/store.js';
@@ -93,27 +94,14 @@ export class ChatTrack {
 
   /** The signal for upstream work: the client's, plus the end of a shutdown's grace period. */
   upstreamSignal(client: AbortSignal): AbortSignal {
-    // One controller that both sources abort. Not AbortSignal.any(): on Node 20 it leaves an
-    // entry in the long-lived stop signal per request for good. The stop listener is removed
-    // when the request ends; the client's signal lives no longer than the request anyway, and
-    // stays linked (a client that leaves still cancels work that outlives the response).
+    // Not AbortSignal.any(): on Node 20 it leaves an entry in the long-lived stop signal per
+    // request for good. The stop signal is unlinked when the request ends; the client's lives
+    // no longer than the request and stays linked (a client that leaves still cancels work
+    // that outlives the response).
     this.unlinkSignal?.();
-    const controller = new AbortController();
-    const stop = this.stopSignal;
-    const already = client.aborted ? client : stop.aborted ? stop : undefined;
-    if (already) {
-      controller.abort(already.reason);
-      return controller.signal;
-    }
-    const onAbort = (event: Event): void => {
-      unlink();
-      controller.abort((event.target as AbortSignal).reason);
-    };
-    const unlink = (): void => stop.removeEventListener('abort', onAbort);
-    client.addEventListener('abort', onAbort, { once: true });
-    stop.addEventListener('abort', onAbort, { once: true });
-    this.unlinkSignal = unlink;
-    return controller.signal;
+    const link = linkSignals([this.stopSignal], [client]);
+    this.unlinkSignal = link.unlink;
+    return link.signal;
   }
 
   /** The request is over: its upstream signal stops following the stop signal. */

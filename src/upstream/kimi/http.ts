@@ -7,6 +7,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { ProxyError, isProxyError } from '../../core/errors.js';
 import type { Timeouts } from '../../config/config.js';
 import { errorFromUpstreamResponse } from './upstream-errors.js';
+import { linkSignals } from '../../core/signals.js';
 import type { AccountCredentials, KimiProtocol, UpstreamCallContext } from './types.js';
 
 const USER_AGENT =
@@ -89,22 +90,19 @@ export class KimiHttp {
   async send(opts: SendOptions, ctx: UpstreamCallContext): Promise<UpstreamResponse> {
     const headers = { ...this.headers(ctx.credentials, opts.protocol), ...opts.extraHeaders };
     if (opts.contentType) headers['content-type'] = opts.contentType;
-    // One controller per call, aborted by the caller's signal or the total time limit. Not
+    // One signal per call, aborted by the caller's signal or the total time limit. Not
     // AbortSignal.timeout() (its timer and what it holds live for the whole limit, even after
     // the call) nor AbortSignal.any() (a composite signal per call, measurable on the hot path).
-    const call = new AbortController();
+    const call = linkSignals([ctx.signal]);
     const expiry = { aborted: false };
-    const onCallerAbort = (): void => call.abort(ctx.signal.reason);
     const totalTimer = setTimeout(() => {
       expiry.aborted = true;
       call.abort(new DOMException('The total time limit elapsed.', 'TimeoutError'));
     }, this.timeouts.totalMs);
     totalTimer.unref();
-    if (ctx.signal.aborted) call.abort(ctx.signal.reason);
-    else ctx.signal.addEventListener('abort', onCallerAbort, { once: true });
     const finished = (): void => {
       clearTimeout(totalTimer);
-      ctx.signal.removeEventListener('abort', onCallerAbort);
+      call.unlink();
     };
     const signal = call.signal;
     const totalTimeout: TotalLimit = expiry;
