@@ -1,6 +1,19 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { estimatePromptTokens, estimateTokens, StreamTokenEstimator } from './tokens.js';
+
+/** Characters handed to the tokenizer, to check the cost bounds (the real tokenizer still counts). */
+const tokenized = vi.hoisted(() => ({ chars: 0 }));
+vi.mock('gpt-tokenizer/encoding/o200k_base', async (importOriginal) => {
+  const real = await importOriginal<typeof import('gpt-tokenizer/encoding/o200k_base')>();
+  return {
+    ...real,
+    countTokens: (text: string, options?: Parameters<typeof real.countTokens>[1]) => {
+      tokenized.chars += text.length;
+      return real.countTokens(text, options);
+    },
+  };
+});
 
 describe('estimateTokens', () => {
   it('is 0 for empty text and a positive integer otherwise', () => {
@@ -121,6 +134,24 @@ describe('StreamTokenEstimator', () => {
     const exact = countTokens(full);
     expect(Number.isInteger(estimate)).toBe(true);
     expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.05);
+  });
+
+  it('counts a bounded sample however the text is cut into pieces', () => {
+    // Decoders merge the deltas of one read, so a fast upstream hands over whole answers.
+    const words = ['every', 'read', 'may', 'hold', 'thousands', 'of', 'deltas,', '合并', '的', '片段。'];
+    const parts: string[] = [];
+    for (let i = 0; i < 20_000; i++) parts.push(`${words[(i * 7) % words.length] ?? ''} `);
+    const full = parts.join('');
+    const exact = countTokens(full);
+    for (const pieceSize of [1, 4_000, 65_536, full.length]) {
+      const estimator = new StreamTokenEstimator();
+      for (let at = 0; at < full.length; at += pieceSize) estimator.add(full.slice(at, at + pieceSize));
+      expect(estimator.length).toBe(full.length);
+      tokenized.chars = 0;
+      const estimate = estimator.estimate();
+      expect(tokenized.chars).toBeLessThan(3_000);
+      expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.05);
+    }
   });
 
   it('grows with the text', () => {

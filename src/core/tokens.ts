@@ -97,6 +97,11 @@ function countSampled(text: string): number {
   return Math.ceil((tokens / chars) * text.length);
 }
 
+/** Where to cut `text` near `at` (0 < at < length): on the next whitespace if one is near. */
+function cutNear(text: string, at: number): number {
+  return alignForward(text, at, Math.min(at + ALIGN, text.length));
+}
+
 /** Estimated token count of `text` (an integer ≥ 0). See the module comment: an estimate only. */
 export function estimateTokens(text: string): number {
   if (text.length === 0) return 0;
@@ -134,11 +139,26 @@ export class StreamTokenEstimator {
 
   add(text: string): void {
     this.#length += text.length;
-    if (this.#head.length < STREAM_HEAD) {
-      this.#head += text;
-      return;
+    let rest = text;
+    const room = STREAM_HEAD - this.#head.length;
+    if (room > 0) {
+      if (rest.length <= room) {
+        this.#head += rest;
+        return;
+      }
+      // A decoder merges the deltas of one read, so one piece can be a whole answer: cut it,
+      // or the head (counted in full) would be unbounded.
+      const cut = cutNear(rest, room);
+      this.#head += rest.slice(0, cut);
+      rest = rest.slice(cut);
     }
-    this.#block += text;
+    while (this.#block.length + rest.length > 2 * STREAM_BLOCK) {
+      const cut = cutNear(rest, Math.max(1, STREAM_BLOCK - this.#block.length));
+      this.#block += rest.slice(0, cut);
+      rest = rest.slice(cut);
+      this.#closeBlock();
+    }
+    this.#block += rest;
     if (this.#block.length >= STREAM_BLOCK) this.#closeBlock();
   }
 
