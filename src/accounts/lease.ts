@@ -3,7 +3,6 @@
  * hands out credentials, takes the outcome report, and gives the slot back exactly once —
  * on release() or when the request's signal aborts.
  */
-import { STOPPED } from '../core/signals.js';
 import type { Clock } from '../core/clock.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import type { Account } from './account.js';
@@ -23,7 +22,7 @@ export interface LeaseHost {
   readonly clock: Clock;
   readonly store: PoolStore;
   readonly leaseMs: number;
-  readonly closeSignal: AbortSignal;
+  readonly renewals: LeaseRenewals;
   credentialsFor(lease: PoolLease, signal: AbortSignal | undefined): Promise<AccountCredentials>;
   reportFor(lease: PoolLease, outcome: unknown): void;
   releasedFor(lease: PoolLease): void;
@@ -35,7 +34,6 @@ export class PoolLease implements AccountLease {
   usedToken: string | undefined;
   private reported = false;
   private released = false;
-  private readonly stop = new AbortController();
   private readonly onAbort = (): void => this.release();
 
   constructor(
@@ -49,7 +47,7 @@ export class PoolLease implements AccountLease {
     private readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    void this.renewLoop();
+    host.renewals.add(this);
   }
 
   get isReleased(): boolean {
@@ -76,40 +74,62 @@ export class PoolLease implements AccountLease {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.stop.abort(STOPPED);
+    this.host.renewals.delete(this);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.host.releasedFor(this);
   }
 
-  private async renewLoop(): Promise<void> {
-    const { clock, store, leaseMs, closeSignal } = this.host;
-    const every = Math.max(1, Math.floor(leaseMs / 3));
-    // Not AbortSignal.any([stop, closeSignal]): on Node 20 every call leaves an entry in the
-    // long-lived close signal for good (nodejs/node#55351), one per lease. A listener that is
-    // removed when the loop ends leaves nothing behind.
-    if (closeSignal.aborted) return;
-    const stopOnClose = (): void => this.stop.abort();
-    closeSignal.addEventListener('abort', stopOnClose, { once: true });
+  /** Extends the held slot by a lease length; takes one again if it expired during a stall. */
+  async renew(): Promise<void> {
+    const { store, leaseMs } = this.host;
     try {
-      for (;;) {
-        try {
-          await clock.sleep(every, this.stop.signal);
-        } catch {
-          return;
-        }
-        if (this.released) return;
-        try {
-          if (await store.renewSlot(this.slotKey, this.slotToken, leaseMs)) continue;
-          // The lease expired (a long stall): take a slot again if one is free.
-          const again = await store.acquireSlot(this.slotKey, this.maxConcurrent, leaseMs);
-          if (again && !this.released) this.slotToken = again;
-          else if (again) await store.releaseSlot(this.slotKey, again);
-        } catch (err) {
-          this.host.storeError('renewSlot', err);
-        }
+      if (await store.renewSlot(this.slotKey, this.slotToken, leaseMs)) return;
+      const again = await store.acquireSlot(this.slotKey, this.maxConcurrent, leaseMs);
+      if (again && !this.released) this.slotToken = again;
+      else if (again) await store.releaseSlot(this.slotKey, again);
+    } catch (err) {
+      this.host.storeError('renewSlot', err);
+    }
+  }
+}
+
+/**
+ * Keeps every held lease's slot alive: one sweep every third of a lease length renews them
+ * all. One timer for the pool instead of a timer, a controller and its abort per request
+ * (which showed in the hot-path profile); a lease taken just after a sweep is still renewed
+ * well before it could expire. The loop stops when nothing is held or the pool closes.
+ */
+export class LeaseRenewals {
+  private readonly held = new Set<PoolLease>();
+  private running = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly leaseMs: number,
+    private readonly closeSignal: AbortSignal,
+  ) {}
+
+  add(lease: PoolLease): void {
+    this.held.add(lease);
+    if (!this.running && !this.closeSignal.aborted) void this.loop();
+  }
+
+  delete(lease: PoolLease): void {
+    this.held.delete(lease);
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    const every = Math.max(1, Math.floor(this.leaseMs / 3));
+    try {
+      while (this.held.size > 0) {
+        await this.clock.sleep(every, this.closeSignal);
+        await Promise.all(Array.from(this.held, (lease) => lease.renew()));
       }
+    } catch {
+      // The pool closed: leases in use stay valid until they expire or are released.
     } finally {
-      closeSignal.removeEventListener('abort', stopOnClose);
+      this.running = false;
     }
   }
 }

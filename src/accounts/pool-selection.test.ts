@@ -233,6 +233,26 @@ describe('AccountPool selection', () => {
     expect(await store.countSlots('acct:acct_a')).toBe(0);
   });
 
+  it('renews every held lease in one sweep, also one taken just after a sweep, and stops sweeping when none is held', async () => {
+    const { pool, clock, store } = setup([account('a', { maxConcurrent: 2 })], { leaseMs: 3_000 });
+    const first = await pool.acquire();
+    await clock.advance(1_100); // the first sweep (at 1 s) has run
+    const late = await pool.acquire();
+    // Without a renewal, `late` would expire at 4.1 s; the sweeps at 2, 3, 4… s keep both alive.
+    await clock.advance(8_000);
+    expect(await store.countSlots('acct:acct_a')).toBe(2);
+    expect(clock.pending).toBe(1); // one timer for the pool, not one per lease
+    first.release();
+    late.release();
+    await clock.advance(1_000);
+    expect(clock.pending).toBe(0);
+    // A new lease starts the sweeps again.
+    const again = await pool.acquire();
+    await clock.advance(5_000);
+    expect(await store.countSlots('acct:acct_a')).toBe(1);
+    again.release();
+  });
+
   it('works without a store or clock (in-process coordination)', async () => {
     const pool = new AccountPool([account('a', { maxConcurrent: 1 }), account('b', { maxConcurrent: 1 })]);
     pools.push(pool);

@@ -19,7 +19,7 @@ import type { Account } from './account.js';
 import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
-import { PoolLease, type AccountLease, type LeaseHost } from './lease.js';
+import { LeaseRenewals, PoolLease, type AccountLease, type LeaseHost } from './lease.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
 import { WaitQueue } from './wait-queue.js';
@@ -144,7 +144,7 @@ export class AccountPool {
       clock: this.clock,
       store: this.store,
       leaseMs: o.leaseMs,
-      closeSignal: this.closer.signal,
+      renewals: new LeaseRenewals(this.clock, o.leaseMs, this.closer.signal),
       credentialsFor: (lease, signal) => this.runtime(lease.account.id).credentials(signal),
       reportFor: (lease, outcome) => this.runtime(lease.account.id).report(lease, outcome),
       releasedFor: (lease) => this.released(lease),
