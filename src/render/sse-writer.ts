@@ -34,7 +34,8 @@ const CLOSED = Symbol('closed');
 export class SseWriter {
   readonly #res: ServerResponse;
   readonly #opts: SseWriterOptions;
-  readonly #abort = new AbortController();
+  /** Made on first use of `signal` (most requests never ask for it). */
+  #abort: AbortController | undefined;
   #closed = false;
   #ended = false;
   #opened = false;
@@ -69,6 +70,10 @@ export class SseWriter {
 
   /** Aborts when the client goes away: hand it to whatever produces the frames. */
   get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#closed) this.#abort.abort(clientClosed());
+    }
     return this.#abort.signal;
   }
 
@@ -162,8 +167,11 @@ export class SseWriter {
     this.#stopPing();
     if (this.#closed) return;
     if (!this.#opened) this.open();
-    this.#flush();
-    this.#res.end();
+    // The last frames go out with the end of the chunked body: one write instead of two.
+    const last = this.#pending;
+    this.#pending = '';
+    if (last.length > 0) this.#res.end(last);
+    else this.#res.end();
     this.#releaseWaiters(false);
   }
 
@@ -227,7 +235,7 @@ export class SseWriter {
     this.#pending = '';
     this.#releaseWaiters(false);
     this.#wake?.(CLOSED);
-    this.#abort.abort(new Error('The client closed the connection.'));
+    this.#abort?.abort(clientClosed());
   }
 
   #schedulePing(delay: number): void {
@@ -262,3 +270,7 @@ export class SseWriter {
 }
 
 function noop(): void {}
+
+function clientClosed(): Error {
+  return new Error('The client closed the connection.');
+}

@@ -13,15 +13,6 @@ import { parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './c
 
 const CONVERSATION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** An AbortSignal that fires when the client goes away before the response is complete. */
-function clientSignal(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort(new ProxyError('internal_error', 'client disconnected'));
-  });
-  return ac.signal;
-}
-
 function conversationIdFrom(request: FastifyRequest, bodyId: string | null | undefined): string | undefined {
   const fromPath = (request.params as { conversationId?: string }).conversationId;
   const header = request.headers['x-conversation-id'];
@@ -54,9 +45,9 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     }
     track.setModel(model);
 
-    const signal = clientSignal(reply);
-    // Upstream work also stops when a shutdown's grace period is over.
-    const turn = await services.chat.start({ owner: identity.id, model, messages, signal: track.upstreamSignal(signal), ...(conversationId ? { conversationId } : {}) });
+    // The client going away, or the end of a shutdown's grace period, stops the upstream work.
+    const signal = track.requestSignal(reply.raw);
+    const turn = await services.chat.start({ owner: identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
     track.setTurn(turn);
     const { config } = services;
     const renderOptions = {
@@ -80,12 +71,15 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     if (body.stream === true) {
       if (signal.aborted) {
         turn.abandon();
-        return;
+        if (reply.raw.destroyed) return; // the client has gone: nobody to answer
+        throw signal.reason; // shutting down
       }
       reply.hijack();
+      // The writer sees the client go away by itself; a shutdown reaches the stream through
+      // the turn, which ends with an error frame.
       const writer = new SseWriter(reply.raw, { keepAliveMs: config.keepAliveMs, headers });
       writer.open();
-      await writer.pipe(track.frames(renderChatStream(track.events(turn.events), renderOptions)), signal);
+      await writer.pipe(track.frames(renderChatStream(track.events(turn.events), renderOptions)));
       writer.end();
       return;
     }
