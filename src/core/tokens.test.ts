@@ -1,11 +1,12 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import type * as O200k from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it, vi } from 'vitest';
 import { estimatePromptTokens, estimateTokens, StreamTokenEstimator } from './tokens.js';
 
 /** Characters handed to the tokenizer, to check the cost bounds (the real tokenizer still counts). */
 const tokenized = vi.hoisted(() => ({ chars: 0 }));
 vi.mock('gpt-tokenizer/encoding/o200k_base', async (importOriginal) => {
-  const real = await importOriginal<typeof import('gpt-tokenizer/encoding/o200k_base')>();
+  const real = await importOriginal<typeof O200k>();
   return {
     ...real,
     countTokens: (text: string, options?: Parameters<typeof real.countTokens>[1]) => {
