@@ -150,7 +150,7 @@ describe('StreamTokenEstimator', () => {
       expect(estimator.length).toBe(full.length);
       tokenized.chars = 0;
       const estimate = estimator.estimate();
-      expect(tokenized.chars).toBeLessThan(3_000);
+      expect(tokenized.chars).toBeLessThan(1_500);
       expect(Math.abs(estimate - exact) / exact).toBeLessThan(0.05);
     }
   });

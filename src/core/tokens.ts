@@ -108,16 +108,24 @@ export function estimateTokens(text: string): number {
   return text.length <= EXACT_LIMIT ? countExact(text) : countSampled(text);
 }
 
+/*
+ * Sizes of the streamed sample. Under load the tokenizer costs 100–300 ns per character (its
+ * rank table misses the CPU caches), so this sample was a tenth of a long stream's CPU at
+ * 1k + 1k characters. Many small blocks follow a text that changes style (prose, tables, code)
+ * better than a few large ones: on this project's documents streamed in 4-character pieces,
+ * 512 + 768 characters in 64-character blocks estimate within 5% on average (worst 13%) of a
+ * full count, against 4% (worst 19%) for 1k + 1k in 256-character blocks.
+ */
 /** Text kept verbatim at the start of a streamed text. */
-const STREAM_HEAD = 1024;
+const STREAM_HEAD = 512;
 /** Size of the contiguous blocks sampled after the head. */
-const STREAM_BLOCK = 256;
+const STREAM_BLOCK = 64;
 /** Characters of sampled blocks kept at most. */
-const STREAM_SAMPLE_BUDGET = 1024;
+const STREAM_SAMPLE_BUDGET = 768;
 
 /**
  * Estimates the tokens of a text that arrives in many small pieces, without keeping the whole
- * text: the first ~1k characters are kept verbatim, and the rest is cut into ~256-character
+ * text: the first ~512 characters are kept verbatim, and the rest is cut into ~64-character
  * contiguous blocks of which an evenly spread subset is kept (the stride doubles whenever the
  * kept blocks exceed their budget). `estimate()` counts what was kept and extrapolates the
  * rest from it, so memory and counting cost stay bounded however long the text grows. Texts
