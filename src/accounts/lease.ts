@@ -3,10 +3,9 @@
  * hands out credentials, takes the outcome report, and gives the slot back exactly once —
  * on release() or when the request's signal aborts.
  */
-import type { Clock } from '../core/clock.js';
+import type { HeldSlot, RenewalSweep } from '../store/held-slot.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import type { Account } from './account.js';
-import type { PoolStore } from './pool-types.js';
 
 export interface AccountLease {
   readonly account: Account;
@@ -19,14 +18,10 @@ export interface AccountLease {
 
 /** What a lease needs from its pool. */
 export interface LeaseHost {
-  readonly clock: Clock;
-  readonly store: PoolStore;
-  readonly leaseMs: number;
-  readonly renewals: LeaseRenewals;
+  readonly renewals: RenewalSweep;
   credentialsFor(lease: PoolLease, signal: AbortSignal | undefined): Promise<AccountCredentials>;
   reportFor(lease: PoolLease, outcome: unknown): void;
   releasedFor(lease: PoolLease): void;
-  storeError(op: string, err: unknown): void;
 }
 
 export class PoolLease implements AccountLease {
@@ -38,25 +33,19 @@ export class PoolLease implements AccountLease {
 
   constructor(
     readonly account: Account,
-    readonly slotKey: string,
-    private slotToken: string,
+    /** The account's concurrency slot, renewed by the pool's sweep while held. */
+    readonly slot: HeldSlot,
     /** This lease is the half-open circuit's single probe. */
     readonly probe: boolean,
-    private readonly maxConcurrent: number,
     private readonly host: LeaseHost,
     private readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    host.renewals.add(this);
+    host.renewals.add(slot);
   }
 
   get isReleased(): boolean {
     return this.released;
-  }
-
-  /** The store's token for the held slot (it changes if an expired lease had to be taken again). */
-  get slot(): string {
-    return this.slotToken;
   }
 
   async credentials(signal?: AbortSignal): Promise<AccountCredentials> {
@@ -74,62 +63,9 @@ export class PoolLease implements AccountLease {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.renewals.delete(this);
+    this.slot.markReleased();
+    this.host.renewals.delete(this.slot);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.host.releasedFor(this);
-  }
-
-  /** Extends the held slot by a lease length; takes one again if it expired during a stall. */
-  async renew(): Promise<void> {
-    const { store, leaseMs } = this.host;
-    try {
-      if (await store.renewSlot(this.slotKey, this.slotToken, leaseMs)) return;
-      const again = await store.acquireSlot(this.slotKey, this.maxConcurrent, leaseMs);
-      if (again && !this.released) this.slotToken = again;
-      else if (again) await store.releaseSlot(this.slotKey, again);
-    } catch (err) {
-      this.host.storeError('renewSlot', err);
-    }
-  }
-}
-
-/**
- * Keeps every held lease's slot alive: one sweep every third of a lease length renews them
- * all. One timer for the pool instead of a timer, a controller and its abort per request
- * (which showed in the hot-path profile); a lease taken just after a sweep is still renewed
- * well before it could expire. The loop stops when nothing is held or the pool closes.
- */
-export class LeaseRenewals {
-  private readonly held = new Set<PoolLease>();
-  private running = false;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly leaseMs: number,
-    private readonly closeSignal: AbortSignal,
-  ) {}
-
-  add(lease: PoolLease): void {
-    this.held.add(lease);
-    if (!this.running && !this.closeSignal.aborted) void this.loop();
-  }
-
-  delete(lease: PoolLease): void {
-    this.held.delete(lease);
-  }
-
-  private async loop(): Promise<void> {
-    this.running = true;
-    const every = Math.max(1, Math.floor(this.leaseMs / 3));
-    try {
-      while (this.held.size > 0) {
-        await this.clock.sleep(every, this.closeSignal);
-        await Promise.all(Array.from(this.held, (lease) => lease.renew()));
-      }
-    } catch {
-      // The pool closed: leases in use stay valid until they expire or are released.
-    } finally {
-      this.running = false;
-    }
   }
 }

@@ -19,7 +19,8 @@ import type { Account } from './account.js';
 import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
-import { LeaseRenewals, PoolLease, type AccountLease, type LeaseHost } from './lease.js';
+import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
+import { PoolLease, type AccountLease, type LeaseHost } from './lease.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
 import { WaitQueue } from './wait-queue.js';
@@ -141,14 +142,10 @@ export class AccountPool {
       return rt;
     });
     this.host = {
-      clock: this.clock,
-      store: this.store,
-      leaseMs: o.leaseMs,
-      renewals: new LeaseRenewals(this.clock, o.leaseMs, this.closer.signal),
+      renewals: new RenewalSweep(this.clock, Math.max(1, Math.floor(o.leaseMs / 3)), this.closer.signal),
       credentialsFor: (lease, signal) => this.runtime(lease.account.id).credentials(signal),
       reportFor: (lease, outcome) => this.runtime(lease.account.id).report(lease, outcome),
       releasedFor: (lease) => this.released(lease),
-      storeError: (op, err) => this.storeError(op, err),
     };
   }
 
@@ -328,7 +325,7 @@ export class AccountPool {
       this.releaseProbeLock(rt);
     }
     this.store
-      .releaseSlot(lease.slotKey, lease.slot)
+      .releaseSlot(lease.slot.key, lease.slot.token)
       .catch((err: unknown) => this.storeError('releaseSlot', err))
       .finally(() => this.queue.wake());
   }
@@ -428,7 +425,8 @@ export class AccountPool {
     rt.inFlight += 1;
     rt.requests += 1;
     rt.lastUsedAt = now;
-    return new PoolLease(rt.account, key, token, probe, maxConcurrent, this.host, signal);
+    const slot = new HeldSlot(this.store, key, token, maxConcurrent, this.opts.leaseMs, (err) => this.storeError('renewSlot', err));
+    return new PoolLease(rt.account, slot, probe, this.host, signal);
   }
 
   /** The cluster-wide half-open probe lock of `rt` (always granted when health is not shared). */

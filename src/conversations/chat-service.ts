@@ -7,12 +7,12 @@
  *   what is new, branched on edits, migrated when its account becomes unusable.
  * Nothing here knows the upstream protocol beyond "can it branch".
  */
-import { STOPPED } from '../core/signals.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
+import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
 import type { ConversationRecord, Store, TranscriptMessage } from '../store/store.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 import { fingerprint } from './fingerprint.js';
@@ -79,7 +79,12 @@ const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
   messages.filter((m): m is ChatMessage & { role: TranscriptMessage['role'] } => m.role !== 'tool').map((m) => ({ role: m.role, content: m.content }));
 
 export class ChatService {
-  constructor(private readonly opts: ChatServiceOptions) {}
+  /** Keeps the conversation locks of running turns alive (renewed every third of their lease). */
+  private readonly lockRenewals: RenewalSweep;
+
+  constructor(private readonly opts: ChatServiceOptions) {
+    this.lockRenewals = new RenewalSweep(opts.clock, Math.floor(CONVERSATION_LEASE_MS / 3));
+  }
 
   async start(input: ChatInput): Promise<StartedTurn> {
     if (!input.messages.some((m) => m.role === 'user' || m.role === 'tool')) {
@@ -248,8 +253,19 @@ export class ChatService {
 
   /** One attempt at the conversation lock; resolves to its unlock function, or undefined when it is held. */
   private async tryLock(key: string): Promise<(() => void) | undefined> {
-    const token = await this.opts.store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
-    return token === undefined ? undefined : holdLease(this.opts.store, this.opts.clock, key, token, this.lockTtl());
+    const { store, clock } = this.opts;
+    const token = await store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
+    if (token === undefined) return undefined;
+    const slot = new HeldSlot(store, key, token, 1, CONVERSATION_LEASE_MS, undefined, clock.now() + this.lockTtl(), clock);
+    this.lockRenewals.add(slot);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      slot.markReleased();
+      this.lockRenewals.delete(slot);
+      void store.releaseSlot(key, slot.token).catch(() => undefined);
+    };
   }
 
   /** Takes the conversation lock, waiting up to conversationWaitMs; then 409. Resolves to the unlock function. */
@@ -269,38 +285,6 @@ export class ChatService {
 }
 
 const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
-
-/** Keeps a one-slot lease alive (renewed every third of its length, for at most `maxMs`); the returned function releases it, once. */
-function holdLease(store: Store, clock: Clock, key: string, token: string, maxMs: number): () => void {
-  const stop = new AbortController();
-  const until = clock.now() + maxMs;
-  let current = token;
-  void (async () => {
-    while (clock.now() < until) {
-      try {
-        await clock.sleep(Math.floor(CONVERSATION_LEASE_MS / 3), stop.signal);
-      } catch {
-        return;
-      }
-      try {
-        if (await store.renewSlot(key, current, CONVERSATION_LEASE_MS)) continue;
-        // The lease ran out during a stall: take it again unless someone else did.
-        const again = await store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
-        if (again && stop.signal.aborted) await store.releaseSlot(key, again);
-        else if (again) current = again;
-      } catch {
-        // The store is unavailable: the next round tries again.
-      }
-    }
-  })();
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    stop.abort(STOPPED);
-    void store.releaseSlot(key, current).catch(() => undefined);
-  };
-}
 
 function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: string, onAbandon?: () => void): StartedTurn {
   let started = false;

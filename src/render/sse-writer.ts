@@ -41,6 +41,7 @@ export class SseWriter {
   #opened = false;
   #pending = '';
   #flushScheduled = false;
+  #headersPending = false;
   #needDrain = false;
   #drainWaiters: Array<(ok: boolean) => void> = [];
   #lastWrite = 0;
@@ -77,7 +78,7 @@ export class SseWriter {
     return this.#abort.signal;
   }
 
-  /** Writes status 200 and the SSE headers, and flushes them immediately. */
+  /** Writes status 200 and the SSE headers; they leave within this tick (see below). */
   open(): void {
     if (this.#opened || this.#closed) return;
     this.#opened = true;
@@ -90,7 +91,10 @@ export class SseWriter {
         'X-Accel-Buffering': 'no',
         ...this.#opts.headers,
       });
-      res.flushHeaders();
+      // Sent on the next tick: with the first frames when they come in this tick (the role
+      // chunk always does), in the same write, otherwise alone. Either way at once.
+      this.#headersPending = true;
+      this.#scheduleFlush();
     }
     this.#lastWrite = Date.now();
     this.#schedulePing(this.#opts.keepAliveMs);
@@ -181,11 +185,14 @@ export class SseWriter {
     if (!this.#opened) this.open();
     this.#pending += frame;
     if (this.#pending.length >= FLUSH_AT) this.#flush();
-    else if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      process.nextTick(this.#flushTick);
-    }
+    else this.#scheduleFlush();
     return true;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(this.#flushTick);
   }
 
   readonly #flushTick = (): void => {
@@ -195,7 +202,15 @@ export class SseWriter {
 
   #flush(): void {
     const chunk = this.#pending;
-    if (chunk.length === 0 || this.#closed || this.#res.writableEnded) return;
+    if (this.#closed || this.#res.writableEnded) return;
+    if (chunk.length === 0) {
+      if (this.#headersPending) {
+        this.#headersPending = false;
+        this.#res.flushHeaders();
+      }
+      return;
+    }
+    this.#headersPending = false;
     this.#pending = '';
     this.#lastWrite = Date.now();
     if (!this.#res.write(chunk)) this.#needDrain = true;

@@ -195,7 +195,7 @@ export class MemoryStore implements Store {
   }
 
   async appendRequestLog(entry: RequestLogEntry): Promise<void> {
-    this.requestLog.push(clone(entry));
+    this.requestLog.push({ ...entry }); // flat: a spread copies it fully
   }
 
   /** Newest first; among equal times, the later append first. */
