@@ -63,7 +63,6 @@ export class PoolLease implements AccountLease {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.slot.markReleased();
     this.host.renewals.delete(this.slot);
     this.signal?.removeEventListener('abort', this.onAbort);
     this.host.releasedFor(this);

@@ -142,7 +142,7 @@ export class AccountPool {
       return rt;
     });
     this.host = {
-      renewals: new RenewalSweep(this.clock, Math.max(1, Math.floor(o.leaseMs / 3)), this.closer.signal),
+      renewals: new RenewalSweep(this.clock, o.leaseMs, this.closer.signal),
       credentialsFor: (lease, signal) => this.runtime(lease.account.id).credentials(signal),
       reportFor: (lease, outcome) => this.runtime(lease.account.id).report(lease, outcome),
       releasedFor: (lease) => this.released(lease),
@@ -324,8 +324,8 @@ export class AccountPool {
       rt.health.probeInFlight = false;
       this.releaseProbeLock(rt);
     }
-    this.store
-      .releaseSlot(lease.slot.key, lease.slot.token)
+    lease.slot
+      .release()
       .catch((err: unknown) => this.storeError('releaseSlot', err))
       .finally(() => this.queue.wake());
   }
@@ -425,7 +425,7 @@ export class AccountPool {
     rt.inFlight += 1;
     rt.requests += 1;
     rt.lastUsedAt = now;
-    const slot = new HeldSlot(this.store, key, token, maxConcurrent, this.opts.leaseMs, (err) => this.storeError('renewSlot', err));
+    const slot = new HeldSlot(this.store, { key, token, limit: maxConcurrent, leaseMs: this.opts.leaseMs, onStoreError: (err) => this.storeError('renewSlot', err) });
     return new PoolLease(rt.account, slot, probe, this.host, signal);
   }
 

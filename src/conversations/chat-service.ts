@@ -83,7 +83,7 @@ export class ChatService {
   private readonly lockRenewals: RenewalSweep;
 
   constructor(private readonly opts: ChatServiceOptions) {
-    this.lockRenewals = new RenewalSweep(opts.clock, Math.floor(CONVERSATION_LEASE_MS / 3));
+    this.lockRenewals = new RenewalSweep(opts.clock, CONVERSATION_LEASE_MS);
   }
 
   async start(input: ChatInput): Promise<StartedTurn> {
@@ -256,15 +256,11 @@ export class ChatService {
     const { store, clock } = this.opts;
     const token = await store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
     if (token === undefined) return undefined;
-    const slot = new HeldSlot(store, key, token, 1, CONVERSATION_LEASE_MS, undefined, clock.now() + this.lockTtl(), clock);
+    const slot = new HeldSlot(store, { key, token, limit: 1, leaseMs: CONVERSATION_LEASE_MS, deadline: { clock, at: clock.now() + this.lockTtl() } });
     this.lockRenewals.add(slot);
-    let done = false;
     return () => {
-      if (done) return;
-      done = true;
-      slot.markReleased();
       this.lockRenewals.delete(slot);
-      void store.releaseSlot(key, slot.token).catch(() => undefined);
+      void slot.release().catch(() => undefined);
     };
   }
 

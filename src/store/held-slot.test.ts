@@ -19,28 +19,31 @@ async function advance(clock: FakeClock, ms: number, step = 250): Promise<void> 
 function setup() {
   const clock = new FakeClock();
   const store = new MemoryStore(clock);
-  const sweep = new RenewalSweep(clock, 1_000);
+  const sweep = new RenewalSweep(clock, 3_000);
   return { clock, store, sweep };
 }
 
 describe('HeldSlot and RenewalSweep', () => {
-  it('keeps a held slot alive past its lease, and lets it expire once released', async () => {
+  it('keeps a held slot alive past its lease, and gives it back once released, once', async () => {
     const { clock, store, sweep } = setup();
     const token = (await store.acquireSlot('k', 1, 3_000))!;
-    const slot = new HeldSlot(store, 'k', token, 1, 3_000);
+    const released: string[] = [];
+    const counting = { ...store, acquireSlot: store.acquireSlot.bind(store), renewSlot: store.renewSlot.bind(store), releaseSlot: (key: string, t: string) => (released.push(t), store.releaseSlot(key, t)) };
+    const slot = new HeldSlot(counting, { key: 'k', token, limit: 1, leaseMs: 3_000 });
     sweep.add(slot);
     await advance(clock, 10_000);
     expect(await store.acquireSlot('k', 1, 3_000)).toBeUndefined();
-    slot.markReleased();
-    sweep.delete(slot);
-    await advance(clock, 3_000);
+    await slot.release();
+    await slot.release();
+    expect(released).toEqual([token]);
     expect(await store.acquireSlot('k', 1, 3_000)).toBeDefined();
+    expect(await slot.renew()).toBe(false);
   });
 
   it('takes an expired slot again, under a new token, when it is still free', async () => {
     const { clock, store } = setup();
     const token = (await store.acquireSlot('k', 1, 3_000))!;
-    const slot = new HeldSlot(store, 'k', token, 1, 3_000);
+    const slot = new HeldSlot(store, { key: 'k', token, limit: 1, leaseMs: 3_000 });
     clock.advance(5_000); // a stall longer than the lease
     expect(await slot.renew()).toBe(true);
     expect(slot.token).not.toBe(token);
@@ -49,7 +52,7 @@ describe('HeldSlot and RenewalSweep', () => {
 
   it('does not keep a slot someone else took after an expiry', async () => {
     const { clock, store } = setup();
-    const slot = new HeldSlot(store, 'k', (await store.acquireSlot('k', 1, 3_000))!, 1, 3_000);
+    const slot = new HeldSlot(store, { key: 'k', token: (await store.acquireSlot('k', 1, 3_000))!, limit: 1, leaseMs: 3_000 });
     clock.advance(5_000);
     const other = await store.acquireSlot('k', 1, 3_000);
     expect(other).toBeDefined();
@@ -60,7 +63,7 @@ describe('HeldSlot and RenewalSweep', () => {
 
   it('stops renewing at its time limit', async () => {
     const { clock, store, sweep } = setup();
-    const slot = new HeldSlot(store, 'k', (await store.acquireSlot('k', 1, 3_000))!, 1, 3_000, undefined, clock.now() + 4_000, clock);
+    const slot = new HeldSlot(store, { key: 'k', token: (await store.acquireSlot('k', 1, 3_000))!, limit: 1, leaseMs: 3_000, deadline: { clock, at: clock.now() + 4_000 } });
     sweep.add(slot);
     await advance(clock, 4_000);
     expect(await store.acquireSlot('k', 1, 3_000)).toBeUndefined(); // renewed until the limit
@@ -72,7 +75,7 @@ describe('HeldSlot and RenewalSweep', () => {
     const { store } = setup();
     const errors: unknown[] = [];
     const failing = { ...store, renewSlot: () => Promise.reject(new Error('down')), acquireSlot: store.acquireSlot.bind(store), releaseSlot: store.releaseSlot.bind(store) };
-    const slot = new HeldSlot(failing, 'k', 'token', 1, 3_000, (err) => errors.push(err));
+    const slot = new HeldSlot(failing, { key: 'k', token: 'token', limit: 1, leaseMs: 3_000, onStoreError: (err) => errors.push(err) });
     expect(await slot.renew()).toBe(true);
     expect(errors).toHaveLength(1);
   });
@@ -86,8 +89,8 @@ describe('HeldSlot and RenewalSweep', () => {
         return clock.sleep(ms, signal);
       },
     });
-    const counted = new RenewalSweep(counting, 1_000);
-    const slots = await Promise.all([0, 1, 2].map(async () => new HeldSlot(store, 'k', (await store.acquireSlot('k', 3, 3_000))!, 3, 3_000)));
+    const counted = new RenewalSweep(counting, 3_000);
+    const slots = await Promise.all([0, 1, 2].map(async () => new HeldSlot(store, { key: 'k', token: (await store.acquireSlot('k', 3, 3_000))!, limit: 3, leaseMs: 3_000 })));
     for (const slot of slots) counted.add(slot);
     await advance(clock, 3_000, 1_000);
     expect(sleeps).toEqual([1_000, 1_000, 1_000, 1_000]);

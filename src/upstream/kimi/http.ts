@@ -94,9 +94,9 @@ export class KimiHttp {
     // AbortSignal.timeout() (its timer and what it holds live for the whole limit, even after
     // the call) nor AbortSignal.any() (a composite signal per call, measurable on the hot path).
     const call = linkSignals([ctx.signal]);
-    const expiry = { aborted: false };
+    const totalTimeout: TotalLimit = { aborted: false };
     const totalTimer = setTimeout(() => {
-      expiry.aborted = true;
+      totalTimeout.aborted = true;
       call.abort(new DOMException('The total time limit elapsed.', 'TimeoutError'));
     }, this.timeouts.totalMs);
     totalTimer.unref();
@@ -105,7 +105,6 @@ export class KimiHttp {
       call.unlink();
     };
     const signal = call.signal;
-    const totalTimeout: TotalLimit = expiry;
     let res: Dispatcher.ResponseData;
     try {
       res = await request(this.baseUrl + opts.path, {
@@ -192,7 +191,7 @@ function errorCode(err: unknown): string | undefined {
 
 /** Whether a call's total time limit has run out. */
 interface TotalLimit {
-  readonly aborted: boolean;
+  aborted: boolean;
 }
 
 /** Maps an undici/network failure to a typed error. A client abort is re-thrown as is. */
