@@ -12,6 +12,7 @@ import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
 import { PLAIN_STRING } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
+import { Utf8StreamDecoder } from '../utf8-stream.js';
 
 export interface DecodeRestSseOptions {
   /**
@@ -32,8 +33,6 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 /** After `all_done`, read at most this much more (so the connection can be reused), then stop. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
-
-const STREAM_DECODE = { stream: true } as const;
 
 /** The answer delta exactly as Kimi sends it, read without JSON.parse (json-shape.ts). Group 1: the text. */
 const PLAIN_CMPL = new RegExp(`^\\{"event":"cmpl","text":"(${PLAIN_STRING})"\\}$`);
@@ -212,7 +211,7 @@ async function* run(
   if (leading) yield* leading;
   const state = new RestSseState(onUnknownEvent);
   const out = state.out;
-  const decoder = new TextDecoder('utf-8');
+  const decoder = new Utf8StreamDecoder();
   const parser = createParser({
     maxBufferSize: maxEventBytes,
     onEvent: (msg: EventSourceMessage) => state.onData(msg.data),
@@ -233,7 +232,7 @@ async function* run(
       if (drained > DRAIN_LIMIT_BYTES) return;
       continue;
     }
-    parser.feed(decoder.decode(chunk, STREAM_DECODE));
+    parser.feed(decoder.write(chunk));
     if (out.length > 0) {
       for (let i = 0; i < out.length; i++) yield out[i]!;
       out.length = 0;
@@ -243,7 +242,7 @@ async function* run(
 
   if (!state.finished) {
     // A last record may lack its blank line; treat the end of the body as its end.
-    parser.feed(`${decoder.decode()}\n\n`);
+    parser.feed(`${decoder.end()}\n\n`);
     for (let i = 0; i < out.length; i++) yield out[i]!;
     out.length = 0;
     if (state.error) throw state.error;
