@@ -36,9 +36,18 @@ const SILENT_MASKS = new Set(['message.status', 'chat.name', 'chat.files', 'bloc
  * (json-shape.ts). Groups: 1 the block kind, 2 the block id, 3 the content.
  */
 const PLAIN_APPEND = new RegExp(
-  `^\\{"op":"append","mask":"block\\.(text|think)\\.content","eventOffset":${UNSIGNED_INTEGER},` +
-    `"block":\\{"id":"(${PLAIN_STRING})","\\1":\\{"content":"(${PLAIN_STRING})"\\}\\}\\}$`,
+  `\\{"op":"append","mask":"block\\.(text|think)\\.content","eventOffset":${UNSIGNED_INTEGER},` +
+    `"block":\\{"id":"(${PLAIN_STRING})","\\1":\\{"content":"(${PLAIN_STRING})"\\}\\}\\}`,
+  // Sticky: matched at a frame's offset in its whole read, and a match must end where the frame ends.
+  'y',
 );
+/**
+ * V8 copies a substring shorter than this and makes a longer one a view that keeps its whole
+ * parent string alive. Values taken from a read's Latin-1 text at this length or more are
+ * copied from the bytes instead, so that text kept for the whole stream (block ids, sampled
+ * answer text) never pins a read. (Only memory depends on this number, never results.)
+ */
+const SHARED_SUBSTRING_LENGTH = 13;
 /** What follows the content in a PLAIN_APPEND frame. */
 const APPEND_TAIL_LENGTH = '"}}}'.length;
 /** Between the id and the content in a PLAIN_APPEND frame, after the kind: `":{"content":"`. */
@@ -86,6 +95,14 @@ class ConnectChatState {
   closed = false;
 
   private readonly decoder = new TextDecoder('utf-8');
+  /**
+   * The read being split, as Latin-1 (one character per byte, see json-shape.ts): made once
+   * per read instead of once per frame, and dropped after the read (`endRead`).
+   */
+  private latinOf: Uint8Array | undefined;
+  private latin = '';
+  /** The last block id of a plain append, copied (see SHARED_SUBSTRING_LENGTH). */
+  private lastAppendId = '';
 
   private chatId: string | undefined;
   private userMessageId: string | undefined;
@@ -130,22 +147,41 @@ class ConnectChatState {
    */
   private plainAppend(bytes: Uint8Array, start: number, end: number): boolean {
     if (end - start < MIN_APPEND_LENGTH) return false;
-    const s = latin1(bytes, start, end);
-    const m = PLAIN_APPEND.exec(s);
-    if (m === null) return false;
+    if (bytes !== this.latinOf) {
+      this.latinOf = bytes;
+      this.latin = latin1(bytes, 0, bytes.byteLength);
+    }
+    PLAIN_APPEND.lastIndex = start;
+    const m = PLAIN_APPEND.exec(this.latin);
+    // A match that ends anywhere else is not this frame (it stops short, or ran on into the next one).
+    if (m === null || PLAIN_APPEND.lastIndex !== end) return false;
     const kind = m[1]!;
     let id = m[2]!;
     let content = m[3]!;
-    // Offsets in `s` are byte offsets: decode the values that are not ASCII from their bytes.
-    const contentEnd = s.length - APPEND_TAIL_LENGTH;
+    // Offsets in the Latin-1 text are byte offsets: decode the values that are not ASCII from their bytes.
+    const contentEnd = end - APPEND_TAIL_LENGTH;
     const contentStart = contentEnd - content.length;
-    if (!isAscii(content, 0, content.length)) content = this.decoder.decode(bytes.subarray(start + contentStart, start + contentEnd));
-    if (!isAscii(id, 0, id.length)) {
+    if (!isAscii(content, 0, content.length)) content = this.decoder.decode(bytes.subarray(contentStart, contentEnd));
+    else if (content.length >= SHARED_SUBSTRING_LENGTH) content = latin1(bytes, contentStart, contentEnd);
+    if (id === this.lastAppendId) {
+      id = this.lastAppendId; // the copy, not a view into this read
+    } else {
       const idEnd = contentStart - CONTENT_KEY_LENGTH - kind.length - 3; // `","` before the kind
-      id = this.decoder.decode(bytes.subarray(start + idEnd - id.length, start + idEnd));
+      if (!isAscii(id, 0, id.length)) {
+        id = this.decoder.decode(bytes.subarray(idEnd - id.length, idEnd));
+      } else {
+        if (id.length >= SHARED_SUBSTRING_LENGTH) id = latin1(bytes, idEnd - id.length, idEnd);
+        this.lastAppendId = id;
+      }
     }
     this.blockContent(id, kind === 'think', undefined, content, true);
     return true;
+  }
+
+  /** The read is split: let go of its Latin-1 text. */
+  endRead(): void {
+    this.latinOf = undefined;
+    this.latin = '';
   }
 
   /** One decoded data frame. Throws ProxyError for in-stream errors. */
@@ -453,6 +489,7 @@ async function* run(body: AsyncIterable<Uint8Array>, opts: DecodeConnectChatOpti
         failed = true;
         failure = err;
       }
+      state.endRead();
       if (out.length > 0) {
         for (let i = 0; i < out.length; i++) yield out[i]!;
         out.length = 0;
