@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitAt } from './stream-util.js';
+import { concatBytes, splitAt } from './stream-util.js';
 import { Utf8StreamDecoder } from './utf8-stream.js';
 
 function decodeAll(parts: Uint8Array[]): string {
@@ -12,16 +12,6 @@ function decodeAll(parts: Uint8Array[]): string {
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
-const cat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-};
-
 /** Byte pieces that stress the boundary logic: ASCII runs, multi-byte characters, a BOM, and invalid bytes. */
 const piece = fc.oneof(
   fc.string({ maxLength: 12 }).map(utf8),
@@ -33,7 +23,7 @@ describe('Utf8StreamDecoder', () => {
   it('decodes any bytes cut anywhere exactly as one TextDecoder call on the whole', () => {
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 24 }), fc.array(fc.nat(400), { maxLength: 12 }), (pieces, cuts) => {
-        const all = cat(...pieces);
+        const all = concatBytes(pieces);
         expect(decodeAll(splitAt(all, cuts))).toBe(new TextDecoder('utf-8').decode(all));
       }),
       { numRuns: 2000 },
