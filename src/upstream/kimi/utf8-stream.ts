@@ -35,18 +35,19 @@ export class Utf8StreamDecoder {
       text = this.#general.decode(chunk, STREAM);
       if (chunk.byteLength > 0) this.#mayHold = chunk[chunk.byteLength - 1]! >= 0x80;
     }
-    return this.#atStart ? this.#dropBom(text) : text;
+    return this.#withoutBom(text);
   }
 
   /** The end of the stream: what a cut last character becomes (U+FFFD), or ''. */
   end(): string {
     if (!this.#mayHold) return '';
     this.#mayHold = false;
-    return this.#atStart ? this.#dropBom(this.#general.decode()) : this.#general.decode();
+    return this.#withoutBom(this.#general.decode());
   }
 
-  #dropBom(text: string): string {
-    if (text.length === 0) return text;
+  /** `text` without the stream's leading BOM, when it is the first text of the stream. */
+  #withoutBom(text: string): string {
+    if (!this.#atStart || text.length === 0) return text;
     this.#atStart = false;
     return text.charCodeAt(0) === BOM ? text.slice(1) : text;
   }
