@@ -11,10 +11,7 @@
  * `EXACT_LIMIT` characters is extrapolated from evenly spaced samples instead of being
  * counted in full. Every estimate therefore tokenizes at most ~8k characters.
  */
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
-
-/** Treat special-token strings such as `<|endoftext|>` as plain text instead of throwing. */
-const ENCODE_OPTIONS = { disallowedSpecial: new Set<string>() };
+import { countO200kTokens } from './o200k-count.js';
 
 /** Largest slice handed to the tokenizer at once. */
 const SLICE = 4096;
@@ -63,11 +60,11 @@ function sliceEnd(text: string, start: number): number {
 }
 
 function countExact(text: string): number {
-  if (text.length <= SLICE) return countTokens(text, ENCODE_OPTIONS);
+  if (text.length <= SLICE) return countO200kTokens(text);
   let total = 0;
   for (let start = 0; start < text.length; ) {
     const end = sliceEnd(text, start);
-    total += countTokens(text.slice(start, end), ENCODE_OPTIONS);
+    total += countO200kTokens(text.slice(start, end));
     start = end;
   }
   return total;
