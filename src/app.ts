@@ -24,6 +24,7 @@ import { registerConversationRoutes } from './routes/conversations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMetricsRoute } from './routes/metrics.js';
+import { lazyChildLogger } from './observability/lazy-request-logger.js';
 import { Metrics } from './observability/metrics.js';
 import { createOutbound, type Outbound } from './observability/outbound-proxy.js';
 import { RequestLog } from './observability/request-log.js';
@@ -223,6 +224,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request is written by the request log (observability/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     requestIdHeader: false,
