@@ -23,10 +23,17 @@ export interface HealthOptions {
 
 /** Whether the account can take a request now, later (known time), after something in progress, or not at all. */
 export type Availability =
-  | { kind: 'ready'; probe: boolean }
-  | { kind: 'later'; until: number }
-  | { kind: 'pending' }
-  | { kind: 'never'; state: 'invalid' | 'disabled' };
+  | { readonly kind: 'ready'; readonly probe: boolean }
+  | { readonly kind: 'later'; readonly until: number }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'never'; readonly state: 'invalid' | 'disabled' };
+
+// The answers without a time in them are shared: every request asks about every account.
+const READY: Availability = { kind: 'ready', probe: false };
+const READY_TO_PROBE: Availability = { kind: 'ready', probe: true };
+const PENDING: Availability = { kind: 'pending' };
+const DISABLED: Availability = { kind: 'never', state: 'disabled' };
+const INVALID: Availability = { kind: 'never', state: 'invalid' };
 
 /** Longest Retry-After honoured as given (anything longer is capped). */
 const MAX_RETRY_AFTER_MS = 3_600_000;
@@ -83,13 +90,13 @@ export class AccountHealth {
   }
 
   availability(now: number, refreshing: boolean): Availability {
-    if (this.disabled) return { kind: 'never', state: 'disabled' };
-    if (this.invalid) return { kind: 'never', state: 'invalid' };
+    if (this.disabled) return DISABLED;
+    if (this.invalid) return INVALID;
     if (this.openUntil !== 0 && now < this.openUntil) return { kind: 'later', until: Math.max(this.openUntil, this.cooldownUntil) };
     if (now < this.cooldownUntil) return { kind: 'later', until: this.cooldownUntil };
-    if (refreshing) return { kind: 'pending' };
-    if (this.isHalfOpen(now)) return this.probeInFlight ? { kind: 'pending' } : { kind: 'ready', probe: true };
-    return { kind: 'ready', probe: false };
+    if (refreshing) return PENDING;
+    if (this.isHalfOpen(now)) return this.probeInFlight ? PENDING : READY_TO_PROBE;
+    return READY;
   }
 
   state(now: number, refreshing: boolean): HealthState {

@@ -85,13 +85,16 @@ export class MemoryStore implements Store {
   }
 
   async claimDueDeletions(now: number, limit: number, leaseMs: number): Promise<PendingDeletion[]> {
-    const due = [...this.deletions.values()].filter((d) => d.dueAt <= now && d.hiddenUntil <= now).sort((a, b) => a.dueAt - b.dueAt);
+    const due: (PendingDeletion & { hiddenUntil: number })[] = [];
+    for (const d of this.deletions.values()) if (d.dueAt <= now && d.hiddenUntil <= now) due.push(d);
+    due.sort((a, b) => a.dueAt - b.dueAt);
     const out: PendingDeletion[] = [];
     for (const d of due.slice(0, Math.max(0, limit))) {
       d.hiddenUntil = now + leaseMs;
       d.attempts += 1;
+      // A copy (every field is a primitive), so the caller cannot change the queued item.
       const { hiddenUntil: _hidden, ...rest } = d;
-      out.push(clone(rest));
+      out.push(rest);
     }
     return out;
   }
