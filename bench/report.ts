@@ -101,14 +101,19 @@ serve OpenAI clients (it does not translate anything); it is the floor.
   ICU's streaming UTF-8 decoder, which widens every byte to UTF-16 and back.
 - The passthrough's own CPU per request moves from run to run with the size of its reads
   (0.34–0.57 ms on the 200-delta REST stream in runs on the same build), and the CPU ratios
-  move with it: compare kimi-proxy's own ms/request between runs as well.
+  move with it: compare kimi-proxy's own ms/request between runs as well. The 5,000-delta
+  Connect stream measured 1.38× in the run before the one below and 1.62× in it, although
+  the newer build spends 0.94× the older one's CPU per request when both run against one
+  emulator in the same run. A change is judged that way (\`--proxy-dist\`), not by comparing
+  runs.
 - A usage estimate tokenizes at most about 1.3k characters of a streamed answer (the first
-  512, then 64-character blocks spread over the rest). Under load the o200k tokenizer costs
-  100–300 ns per character (its rank table misses the CPU caches), about a tenth of the CPU
-  of a short streamed answer.
+  512, then 64-character blocks spread over the rest). Under load the o200k tokenizer's
+  200k-entry rank table misses the CPU caches on nearly every lookup, so the pieces it splits
+  a text into (words, numbers, spaces) are counted through a small memo of recent pieces
+  first: about 5% of the CPU of a short streamed answer, down from 12%.
 - Memory per open stream has a floor of its own: RSS grows by roughly the live heap per
   stream plus ~30 KiB that Node's HTTP stack, the sockets and V8's young generation add. The
-  passthrough keeps ~18 KiB of live heap per stream and grows 35–56 KiB of RSS per stream
+  passthrough keeps ~18 KiB of live heap per stream and grows 34–56 KiB of RSS per stream
   from run to run, above the 32 KiB limit by itself in most runs. kimi-proxy keeps ~37 KiB of
   live heap per stream (a heap snapshot with 1,000 streams open: the inbound request and the
   upstream call, each with its socket, parser and timers; the account lease; the decoder,
