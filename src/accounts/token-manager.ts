@@ -46,6 +46,7 @@ export class TokenManager {
   /** Background refreshes after a transient failure wait until then. */
   nextRetryAt = 0;
   private retryStrikes = 0;
+  private lastCredentials: AccountCredentials | undefined;
 
   constructor(
     private readonly account: Account,
@@ -119,9 +120,13 @@ export class TokenManager {
 
   currentCredentials(): AccountCredentials {
     const token = this.access?.token ?? this.refreshToken ?? this.account.token;
-    const creds: AccountCredentials = { accountId: this.account.id, accessToken: token, deviceId: this.account.deviceId, sessionId: this.account.sessionId };
     const userId = this.access?.userId;
+    const last = this.lastCredentials;
+    // The same object while the token stays the same: the HTTP layer keys its header cache on it.
+    if (last && last.accessToken === token && last.userId === userId) return last;
+    const creds: AccountCredentials = { accountId: this.account.id, accessToken: token, deviceId: this.account.deviceId, sessionId: this.account.sessionId };
     if (userId !== undefined) creds.userId = userId;
+    this.lastCredentials = Object.freeze(creds);
     return creds;
   }
 

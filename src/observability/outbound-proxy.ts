@@ -87,7 +87,8 @@ function headerValue(headers: Dispatcher.DispatchOptions['headers'], name: strin
   if (!headers) return undefined;
   if (Array.isArray(headers)) {
     for (let i = 0; i + 1 < headers.length; i += 2) {
-      if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+      const key = headers[i];
+      if (key === name || String(key).toLowerCase() === name) return String(headers[i + 1]);
     }
     return undefined;
   }

@@ -3,11 +3,10 @@
  * timeouts of spec C.1 (connect, first byte, idle gap, total) and the mapping of transport
  * failures to typed errors. Both protocol clients go through here.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { ProxyError, isProxyError } from '../../core/errors.js';
 import type { Timeouts } from '../../config/config.js';
 import { errorFromUpstreamResponse } from './upstream-errors.js';
-import { linkSignals } from '../../core/signals.js';
 import type { AccountCredentials, KimiProtocol, UpstreamCallContext } from './types.js';
 
 const USER_AGENT =
@@ -39,12 +38,20 @@ interface SendOptions {
 
 export class KimiHttp {
   readonly baseUrl: string;
+  private readonly origin: string;
+  /** The base URL's path (a reverse proxy's prefix), put before every request path. */
+  private readonly prefix: string;
   private readonly timeouts: Timeouts;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
+  /** Identity headers per credentials object (the token manager hands out one per token). */
+  private readonly identity = new WeakMap<AccountCredentials, { rest?: readonly string[]; connect?: readonly string[] }>();
 
   constructor(opts: KimiHttpOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    const url = new URL(this.baseUrl);
+    this.origin = url.origin;
+    this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeouts = opts.timeouts;
     this.ownsDispatcher = !opts.dispatcher;
     this.dispatcher =
@@ -83,58 +90,59 @@ export class KimiHttp {
   }
 
   /**
+   * The identity headers as undici's flat name/value list, built once per credentials and
+   * protocol: rebuilding them (and the Bearer string) for every call showed in the profile.
+   */
+  private identityList(creds: AccountCredentials, protocol: KimiProtocol): readonly string[] {
+    let entry = this.identity.get(creds);
+    if (!entry) this.identity.set(creds, (entry = {}));
+    return (entry[protocol] ??= Object.entries(this.headers(creds, protocol)).flat());
+  }
+
+  /** The request headers: identity, then the call's own (which win: undici keeps the last of a name). */
+  private requestHeaders(opts: SendOptions, creds: AccountCredentials): string[] {
+    const list = [...this.identityList(creds, opts.protocol)];
+    if (opts.extraHeaders) {
+      for (const name in opts.extraHeaders) setHeader(list, name, opts.extraHeaders[name]!);
+    }
+    if (opts.contentType) setHeader(list, 'content-type', opts.contentType);
+    return list;
+  }
+
+  /**
    * Sends a request and resolves once response headers arrived with a 2xx status. Non-2xx
    * answers are read (bounded) and thrown as typed errors. The body iterable maps transport
    * failures (idle timeout, cut connection) to typed errors too.
    */
   async send(opts: SendOptions, ctx: UpstreamCallContext): Promise<UpstreamResponse> {
-    const headers = { ...this.headers(ctx.credentials, opts.protocol), ...opts.extraHeaders };
-    if (opts.contentType) headers['content-type'] = opts.contentType;
-    // One signal per call, aborted by the caller's signal or the total time limit. Not
-    // AbortSignal.timeout() (its timer and what it holds live for the whole limit, even after
-    // the call) nor AbortSignal.any() (a composite signal per call, measurable on the hot path).
-    const call = linkSignals([ctx.signal]);
-    const totalTimeout: TotalLimit = { aborted: false };
-    const totalTimer = setTimeout(() => {
-      totalTimeout.aborted = true;
-      call.abort(new DOMException('The total time limit elapsed.', 'TimeoutError'));
-    }, this.timeouts.totalMs);
-    totalTimer.unref();
-    const finished = (): void => {
-      clearTimeout(totalTimer);
-      call.unlink();
-    };
-    const signal = call.signal;
-    let res: Dispatcher.ResponseData;
+    ctx.signal.throwIfAborted();
+    const call = new UpstreamCall(ctx.signal, this.timeouts.totalMs);
     try {
-      res = await request(this.baseUrl + opts.path, {
-        method: opts.method,
-        headers,
-        body: opts.body ?? null,
-        signal,
-        dispatcher: this.dispatcher,
-        headersTimeout: this.timeouts.firstByteMs,
-        bodyTimeout: this.timeouts.idleMs,
-      });
+      this.dispatcher.dispatch(
+        {
+          origin: this.origin,
+          path: this.prefix + opts.path,
+          method: opts.method,
+          headers: this.requestHeaders(opts, ctx.credentials),
+          body: opts.body ?? null,
+          headersTimeout: this.timeouts.firstByteMs,
+          bodyTimeout: this.timeouts.idleMs,
+        },
+        call,
+      );
     } catch (err) {
-      finished();
-      throw mapTransportError(err, ctx.signal, totalTimeout, 'before the response started');
+      call.onResponseError(undefined, err as Error);
     }
-    if (res.statusCode === 404 && opts.allowNotFound) {
-      await res.body.dump().catch(() => undefined);
-      finished();
-      return { status: 404, headers: res.headers, body: emptyBody() };
+    const { status, headers } = await call.head;
+    if (status === 404 && opts.allowNotFound) {
+      await readLimited(call, 64 * 1024).catch(() => undefined);
+      return { status: 404, headers, body: emptyBody() };
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await readLimited(res.body, 64 * 1024).catch(() => '');
-      finished();
-      throw errorFromUpstreamResponse(res.statusCode, res.headers, text, opts.protocol);
+    if (status < 200 || status >= 300) {
+      const text = await readLimited(call, 64 * 1024).catch(() => '');
+      throw errorFromUpstreamResponse(status, headers, text, opts.protocol);
     }
-    return {
-      status: res.statusCode,
-      headers: res.headers,
-      body: guardBody(res.body, ctx.signal, totalTimeout, finished),
-    };
+    return { status, headers, body: call };
   }
 
   /** A unary JSON call (REST endpoints and Connect unary RPCs). */
@@ -154,6 +162,17 @@ export class KimiHttp {
   }
 }
 
+/** Sets `name` (lower case) in a flat header list, replacing an identity header of that name. */
+function setHeader(list: string[], name: string, value: string): void {
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === name) {
+      list[i + 1] = value;
+      return;
+    }
+  }
+  list.push(name, value);
+}
+
 async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
@@ -167,13 +186,145 @@ async function readLimited(body: AsyncIterable<Uint8Array>, limit: number): Prom
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function* guardBody(body: AsyncIterable<Uint8Array>, clientSignal: AbortSignal, totalTimeout: TotalLimit, finished: () => void): AsyncGenerator<Uint8Array> {
-  try {
-    yield* body;
-  } catch (err) {
-    throw mapTransportError(err, clientSignal, totalTimeout, 'while streaming');
-  } finally {
-    finished();
+/** Response bytes queued unread before undici is asked to stop reading the socket. */
+const HIGH_WATER = 64 * 1024;
+
+interface Waiter {
+  resolve(r: IteratorResult<Uint8Array>): void;
+  reject(err: unknown): void;
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * One upstream call, as undici's dispatch handler on one side and, on the other, the head the
+ * caller awaits and the body it iterates (once). Undici's `request()` would put a Node
+ * Readable, its async iterator, a second signal and two handler adapters between the socket
+ * and the decoder; this hands each chunk straight to the waiting reader, pauses the socket
+ * while more than HIGH_WATER bytes wait, and cancels the request when the reader stops early.
+ * The caller's signal and the total time limit abort it at any point; transport failures
+ * reach the reader as typed errors (`mapTransportError`).
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array> {
+  readonly head: Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>;
+  private resolveHead!: (h: { status: number; headers: Record<string, string | string[] | undefined> }) => void;
+  private rejectHead!: (err: unknown) => void;
+  private started = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** An abort asked for before undici handed over its controller. */
+  private pendingAbort: Error | undefined;
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: unknown;
+  private waiter: Waiter | undefined;
+  private settled = false;
+  private timedOut = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    totalMs: number,
+  ) {
+    this.head = new Promise((resolve, reject) => {
+      this.resolveHead = resolve;
+      this.rejectHead = reject;
+    });
+    signal.addEventListener('abort', this.onClientAbort, { once: true });
+    this.timer = setTimeout(this.onTotalTimeout, totalMs);
+    this.timer.unref();
+  }
+
+  private readonly onClientAbort = (): void => this.abort(this.signal.reason as Error);
+
+  private readonly onTotalTimeout = (): void => {
+    this.timedOut = true;
+    this.abort(new DOMException('The total time limit elapsed.', 'TimeoutError'));
+  };
+
+  private abort(reason: Error): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.pendingAbort ??= reason;
+  }
+
+  /** The call is over (ended, failed or abandoned): no timer, no listener left behind. */
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.signal.removeEventListener('abort', this.onClientAbort);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.started = true;
+    this.resolveHead({ status: statusCode, headers });
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter.resolve({ done: false, value: chunk });
+      return;
+    }
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    if (this.queued > HIGH_WATER) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.settle();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve(DONE);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    const mapped = mapTransportError(err, this.signal, this.timedOut, this.started ? 'while streaming' : 'before the response started');
+    this.settle();
+    if (!this.started) {
+      this.rejectHead(mapped);
+      // Nobody reads a body that never started.
+      this.ended = true;
+      return;
+    }
+    this.failure = mapped;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(mapped);
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    const chunk = this.queue.shift();
+    if (chunk !== undefined) {
+      this.queued -= chunk.byteLength;
+      if (this.queued <= HIGH_WATER && this.controller?.paused) this.controller.resume();
+      return Promise.resolve({ done: false, value: chunk });
+    }
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** The reader stopped early (break, return, or its own error): cancel the request. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.ended && this.failure === undefined) {
+      this.ended = true;
+      this.queue.length = 0;
+      this.settle();
+      this.controller?.abort(new ProxyError('upstream_network_error', 'The upstream response was abandoned by its reader.'));
+    }
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 
@@ -189,16 +340,11 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Whether a call's total time limit has run out. */
-interface TotalLimit {
-  aborted: boolean;
-}
-
 /** Maps an undici/network failure to a typed error. A client abort is re-thrown as is. */
-export function mapTransportError(err: unknown, clientSignal: AbortSignal, totalTimeout: TotalLimit, when: string): unknown {
+export function mapTransportError(err: unknown, clientSignal: AbortSignal, totalTimedOut: boolean, when: string): unknown {
   if (isProxyError(err)) return err;
   if (clientSignal.aborted) return clientSignal.reason ?? err;
-  if (totalTimeout.aborted) {
+  if (totalTimedOut) {
     return new ProxyError('upstream_timeout', `Kimi did not finish within the total time limit (${when}).`, { cause: err, upstreamCode: 'total_timeout' });
   }
   const code = errorCode(err);
