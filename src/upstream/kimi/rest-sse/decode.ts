@@ -78,13 +78,22 @@ class RestSseState {
 
   constructor(private readonly onUnknownEvent: ((name: string) => void) | undefined) {}
 
+  /**
+   * Answer text of plain deltas not yet passed through the citation filter: the deltas of a
+   * read are joined first and filtered once (the filter's output does not depend on how its
+   * input is cut), instead of a marker test and a merge per record.
+   */
+  private plainText = '';
+
   /** One SSE record's data. Never throws: a failure is stored in `error`. */
   onData(data: string): void {
     if (this.error !== undefined || this.finished) return;
     if (PLAIN_CMPL.test(data)) {
-      this.text(data.slice(PLAIN_CMPL_HEAD_LENGTH, data.length - PLAIN_CMPL_TAIL_LENGTH), this.answer, 'text-delta');
+      this.plainText += data.slice(PLAIN_CMPL_HEAD_LENGTH, data.length - PLAIN_CMPL_TAIL_LENGTH);
       return;
     }
+    // Whatever this record is, the text before it comes first.
+    this.flushPlainText();
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -155,6 +164,14 @@ class RestSseState {
       default:
         this.unknown(name);
     }
+  }
+
+  /** Emits the joined plain deltas (call after each read, before its events are yielded). */
+  flushPlainText(): void {
+    if (this.plainText === '') return;
+    const text = this.plainText;
+    this.plainText = '';
+    this.text(text, this.answer, 'text-delta');
   }
 
   private text(value: unknown, filter: CitationMarkerFilter, type: 'text-delta' | 'reasoning-delta'): void {
@@ -238,6 +255,7 @@ async function* run(
       continue;
     }
     parser.feed(decoder.write(chunk));
+    state.flushPlainText();
     if (out.length > 0) {
       for (let i = 0; i < out.length; i++) yield out[i]!;
       out.length = 0;
@@ -248,6 +266,7 @@ async function* run(
   if (!state.finished) {
     // A last record may lack its blank line; treat the end of the body as its end.
     parser.feed(`${decoder.end()}\n\n`);
+    state.flushPlainText();
     for (let i = 0; i < out.length; i++) yield out[i]!;
     out.length = 0;
     if (state.error) throw state.error;
