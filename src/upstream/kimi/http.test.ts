@@ -58,6 +58,15 @@ function stream(chunks: number, size: number): Route {
   };
 }
 
+/** An event stream that never ends: one record every `everyMs`. */
+function drip(everyMs: number): Route {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const timer = setInterval(() => res.write('data: x\n\n'), everyMs);
+    res.once('close', () => clearInterval(timer));
+  };
+}
+
 async function drain(body: AsyncIterable<Uint8Array>): Promise<number> {
   let n = 0;
   for await (const chunk of body) n += chunk.byteLength;
@@ -104,11 +113,7 @@ describe('KimiHttp', () => {
   });
 
   it('cancels the upstream request when the reader stops early', async () => {
-    routes.set('/endless', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const timer = setInterval(() => res.write('data: x\n\n'), 5);
-      res.once('close', () => clearInterval(timer));
-    });
+    routes.set('/endless', drip(5));
     const client = http();
     const res = await client.send({ method: 'GET', path: '/endless', protocol: 'rest' }, { credentials: creds, signal: new AbortController().signal });
     for await (const _ of res.body) break;
@@ -142,11 +147,7 @@ describe('KimiHttp', () => {
   });
 
   it('maps the total time limit and the idle timeout to typed timeouts', async () => {
-    routes.set('/drip', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const timer = setInterval(() => res.write('data: x\n\n'), 20);
-      res.once('close', () => clearInterval(timer));
-    });
+    routes.set('/drip', drip(20));
     routes.set('/stall', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: x\n\n');
