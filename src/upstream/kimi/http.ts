@@ -196,6 +196,12 @@ interface Waiter {
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
+/** What a call resolves to once the response started. */
+interface ResponseHead {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
 /**
  * One upstream call, as undici's dispatch handler on one side and, on the other, the head the
  * caller awaits and the body it iterates (once). Undici's `request()` would put a Node
@@ -206,8 +212,8 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * reach the reader as typed errors (`mapTransportError`).
  */
 class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<Uint8Array> {
-  readonly head: Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>;
-  private resolveHead!: (h: { status: number; headers: Record<string, string | string[] | undefined> }) => void;
+  readonly head: Promise<ResponseHead>;
+  private resolveHead!: (h: ResponseHead) => void;
   private rejectHead!: (err: unknown) => void;
   private started = false;
   private controller: Dispatcher.DispatchController | undefined;
@@ -288,10 +294,9 @@ class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     const mapped = mapTransportError(err, this.signal, this.timedOut, this.started ? 'while streaming' : 'before the response started');
     this.settle();
+    // A call whose response never started has no body to read: the head carries the error.
     if (!this.started) {
       this.rejectHead(mapped);
-      // Nobody reads a body that never started.
-      this.ended = true;
       return;
     }
     this.failure = mapped;
