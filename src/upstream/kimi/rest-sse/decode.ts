@@ -1,11 +1,11 @@
 /**
  * Decoder for Kimi's legacy completion stream (spec A.5–A.7): bytes → UTF-8 text →
- * SSE records (eventsource-parser) → `{"event": ...}` JSON → ChatEvent.
+ * SSE records (records.ts: eventsource-parser, with a fast path for plain answer deltas) →
+ * `{"event": ...}` JSON → ChatEvent.
  *
  * Wire shapes stay in this file. Every record is `data: <json>`; the event name lives in the
  * JSON `event` property (SSE `event:`/`id:` fields are not used by Kimi and are ignored).
  */
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
@@ -13,6 +13,7 @@ import { PLAIN_STRING } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 import { Utf8StreamDecoder } from '../utf8-stream.js';
+import { KimiSseRecords, type KimiSseSink } from './records.js';
 
 export interface DecodeRestSseOptions {
   /**
@@ -65,7 +66,7 @@ function stringList(v: unknown): string[] {
  * Turns Kimi SSE records into ChatEvents; collects them in `out` for the generator to yield
  * after each read. Consecutive deltas of one kind within a read are merged into one event.
  */
-class RestSseState {
+class RestSseState implements KimiSseSink {
   readonly out: ChatEvent[] = [];
   error: ProxyError | undefined;
   finished = false;
@@ -76,20 +77,33 @@ class RestSseState {
   private readonly reasoning = new CitationMarkerFilter(this.resolveRef);
   private unknownSeen: Set<string> | undefined;
 
-  constructor(private readonly onUnknownEvent: ((name: string) => void) | undefined) {}
+  constructor(
+    private readonly onUnknownEvent: ((name: string) => void) | undefined,
+    private readonly maxEventBytes: number,
+  ) {}
 
   /**
    * Answer text of plain deltas not yet passed through the citation filter: the deltas of a
    * read are joined first and filtered once (the filter's output does not depend on how its
    * input is cut), instead of a marker test and a merge per record.
    */
-  private plainText = '';
+  private plainTextHeld = '';
+
+  plainText(text: string): void {
+    if (this.error === undefined && !this.finished) this.plainTextHeld += text;
+  }
+
+  tooLarge(): void {
+    this.error ??= new ProxyError('upstream_protocol_error', `Kimi sent an SSE record larger than ${this.maxEventBytes} bytes.`, {
+      upstreamCode: 'event_too_large',
+    });
+  }
 
   /** One SSE record's data. Never throws: a failure is stored in `error`. */
-  onData(data: string): void {
+  data(data: string): void {
     if (this.error !== undefined || this.finished) return;
     if (PLAIN_CMPL.test(data)) {
-      this.plainText += data.slice(PLAIN_CMPL_HEAD_LENGTH, data.length - PLAIN_CMPL_TAIL_LENGTH);
+      this.plainTextHeld += data.slice(PLAIN_CMPL_HEAD_LENGTH, data.length - PLAIN_CMPL_TAIL_LENGTH);
       return;
     }
     // Whatever this record is, the text before it comes first.
@@ -168,9 +182,9 @@ class RestSseState {
 
   /** Emits the joined plain deltas (call after each read, before its events are yielded). */
   flushPlainText(): void {
-    if (this.plainText === '') return;
-    const text = this.plainText;
-    this.plainText = '';
+    if (this.plainTextHeld === '') return;
+    const text = this.plainTextHeld;
+    this.plainTextHeld = '';
     this.text(text, this.answer, 'text-delta');
   }
 
@@ -231,21 +245,10 @@ async function* run(
   leading: readonly ChatEvent[] | undefined,
 ): AsyncGenerator<ChatEvent> {
   if (leading) yield* leading;
-  const state = new RestSseState(onUnknownEvent);
+  const state = new RestSseState(onUnknownEvent, maxEventBytes);
   const out = state.out;
   const decoder = new Utf8StreamDecoder();
-  const parser = createParser({
-    maxBufferSize: maxEventBytes,
-    onEvent: (msg: EventSourceMessage) => state.onData(msg.data),
-    onError: (err: ParseError) => {
-      if (err.type === 'max-buffer-size-exceeded' && state.error === undefined) {
-        state.error = new ProxyError('upstream_protocol_error', `Kimi sent an SSE record larger than ${maxEventBytes} bytes.`, {
-          upstreamCode: 'event_too_large',
-        });
-      }
-      // Unknown SSE fields and bad `retry:` values are not Kimi's format; ignore them.
-    },
-  });
+  const records = new KimiSseRecords(state, maxEventBytes);
 
   let drained = 0;
   for await (const chunk of body) {
@@ -254,7 +257,7 @@ async function* run(
       if (drained > DRAIN_LIMIT_BYTES) return;
       continue;
     }
-    parser.feed(decoder.write(chunk));
+    records.feed(decoder.write(chunk));
     state.flushPlainText();
     if (out.length > 0) {
       for (let i = 0; i < out.length; i++) yield out[i]!;
@@ -265,7 +268,7 @@ async function* run(
 
   if (!state.finished) {
     // A last record may lack its blank line; treat the end of the body as its end.
-    parser.feed(`${decoder.end()}\n\n`);
+    records.feed(`${decoder.end()}\n\n`);
     state.flushPlainText();
     for (let i = 0; i < out.length; i++) yield out[i]!;
     out.length = 0;
