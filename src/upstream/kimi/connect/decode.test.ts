@@ -137,9 +137,13 @@ describe('decodeConnectChat: set vs append', () => {
     ]);
   });
 
-  it('keeps a think block and a text block with the same id apart', async () => {
-    const r = await decode([setThink('1', 'thinking'), setText('1', 'Answer'), appendThink('1', ' more'), appendText('1', '!'), done()]);
-    expect(texts(r.events, 'reasoning-delta')).toBe('thinking more');
+  it.each(['frames', 'whole'] as const)('keeps a think block and a text block with the same id apart (reads: %s)', async (split) => {
+    // With eventOffset, as Kimi sends them: the appends take the plain (no JSON.parse) path.
+    const plainThink = (content: string) => data({ op: 'append', mask: 'block.think.content', eventOffset: 3, block: { id: '1', think: { content } } });
+    const plainText = (content: string) => data({ op: 'append', mask: 'block.text.content', eventOffset: 4, block: { id: '1', text: { content } } });
+    const frames = [setThink('1', 'thinking'), setText('1', 'Answer'), plainThink(' more'), plainText('!'), plainThink('.'), done()];
+    const r = await decode(frames, undefined, split);
+    expect(texts(r.events, 'reasoning-delta')).toBe('thinking more.');
     expect(texts(r.events)).toBe('Answer!');
     expect(r.events.some((e) => e.type === 'text-replace')).toBe(false);
   });

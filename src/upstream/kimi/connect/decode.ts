@@ -6,6 +6,7 @@
  * Wire shapes stay in this file and are narrowed by hand (typeof checks): this runs once
  * per streamed token, so no schema library per frame.
  */
+import { isAscii as bytesAreAscii } from 'node:buffer';
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { GrowingText } from '../../../core/growing-text.js';
@@ -101,8 +102,18 @@ class ConnectChatState {
    */
   private latinOf: Uint8Array | undefined;
   private latin = '';
+  /** Whether that whole read is ASCII (then no value of it needs a UTF-8 decode). */
+  private latinAscii = false;
   /** The last block id of a plain append, copied (see SHARED_SUBSTRING_LENGTH). */
   private lastAppendId = '';
+  /**
+   * Content of consecutive plain appends to one block, not yet handled: the appends of a read
+   * are joined and handled once (the marker filter's output does not depend on how its input
+   * is cut), instead of a block lookup, filter pass and delta per frame.
+   */
+  private heldId = '';
+  private heldThink = false;
+  private heldContent = '';
 
   private chatId: string | undefined;
   private userMessageId: string | undefined;
@@ -136,7 +147,10 @@ class ConnectChatState {
       });
     }
     if (end === start) return true;
-    if (!this.plainAppend(bytes, start, end)) this.handle(parseJson(this.decoder.decode(bytes.subarray(start, end)), 'frame'));
+    if (this.plainAppend(bytes, start, end)) return true;
+    // Whatever this frame is, the text held before it comes first.
+    this.flushHeld();
+    this.handle(parseJson(this.decoder.decode(bytes.subarray(start, end)), 'frame'));
     return true;
   }
 
@@ -150,6 +164,7 @@ class ConnectChatState {
     if (bytes !== this.latinOf) {
       this.latinOf = bytes;
       this.latin = latin1(bytes, 0, bytes.byteLength);
+      this.latinAscii = bytesAreAscii(bytes);
     }
     PLAIN_APPEND.lastIndex = start;
     const m = PLAIN_APPEND.exec(this.latin);
@@ -161,25 +176,39 @@ class ConnectChatState {
     // Offsets in the Latin-1 text are byte offsets: decode the values that are not ASCII from their bytes.
     const contentEnd = end - APPEND_TAIL_LENGTH;
     const contentStart = contentEnd - content.length;
-    if (!isAscii(content, 0, content.length)) content = this.decoder.decode(bytes.subarray(contentStart, contentEnd));
+    const ascii = this.latinAscii;
+    if (!ascii && !isAscii(content, 0, content.length)) content = this.decoder.decode(bytes.subarray(contentStart, contentEnd));
     else if (content.length >= SHARED_SUBSTRING_LENGTH) content = latin1(bytes, contentStart, contentEnd);
     if (id === this.lastAppendId) {
       id = this.lastAppendId; // the copy, not a view into this read
     } else {
       const idEnd = contentStart - CONTENT_KEY_LENGTH - kind.length - 3; // `","` before the kind
-      if (!isAscii(id, 0, id.length)) {
+      if (!ascii && !isAscii(id, 0, id.length)) {
         id = this.decoder.decode(bytes.subarray(idEnd - id.length, idEnd));
       } else {
         if (id.length >= SHARED_SUBSTRING_LENGTH) id = latin1(bytes, idEnd - id.length, idEnd);
         this.lastAppendId = id;
       }
     }
-    this.blockContent(id, kind === 'think', undefined, content, true);
+    const think = kind === 'think';
+    if (this.heldContent !== '' && (id !== this.heldId || think !== this.heldThink)) this.flushHeld();
+    this.heldId = id;
+    this.heldThink = think;
+    this.heldContent += content;
     return true;
   }
 
-  /** The read is split: let go of its Latin-1 text. */
+  /** Handles the plain appends held so far. */
+  private flushHeld(): void {
+    if (this.heldContent === '') return;
+    const content = this.heldContent;
+    this.heldContent = '';
+    this.blockContent(this.heldId, this.heldThink, undefined, content, true);
+  }
+
+  /** The read is split: handle what it held, and let go of its Latin-1 text. */
   endRead(): void {
+    this.flushHeld();
     this.latinOf = undefined;
     this.latin = '';
   }
