@@ -99,6 +99,14 @@ serve OpenAI clients (it does not translate anything); it is the floor.
   text frame is matched at its offset in it; only values that are not ASCII are decoded as
   UTF-8. On REST a read that is all ASCII is copied as Latin-1 instead of going through
   ICU's streaming UTF-8 decoder, which widens every byte to UTF-16 and back.
+- Deltas of one read are handled together. On REST a plain delta record that starts where
+  the previous record ended is matched in place in the read's text (one sticky regular
+  expression per record, no field-line string, message object or second scan from the SSE
+  parser); the rest of the stream, and any record cut between reads, still goes to
+  \`eventsource-parser\`, and a property test checks that both paths deliver the parser's
+  own records. On both protocols the plain deltas of a read pass through the citation filter
+  and become a delta event once per read instead of once per record. Decoding a 5,000-delta
+  stream alone takes about a third less time than before on either protocol.
 - The passthrough's own CPU per request moves from run to run with the size of its reads
   (0.34–0.57 ms on the 200-delta REST stream in runs on the same build), and the CPU ratios
   move with it: compare kimi-proxy's own ms/request between runs as well. The 5,000-delta
