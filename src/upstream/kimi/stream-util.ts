@@ -6,16 +6,17 @@ export async function* fromChunks(chunks: Uint8Array[]): AsyncGenerator<Uint8Arr
   for (const chunk of chunks) yield chunk;
 }
 
-/** Cuts `bytes` at the given offsets (any order, out-of-range and duplicate offsets ignored). */
-export function splitAt(bytes: Uint8Array, offsets: readonly number[]): Uint8Array[] {
-  const cuts = [...new Set(offsets.filter((o) => o > 0 && o < bytes.byteLength))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
+/** Cuts bytes or text at the given offsets (any order, out-of-range and duplicate offsets ignored). */
+export function splitAt<T extends Uint8Array | string>(whole: T, offsets: readonly number[]): T[] {
+  const piece = (start: number, end?: number): T => (typeof whole === 'string' ? whole.slice(start, end) : whole.subarray(start, end)) as T;
+  const cuts = [...new Set(offsets.filter((o) => o > 0 && o < whole.length))].sort((a, b) => a - b);
+  const parts: T[] = [];
   let start = 0;
   for (const cut of cuts) {
-    parts.push(bytes.subarray(start, cut));
+    parts.push(piece(start, cut));
     start = cut;
   }
-  parts.push(bytes.subarray(start));
+  parts.push(piece(start));
   return parts;
 }
 

@@ -2,6 +2,7 @@ import { createParser } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PLAIN_STRING } from '../json-shape.js';
+import { splitAt } from '../stream-util.js';
 import { KimiSseRecords } from './records.js';
 
 /** What a consumer sees: every record's data, a fast-path delta written back as its record. */
@@ -32,18 +33,6 @@ function viaParser(parts: readonly string[]): string[] {
   return data;
 }
 
-function cut(text: string, offsets: readonly number[]): string[] {
-  const cuts = [...new Set(offsets.map((o) => o % (text.length + 1)))].sort((a, b) => a - b);
-  const parts: string[] = [];
-  let start = 0;
-  for (const c of cuts) {
-    parts.push(text.slice(start, c));
-    start = c;
-  }
-  parts.push(text.slice(start));
-  return parts;
-}
-
 const PLAIN = new RegExp(`^${PLAIN_STRING}$`);
 const plainDelta = fc.string({ maxLength: 12 }).filter((t) => PLAIN.test(t));
 /** Record texts: Kimi's own, near misses of the fast path, and the rest of the SSE grammar. */
@@ -66,7 +55,7 @@ describe('KimiSseRecords', () => {
     fc.assert(
       fc.property(fc.array(record, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom('\n', '\r\n', '\r'), (records, offsets, lineEnd) => {
         const text = records.join('').replaceAll('\n', lineEnd);
-        const parts = cut(text, offsets);
+        const parts = splitAt(text, offsets.map((o) => o % (text.length + 1)));
         expect(viaRecords(parts).data).toEqual(viaParser(parts));
       }),
       { numRuns: 1000 },
