@@ -323,7 +323,7 @@ class UpstreamCall implements Dispatcher.DispatchHandler, AsyncIterableIterator<
       this.ended = true;
       this.queue.length = 0;
       this.settle();
-      this.controller?.abort(new ProxyError('upstream_network_error', 'The upstream response was abandoned by its reader.'));
+      this.abort(new ProxyError('upstream_network_error', 'The upstream response was abandoned by its reader.'));
     }
     return Promise.resolve(DONE);
   }
