@@ -9,7 +9,6 @@
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
-import { PLAIN_STRING } from '../json-shape.js';
 import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 import { Utf8StreamDecoder } from '../utf8-stream.js';
@@ -34,15 +33,6 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 
 /** After `all_done`, read at most this much more (so the connection can be reused), then stop. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
-
-/**
- * The answer delta exactly as Kimi sends it, read without JSON.parse (json-shape.ts). Only
- * tested, so that no match array is made per record: the text is what lies between the
- * fixed head and tail.
- */
-const PLAIN_CMPL = new RegExp(`^\\{"event":"cmpl","text":"${PLAIN_STRING}"\\}$`);
-const PLAIN_CMPL_HEAD_LENGTH = '{"event":"cmpl","text":"'.length;
-const PLAIN_CMPL_TAIL_LENGTH = '"}'.length;
 
 type Json = Record<string, unknown>;
 
@@ -102,11 +92,9 @@ class RestSseState implements KimiSseSink {
   /** One SSE record's data. Never throws: a failure is stored in `error`. */
   data(data: string): void {
     if (this.error !== undefined || this.finished) return;
-    if (PLAIN_CMPL.test(data)) {
-      this.plainTextHeld += data.slice(PLAIN_CMPL_HEAD_LENGTH, data.length - PLAIN_CMPL_TAIL_LENGTH);
-      return;
-    }
-    // Whatever this record is, the text before it comes first.
+    // Whatever this record is, the text before it comes first. (Plain answer deltas mostly
+    // arrive through `plainText`; the few the general parser delivers, such as one cut between
+    // reads, are parsed in full, with the same result.)
     this.flushPlainText();
     let parsed: unknown;
     try {
