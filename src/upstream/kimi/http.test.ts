@@ -39,6 +39,11 @@ function http(overrides: Partial<typeof timeouts> = {}, prefix = ''): KimiHttp {
   return new KimiHttp({ baseUrl: base + prefix, timeouts: { ...timeouts, ...overrides } });
 }
 
+/** Piece `i` of `stream(…)`: `size` bytes of `i` (mod 256), so that order can be checked. */
+function piece(i: number, size: number): Buffer {
+  return Buffer.alloc(size, i & 0xff);
+}
+
 /** Writes `chunks` pieces of `size` bytes, waiting for drain, then ends. */
 function stream(chunks: number, size: number): Route {
   return (_req, res) => {
@@ -46,8 +51,7 @@ function stream(chunks: number, size: number): Route {
     let i = 0;
     const more = (): void => {
       while (i < chunks) {
-        i++;
-        if (!res.write(Buffer.alloc(size, 0x61))) {
+        if (!res.write(piece(i++, size))) {
           res.once('drain', more);
           return;
         }
@@ -102,13 +106,16 @@ describe('KimiHttp', () => {
     routes.set('/big', stream(256, 4096));
     const client = http();
     const res = await client.send({ method: 'GET', path: '/big', protocol: 'rest' }, { credentials: creds, signal: new AbortController().signal });
+    const received: Uint8Array[] = [];
     let n = 0;
     for await (const chunk of res.body) {
+      received.push(chunk);
       n += chunk.byteLength;
       // A slow reader: the socket is paused meanwhile, nothing is lost or reordered.
       if (n % 65_536 < chunk.byteLength) await new Promise((r) => setTimeout(r, 5));
     }
-    expect(n).toBe(256 * 4096);
+    const sent = Buffer.concat(Array.from({ length: 256 }, (_, i) => piece(i, 4096)));
+    expect(Buffer.concat(received).equals(sent)).toBe(true);
     await client.close();
   });
 
