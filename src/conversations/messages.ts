@@ -1,4 +1,5 @@
 /** OpenAI request messages → the neutral messages the proxy works with. */
+import type { ToolCall } from '../core/chat-event.js';
 import { ProxyError } from '../core/errors.js';
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -8,6 +9,10 @@ export interface ChatMessage {
   content: string;
   /** Tool name or participant name, when the client gave one. */
   name?: string;
+  /** Assistant turns: the calls the model made (their results follow as `tool` messages). */
+  toolCalls?: ToolCall[];
+  /** Tool results: the id of the call this message answers. */
+  toolCallId?: string;
 }
 
 export interface IncomingMessage {

@@ -18,7 +18,19 @@ export interface Citation {
   siteName?: string;
 }
 
-export type FinishReason = 'stop' | 'length' | 'content_filter';
+/**
+ * A complete function call the model made. `arguments` is JSON text (an object), already
+ * checked against the tool's schema where the tool pipeline could; never a fragment.
+ */
+export interface ToolCall {
+  /** Stable id the client echoes back in its tool result (`call_…`). */
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** `tool_calls`: the answer ended with one or more `tool-call` events for the client to run. */
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls';
 
 export type ChatEvent =
   /** Upstream identifiers, emitted as soon as they are known (possibly several times). */
@@ -47,6 +59,12 @@ export type ChatEvent =
   | { type: 'search'; queries: string[] }
   /** A citable search result. Emitted once per distinct url. */
   | { type: 'citation'; citation: Citation }
+  /**
+   * A function call extracted from the model's text by the tool pipeline (never by a
+   * decoder: Kimi has no outside-function API). Always complete; renderers may split its
+   * arguments into pieces on the wire.
+   */
+  | { type: 'tool-call'; call: ToolCall }
   /** Upstream keep-alive: no content, but proves the stream is alive. */
   | { type: 'heartbeat' }
   /** The upstream finished this reply. Always the last event of a successful stream. */
