@@ -3,6 +3,7 @@
  * (`k2d6-chat` → `kimi-k2.6`, `k3-agent` → `kimi-k3-agent`), the catalog ids kept as aliases,
  * and the seed ids `k2` / `k1.5` as aliases of the closest current chat model.
  */
+import { connectMappingFromCatalog } from '../upstream/kimi/connect/catalog.js';
 import type { UpstreamCatalog, UpstreamCatalogModel } from '../upstream/kimi/types.js';
 import type { BaseModel } from './model-table.js';
 
@@ -17,26 +18,6 @@ export function friendlyId(m: UpstreamCatalogModel): string {
   s = s.replace(/k(\d+)d(\d+)/g, 'k$1.$2');
   s = s.replace(/-chat$/, '');
   return s.startsWith('kimi') ? s : `kimi-${s}`;
-}
-
-function connectMapping(m: UpstreamCatalogModel, thinkingVariant: boolean): BaseModel['connect'] & object {
-  const efforts = m.reasoningEffortOptions;
-  const hasNone = efforts.includes('REASONING_EFFORT_NONE');
-  const mapping: NonNullable<BaseModel['connect']> = {
-    scenario: m.scenario,
-    thinking: thinkingVariant || efforts.some((e) => e !== 'REASONING_EFFORT_NONE'),
-    reasoningEffortOptions: efforts,
-  };
-  if (m.hasCatalogId) mapping.model = m.id;
-  if (m.kimiPlusId) mapping.kimiPlusId = m.kimiPlusId;
-  if (m.agentMode) mapping.agentMode = m.agentMode;
-  if (m.defaultReasoningEffort && m.defaultReasoningEffort !== 'REASONING_EFFORT_NONE') mapping.defaultReasoningEffort = m.defaultReasoningEffort;
-  else if (efforts.length > 0) {
-    const firstThinking = efforts.find((e) => e !== 'REASONING_EFFORT_NONE');
-    if (firstThinking) mapping.defaultReasoningEffort = firstThinking;
-  }
-  if (hasNone) mapping.instantReasoningEffort = 'REASONING_EFFORT_NONE';
-  return mapping;
 }
 
 export function baseModelsFromCatalog(catalog: UpstreamCatalog): BaseModel[] {
@@ -56,7 +37,7 @@ export function baseModelsFromCatalog(catalog: UpstreamCatalog): BaseModel[] {
       description: m.description ?? m.displayName ?? id,
       ownedBy: OWNER,
       aliases: [...new Set(aliases)],
-      connect: connectMapping(m, m.thinking === true),
+      connect: connectMappingFromCatalog(m, m.thinking === true),
     };
     // Thinking-only models (efforts offered, but no "none"): there is no instant variant.
     if (efforts.length > 0 && !efforts.includes('REASONING_EFFORT_NONE')) base.alwaysThinking = true;

@@ -3,33 +3,10 @@
  *
  * One table of base models; variants come from a small suffix grammar applied to every
  * base: `<base>[-thinking][-search|-nosearch]`. Search is on unless `-nosearch` (or the
- * request field `web_search: false`) turns it off.
+ * request field `web_search: false`) turns it off. How each base is requested on the wire
+ * (its REST or Connect mapping) is an upstream type (upstream/kimi/model-mapping.ts).
  */
-
-/** How a base model is requested on the legacy REST+SSE protocol (spec A.4). */
-export interface RestMapping {
-  /** Body field `model` (2025 www.kimi.com), e.g. `k2`, `k1.5`. */
-  model: string;
-  /** `model` to send when thinking is on; absent = no thinking mode on REST. */
-  thinkingModel?: string;
-  kimiplusId: string;
-}
-
-/** How a base model is requested on the Connect protocol (spec B.4, B.8). */
-export interface ConnectMapping {
-  scenario: string;
-  /** Catalog id sent as `options.model` (2026-09 shape); absent for older catalogs. */
-  model?: string;
-  kimiPlusId?: string;
-  agentMode?: string;
-  /** Whether `options.thinking: true` is meaningful for this model. */
-  thinking: boolean;
-  /** `REASONING_EFFORT_*` values the catalog offers (empty = field not sent). */
-  reasoningEffortOptions: string[];
-  defaultReasoningEffort?: string;
-  /** Effort to send when thinking is off (the catalog's "instant" option), if any. */
-  instantReasoningEffort?: string;
-}
+import type { ConnectMapping, RestMapping, UpstreamModel } from '../upstream/kimi/model-mapping.js';
 
 export interface BaseModel {
   id: string;
@@ -43,17 +20,11 @@ export interface BaseModel {
   alwaysThinking?: boolean;
 }
 
-/** A request's model, fully resolved for the upstream layer. */
-export interface ResolvedModel {
+/** A request's model, fully resolved: what the upstream layer needs, plus its base model. */
+export interface ResolvedModel extends UpstreamModel {
   /** Exactly what the client asked for; echoed in responses. */
   requestedId: string;
   baseId: string;
-  thinking: boolean;
-  search: boolean;
-  /** `REASONING_EFFORT_*` to send (Connect), when the model offers it. */
-  reasoningEffort?: string;
-  rest?: RestMapping;
-  connect?: ConnectMapping;
 }
 
 export interface PublicModel {

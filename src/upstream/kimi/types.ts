@@ -1,5 +1,5 @@
 import type { ChatEvent } from '../../core/chat-event.js';
-import type { ResolvedModel } from '../../models/model-table.js';
+import type { UpstreamModel } from './model-mapping.js';
 
 export type KimiProtocol = 'rest' | 'connect';
 
@@ -21,7 +21,7 @@ export interface AccountCredentials {
 export interface UpstreamChatRequest {
   /** The text of the single user message sent upstream. */
   text: string;
-  model: ResolvedModel;
+  model: UpstreamModel;
   /** Continue this upstream chat; absent = create a new chat. */
   chatId?: string;
   /** Connect: the assistant message to branch from (`message.parent_id`). */

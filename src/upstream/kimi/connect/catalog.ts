@@ -1,8 +1,8 @@
 /** Tolerant parse of `ConfigService/GetAvailableModels` (spec B.8, both the 2026-05 and 2026-09 shapes). */
 import { ProxyError } from '../../../core/errors.js';
+import type { ConnectMapping } from '../model-mapping.js';
 import type { UpstreamCatalog, UpstreamCatalogModel } from '../types.js';
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+import { str } from '../wire-json.js';
 
 /** Optional string fields copied as they are when present and non-empty. */
 const OPTIONAL_STRINGS = ['key', 'displayName', 'description', 'kimiPlusId', 'agentMode', 'defaultReasoningEffort'] as const;
@@ -37,4 +37,28 @@ export function parseCatalog(raw: unknown): UpstreamCatalog {
   const defId = str(def?.model);
   if (defId) catalog.defaultModelId = defId;
   return catalog;
+}
+
+/**
+ * The Connect mapping of a live catalog entry. `thinkingVariant`: the catalog lists a
+ * thinking variant of the model (2026-05 shape), so `options.thinking` is meaningful.
+ */
+export function connectMappingFromCatalog(m: UpstreamCatalogModel, thinkingVariant: boolean): ConnectMapping {
+  const efforts = m.reasoningEffortOptions;
+  const hasNone = efforts.includes('REASONING_EFFORT_NONE');
+  const mapping: ConnectMapping = {
+    scenario: m.scenario,
+    thinking: thinkingVariant || efforts.some((e) => e !== 'REASONING_EFFORT_NONE'),
+    reasoningEffortOptions: efforts,
+  };
+  if (m.hasCatalogId) mapping.model = m.id;
+  if (m.kimiPlusId) mapping.kimiPlusId = m.kimiPlusId;
+  if (m.agentMode) mapping.agentMode = m.agentMode;
+  if (m.defaultReasoningEffort && m.defaultReasoningEffort !== 'REASONING_EFFORT_NONE') mapping.defaultReasoningEffort = m.defaultReasoningEffort;
+  else if (efforts.length > 0) {
+    const firstThinking = efforts.find((e) => e !== 'REASONING_EFFORT_NONE');
+    if (firstThinking) mapping.defaultReasoningEffort = firstThinking;
+  }
+  if (hasNone) mapping.instantReasoningEffort = 'REASONING_EFFORT_NONE';
+  return mapping;
 }

@@ -2,54 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
-import { byteByByte, collectOutcome, concatBytes, fromChunks, mergeAdjacentDeltas, splitAt } from '../stream-util.js';
-import { decodeConnectChat, type DecodeConnectChatOptions } from './decode.js';
-import { encodeEnvelope, encodeJsonEnvelope, FLAG_END_STREAM } from './envelope.js';
-
-const enc = new TextEncoder();
-
-const data = (json: unknown) => encodeJsonEnvelope(json);
-const trailer = (json: unknown = {}) => encodeJsonEnvelope(json, FLAG_END_STREAM);
-const done = () => data({ eventOffset: 99, done: {} });
-
-function setText(id: string, content: string, extra: Record<string, unknown> = {}) {
-  return data({ op: 'set', mask: 'block.text', block: { id, text: { content, ...extra } } });
-}
-function appendText(id: string, content: string) {
-  return data({ op: 'append', mask: 'block.text.content', block: { id, text: { content } } });
-}
-function setThink(id: string, content: string) {
-  return data({ op: 'set', mask: 'block.think', block: { id, think: { content } } });
-}
-function appendThink(id: string, content: string) {
-  return data({ op: 'append', mask: 'block.think.content', block: { id, think: { content } } });
-}
-
-async function decode(frames: Uint8Array[], opts?: DecodeConnectChatOptions, split: 'frames' | 'whole' | 'bytes' = 'frames') {
-  const chunks = split === 'frames' ? frames : split === 'whole' ? [concatBytes(frames)] : byteByByte(concatBytes(frames));
-  return collectOutcome(decodeConnectChat(fromChunks(chunks), opts));
-}
-
-function merged<T extends { events: ChatEvent[] }>(outcome: T): T {
-  return { ...outcome, events: mergeAdjacentDeltas(outcome.events) };
-}
-
-function texts(events: ChatEvent[], type: 'text-delta' | 'reasoning-delta' = 'text-delta'): string {
-  return events.map((e) => (e.type === type ? e.text : '')).join('');
-}
-
-/** What a client that applies text-delta and text-replace would show. */
-function shown(events: ChatEvent[]): string {
-  let s = '';
-  for (const e of events) {
-    if (e.type === 'text-delta') s += e.text;
-    if (e.type === 'text-replace') {
-      expect(s.endsWith(e.previous)).toBe(true);
-      s = s.slice(0, s.length - e.previous.length) + e.text;
-    }
-  }
-  return s;
-}
+import { appendText, appendThink, data, decode, done, enc, merged, setText, setThink, shown, texts, trailer } from '../__fixtures__/connect-frames.js';
+import { collectOutcome, concatBytes, fromChunks, splitAt } from '../stream-util.js';
+import { decodeConnectChat } from './decode.js';
+import { encodeEnvelope, FLAG_END_STREAM } from './envelope.js';
 
 describe('decodeConnectChat: ids and heartbeats', () => {
   it('emits heartbeats and each new chat / message id once; never the user text', async () => {
@@ -167,85 +123,6 @@ describe('decodeConnectChat: set vs append', () => {
     );
     expect(r.events).toEqual([{ type: 'finish', reason: 'stop' }]);
     expect(seen).toEqual([]);
-  });
-});
-
-describe('decodeConnectChat: search and citations', () => {
-  const result = (i: number, url: string) => ({ searchResult: { id: `r${i}`, base: { title: `T${i}`, url, siteName: 's', snippet: 'x' }, refIndex: `web_search:1#${i}` } });
-
-  it('keywords → search; webPages → citations de-duplicated by url', async () => {
-    const r = await decode([
-      data({ op: 'append', mask: 'block.search.keywords', block: { id: '0_0', search: { keywords: ['q'] } } }),
-      data({ op: 'append', mask: 'block.search.webPages', block: { id: '0_0', search: { webPages: [{ title: 'A', url: 'https://a' }, { title: 'A2', url: 'https://a' }, { title: 'B', url: 'https://b' }] } } }),
-      done(),
-    ]);
-    expect(r.events.filter((e) => e.type !== 'finish')).toEqual([
-      { type: 'search', queries: ['q'] },
-      { type: 'citation', citation: { index: 1, url: 'https://a', title: 'A' } },
-      { type: 'citation', citation: { index: 2, url: 'https://b', title: 'B' } },
-    ]);
-  });
-
-  it('accumulates tool args until they parse, then emits the queries once', async () => {
-    const r = await decode([
-      data({ op: 'set', mask: 'block.tool', block: { id: '1', tool: { name: '$web_search', args: '' } } }),
-      data({ op: 'append', mask: 'block.tool.args', block: { id: '1', tool: { args: '{"queries":["a' } } }),
-      data({ op: 'append', mask: 'block.tool.args', block: { id: '1', tool: { args: '}b", "c"' } } }),
-      data({ op: 'append', mask: 'block.tool.args', block: { id: '1', tool: { args: ']}' } } }),
-      data({ op: 'append', mask: 'block.tool.args', block: { id: '1', tool: { args: ' ' } } }),
-      done(),
-    ]);
-    expect(r.events.filter((e) => e.type === 'search')).toEqual([{ type: 'search', queries: ['a}b', 'c'] }]);
-  });
-
-  it('tolerates tool args that never parse', async () => {
-    const r = await decode([data({ op: 'append', mask: 'block.tool.args', block: { tool: { args: '{"queries": [' } } }), setText('2', 'ok'), done()]);
-    expect(r.error).toBeUndefined();
-    expect(r.events.map((e) => e.type)).toEqual(['text-delta', 'finish']);
-  });
-
-  it('numbers markers by refIndex; a ref seen before its result keeps its number', async () => {
-    const r = await decode([
-      data({ op: 'set', mask: 'block.tool.contents', block: { id: '1', tool: { contents: [result(0, 'https://a'), result(1, 'https://b')] } } }),
-      setText('2', 'x\ue3a0cite\ue3a3web_search:1#1\ue3a3web_search:1#9\ue3a8 y\ue3a0cite\ue3a3web_search:1#0\ue3a8'),
-      data({ op: 'set', mask: 'message.refs.searchChunks', message: { refs: { searchChunks: [result(0, 'https://a'), result(9, 'https://z')] } } }),
-      done(),
-    ]);
-    expect(texts(r.events)).toBe('x[2][3] y[1]');
-    expect(r.events.filter((e) => e.type === 'citation').map((e) => e.type === 'citation' && [e.citation.index, e.citation.url])).toEqual([
-      [1, 'https://a'],
-      [2, 'https://b'],
-      [3, 'https://z'],
-    ]);
-  });
-
-  it('holds a marker split across deltas and never outputs private-use characters', async () => {
-    const marker = '\ue3a0cite\ue3a3web_search:1#0\ue3a8';
-    const full = `Before ${marker} after\ue3a5.`;
-    for (let cut = 0; cut <= full.length; cut++) {
-      const r = await decode([setText('1', full.slice(0, cut)), appendText('1', full.slice(cut)), done()]);
-      const out = texts(r.events);
-      expect(out).toBe('Before [1] after.');
-      expect(/[\ue3a0-\ue3a8]/.test(JSON.stringify(r.events))).toBe(false);
-    }
-  });
-
-  it('releases an unterminated marker at done with its private-use characters removed', async () => {
-    const r = await decode([setText('1', 'text \ue3a0cite\ue3a3web_sea'), done()]);
-    expect(r.events).toEqual([
-      { type: 'text-delta', text: 'text ' },
-      { type: 'text-delta', text: 'citeweb_sea' },
-      { type: 'finish', reason: 'stop' },
-    ]);
-  });
-
-  it('releases held marker text when another block starts speaking', async () => {
-    const r = await decode([setText('1', 'a\ue3a0ci'), setThink('k', 'thought'), done()]);
-    expect(r.events.filter((e) => e.type !== 'finish')).toEqual([
-      { type: 'text-delta', text: 'a' },
-      { type: 'text-delta', text: 'ci' },
-      { type: 'reasoning-delta', text: 'thought' },
-    ]);
   });
 });
 
@@ -445,52 +322,5 @@ describe('decodeConnectChat: merged deltas', () => {
       ['third', { type: 'text-delta', text: 'yz' }],
       ['third', { type: 'finish', reason: 'stop' }],
     ]);
-  });
-});
-
-describe('decodeConnectChat: plain deltas read without JSON.parse', () => {
-  /** The same frame pretty-printed: valid JSON that only the full parse reads. */
-  const spaced = (json: unknown) => encodeEnvelope(0, enc.encode(JSON.stringify(json, null, 1)));
-  const frame = (mask: 'block.text.content' | 'block.think.content', eventOffset: number, id: string, content: string) =>
-    mask === 'block.text.content'
-      ? { op: 'append', mask, eventOffset, block: { id, text: { content } } }
-      : { op: 'append', mask, eventOffset, block: { id, think: { content } } };
-
-  it('decodes any text and thinking delta exactly as the full parse does', async () => {
-    const delta = fc.record({
-      mask: fc.constantFrom('block.text.content' as const, 'block.think.content' as const),
-      eventOffset: fc.nat(),
-      id: fc.string({ unit: 'binary', maxLength: 4 }),
-      content: fc.string({ unit: 'binary' }),
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.array(delta, { maxLength: 8 }), async (deltas) => {
-        const frames = deltas.map((d) => frame(d.mask, d.eventOffset, d.id, d.content));
-        const compact = await decode([...frames.map((f) => data(f)), done()]);
-        const full = await decode([...frames.map(spaced), done()]);
-        expect(compact).toEqual(full);
-        // Buffers (what undici reads are) take the in-place decoding path.
-        const buffers = await decode([...frames.map((f) => Buffer.from(data(f))), Buffer.from(done())]);
-        expect(buffers).toEqual(full);
-      }),
-    );
-  });
-
-  it('still rejects a near-miss that is not JSON, and still reads the fields the plain shape lacks', async () => {
-    for (const bad of [
-      '{"op":"append","mask":"block.text.content","eventOffset":01,"block":{"id":"1","text":{"content":"x"}}}',
-      '{"op":"append","mask":"block.text.content","eventOffset":1,"block":{"id":"1","text":{"content":"x\u0001"}}}',
-      '{"op":"append","mask":"block.text.content","eventOffset":1,"block":{"id":"1","text":{"content":"x"}}}}',
-    ]) {
-      const r = await decode([encodeEnvelope(0, enc.encode(bad)), done()]);
-      expect(r.error).toMatchObject({ code: 'upstream_protocol_error', upstreamCode: 'invalid_json' });
-    }
-    const user = await decode([
-      data({ op: 'set', mask: 'message', message: { id: 'U', role: 'user' } }),
-      data({ op: 'append', mask: 'block.text.content', eventOffset: 2, block: { id: '1', messageId: 'U', text: { content: 'echo' } } }),
-      appendText('1', 'answer'),
-      done(),
-    ]);
-    expect(texts(user.events)).toBe('answer');
   });
 });

@@ -5,16 +5,7 @@
  */
 import { ProxyError, type ErrorCode } from '../../../core/errors.js';
 import { debugReason, sanitizeUpstreamCode } from '../upstream-errors.js';
-
-type Json = Record<string, unknown>;
-
-function obj(v: unknown): Json | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
+import { obj, str } from '../wire-json.js';
 
 /** One-line, bounded version of an upstream human message. */
 function shortText(v: unknown): string | undefined {

@@ -3,8 +3,9 @@
  * SSE records (records.ts: eventsource-parser, with a fast path for plain answer deltas) →
  * `{"event": ...}` JSON → ChatEvent.
  *
- * Wire shapes stay in this file. Every record is `data: <json>`; the event name lives in the
- * JSON `event` property (SSE `event:`/`id:` fields are not used by Kimi and are ignored).
+ * Wire shapes stay in this file (narrowed by hand with wire-json.ts). Every record is
+ * `data: <json>`; the event name lives in the JSON `event` property (SSE `event:`/`id:`
+ * fields are not used by Kimi and are ignored).
  */
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
@@ -12,6 +13,7 @@ import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
 import { pushDelta } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 import { Utf8StreamDecoder } from '../utf8-stream.js';
+import { isObject, str, stringList, UnknownNames, type WireObject } from '../wire-json.js';
 import { KimiSseRecords, type KimiSseSink } from './records.js';
 
 export interface DecodeRestSseOptions {
@@ -34,24 +36,6 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 /** After `all_done`, read at most this much more (so the connection can be reused), then stop. */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function stringList(v: unknown): string[] {
-  if (typeof v === 'string') return v === '' ? [] : [v];
-  if (!Array.isArray(v)) return [];
-  const out: string[] = [];
-  for (const item of v) if (typeof item === 'string' && item !== '') out.push(item);
-  return out;
-}
-
 /**
  * Turns Kimi SSE records into ChatEvents; collects them in `out` for the generator to yield
  * after each read. Consecutive deltas of one kind within a read are merged into one event.
@@ -65,12 +49,14 @@ class RestSseState implements KimiSseSink {
   private readonly resolveRef = (ref: string): number => this.citations.numberForRef(ref);
   private readonly answer = new CitationMarkerFilter(this.resolveRef);
   private readonly reasoning = new CitationMarkerFilter(this.resolveRef);
-  private unknownSeen: Set<string> | undefined;
+  private readonly unknownEvents: UnknownNames;
 
   constructor(
-    private readonly onUnknownEvent: ((name: string) => void) | undefined,
+    onUnknownEvent: ((name: string) => void) | undefined,
     private readonly maxEventBytes: number,
-  ) {}
+  ) {
+    this.unknownEvents = new UnknownNames(onUnknownEvent);
+  }
 
   /**
    * Answer text of plain deltas not yet passed through the citation filter: the deltas of a
@@ -115,7 +101,7 @@ class RestSseState implements KimiSseSink {
     this.onEvent(parsed);
   }
 
-  private onEvent(ev: Json): void {
+  private onEvent(ev: WireObject): void {
     const name = typeof ev.event === 'string' ? ev.event : '';
     switch (name) {
       case 'cmpl':
@@ -164,7 +150,7 @@ class RestSseState implements KimiSseSink {
       case 'chat_prompt':
         return;
       default:
-        this.unknown(name);
+        this.unknownEvents.add(name);
     }
   }
 
@@ -205,14 +191,6 @@ class RestSseState implements KimiSseSink {
     if (reasoning !== '') pushDelta(this.out, 'reasoning-delta', reasoning);
     const text = this.answer.flush();
     if (text !== '') pushDelta(this.out, 'text-delta', text);
-  }
-
-  private unknown(name: string): void {
-    if (!this.onUnknownEvent) return;
-    this.unknownSeen ??= new Set();
-    if (this.unknownSeen.has(name)) return;
-    this.unknownSeen.add(name);
-    this.onUnknownEvent(name);
   }
 }
 
