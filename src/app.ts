@@ -2,19 +2,21 @@
  * Builds the Fastify app from injected parts (config, clock, store, logger, dispatcher), so
  * tests can build several apps side by side against an emulator.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { loadAccounts } from './accounts/accounts-config.js';
 import { AccountPool } from './accounts/pool.js';
 import { ApiKeyService } from './auth/api-keys.js';
-import { registerAccessControl } from './auth/index.js';
+import { registerCors } from './auth/cors.js';
 import type { Config } from './config/config.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { ProxyError, toOpenAIError } from './core/errors.js';
-import { newConversationId, newRequestId } from './core/ids.js';
+import { newConversationId } from './core/ids.js';
 import { ChatService } from './conversations/chat-service.js';
+import { ConversationService } from './conversations/conversation-service.js';
 import { Janitor } from './conversations/janitor.js';
+import { registerClientApi } from './http/client-api.js';
+import { createServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
 import { Relay } from './relay/relay.js';
@@ -24,7 +26,6 @@ import { registerConversationRoutes } from './routes/conversations.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMetricsRoute } from './routes/metrics.js';
-import { lazyChildLogger } from './observability/lazy-request-logger.js';
 import { Metrics } from './observability/metrics.js';
 import { createOutbound, type Outbound } from './observability/outbound-proxy.js';
 import { RequestLog } from './observability/request-log.js';
@@ -55,11 +56,6 @@ export interface App {
   /** Stops background work, closes the server, the upstream agent and the store. */
   close(): Promise<void>;
 }
-
-/** Retry hint for 429/503 answers when nothing better is known. */
-const DEFAULT_RETRY_AFTER_MS = 5_000;
-
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function makeClient(protocol: KimiProtocol, http: KimiHttp, config: Config, logger: Logger): KimiProtocolClient {
   if (protocol === 'rest') {
@@ -209,7 +205,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     protocol,
     logBodies: config.observability.logBodies,
     accountName: (id) => pool.get(id)?.name,
-    stopSignal: drain.stopSignal,
     entries: new RequestLogStore({
       store,
       clock,
@@ -220,75 +215,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
 
-  const fastify = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    // One log line per request is written by the request log (observability/request-log.ts).
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: lazyChildLogger,
-    bodyLimit: config.maxBodyBytes,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
-    requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : newRequestId();
-    },
-    // The drain hook answers requests during a shutdown itself (503 with Retry-After).
-    return503OnClosing: false,
-    // A URL Fastify cannot route (bad percent-encoding) gets the OpenAI error shape too.
-    frameworkErrors: (error, request, reply) => {
-      const { status, body } = toOpenAIError(mapFrameworkError(error), request.id);
-      const raw = reply as unknown as FastifyReply;
-      void raw.code(status).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8').send(body);
-    },
-  });
-
-  // Clients differ in the content type they send; the body is JSON whatever they say.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ProxyError('invalid_json', 'The request body is not valid JSON.'), undefined);
-    }
-  });
-
-  fastify.addHook('onRequest', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-  });
+  const fastify = createServer({ logger, bodyLimit: config.maxBodyBytes, stopSignal: drain.stopSignal });
   // One log line per request, written when the response has really ended (streams included).
   requestLog.register(fastify);
   drain.register(fastify);
-
-  fastify.setErrorHandler((error: FastifyError | ProxyError, request, reply) => {
-    const mapped = mapFrameworkError(error);
-    requestLog.noteError(request, mapped);
-    const { status, body } = toOpenAIError(mapped, request.id);
-    if (status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
-      logger.error({ reqId: request.id, err: error }, 'unhandled error');
-    }
-    // Every 429/503 says when to come back; without an upstream hint, a short default.
-    const retryAfterMs = mapped instanceof ProxyError ? (mapped.retryAfterMs ?? (status === 429 || status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined)) : undefined;
-    if (retryAfterMs !== undefined) {
-      void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-      void reply.header('retry-after-ms', String(Math.round(retryAfterMs)));
-    }
-    void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
-  });
-  fastify.setNotFoundHandler((request, reply) => {
-    const { status, body } = toOpenAIError(new ProxyError('not_found', `Unknown route: ${request.method} ${request.url.split('?')[0]}`), request.id);
-    void reply.code(status).send(body);
-  });
-
-  // CORS and the client API's auth hooks apply to the routes registered after them.
-  await registerAccessControl(fastify, services);
-  registerHealthRoutes(fastify, services, VERSION);
+  await registerCors(fastify, { origins: config.access.corsOrigins, adminCors: config.access.adminCors });
+  registerHealthRoutes(fastify, { version: VERSION, protocol, store, accounts: () => pool.status(), clock, draining: () => drain.isDraining });
   registerMetricsRoute(fastify, { metrics, token: config.observability.metricsToken });
-  registerModelRoutes(fastify, services);
-  registerChatRoutes(fastify, services);
-  registerConversationRoutes(fastify, services);
-  registerAccountsCheckRoute(fastify, services, { authorize: (request) => services.apiKeys.verify(request) });
+  const conversations = new ConversationService({ store, janitor });
+  const canonicalModelId = async (id: string): Promise<string | undefined> => (await models.resolve(id))?.canonicalId;
+  await registerClientApi(fastify, { apiKeys: services.apiKeys, store, clock, canonicalModelId }, [
+    (api) => registerModelRoutes(api, { models, apiKeys: services.apiKeys }),
+    (api) => registerChatRoutes(api, { chat, models, requestLog, clock, render: config }),
+    (api) => registerConversationRoutes(api, { conversations }),
+    (api) => registerAccountsCheckRoute(api, { pool, client, clock }),
+  ]);
   await registerAdminRoutes(fastify, services);
 
   janitor.start();
@@ -311,20 +252,4 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await store.close();
     },
   };
-}
-
-/** Fastify's own errors (bad JSON, body too large, …) as typed errors. */
-function mapFrameworkError(error: FastifyError | ProxyError): unknown {
-  if (error instanceof ProxyError) return error;
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ProxyError('body_too_large', 'The request body is larger than the configured limit (MAX_BODY_BYTES).');
-    case 'FST_ERR_CTP_INVALID_JSON':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ProxyError('invalid_json', 'The request body is not valid JSON.');
-  }
-  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
-    return new ProxyError('invalid_request', error.message, { status: error.statusCode });
-  }
-  return error;
 }

@@ -71,7 +71,12 @@ describe('client API keys', () => {
     const [allowed, other] = modelIds as [string, string];
     const { key } = await newKey({ name: 'restricted', allowedModels: [allowed] });
     const list = await get(h, '/v1/models', bearer(key));
-    expect(list.json.data.map((m: { id: string }) => m.id)).toEqual([allowed]);
+    // The allowed model and the aliases that resolve to it, nothing else.
+    const sameModel = [];
+    for (const id of modelIds) if ((await h.app.services.models.resolve(id))?.canonicalId === allowed) sameModel.push(id);
+    expect(sameModel).toContain(allowed);
+    expect(list.json.data.map((m: { id: string }) => m.id)).toEqual(sameModel);
+    expect(sameModel).not.toContain(other);
     const denied = await postJson(h, { model: other, messages: [user('hi')] }, '/v1/chat/completions', bearer(key));
     expect(denied.status).toBe(403);
     expect(denied.json.error).toMatchObject({ type: 'permission_error', code: 'model_not_allowed', param: 'model' });
@@ -80,6 +85,23 @@ describe('client API keys', () => {
     expect(ok.status).toBe(200);
     // Keys without a list still see everything.
     expect((await get(h, '/v1/models', bearer(h.apiKey))).json.data).toHaveLength(modelIds.length);
+  });
+
+  it('checks the allowlist against the resolved model: an alias of an allowed model is allowed, both ways', async () => {
+    const ask = (key: string, model: string) => postJson(h, { model, messages: [user('[[emu reply="ok"]]')] }, '/v1/chat/completions', bearer(key));
+    expect((await h.app.services.models.resolve('k2'))?.canonicalId).toBe('kimi-k2.6');
+    const byName = await newKey({ name: 'by-name', allowedModels: ['kimi-k2.6'] });
+    expect((await ask(byName.key, 'k2')).status).toBe(200);
+    expect((await get(h, '/v1/models/k2', bearer(byName.key))).status).toBe(200);
+    // A variant is another model: allowing the base does not allow its -thinking variant.
+    const variant = await ask(byName.key, 'k2-thinking');
+    expect(variant.status).toBe(403);
+    expect(variant.json.error.code).toBe('model_not_allowed');
+    const byAlias = await newKey({ name: 'by-alias', allowedModels: ['k2'] });
+    expect((await ask(byAlias.key, 'kimi-k2.6')).status).toBe(200);
+    expect((await ask(byAlias.key, 'k2-thinking')).status).toBe(403);
+    // Unknown ids stay refused with 403 (not 404) for a restricted key.
+    expect((await ask(byAlias.key, 'no-such-model')).status).toBe(403);
   });
 
   it('keeps the admin token and client keys apart, both ways', async () => {

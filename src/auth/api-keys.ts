@@ -43,6 +43,9 @@ export interface EnvKeyView {
   usage: KeyUsage & { lastUsedAt?: number };
 }
 
+/** The canonical id (base model + suffixes, lower case) a model id resolves to; undefined for unknown ids. */
+export type CanonicalModelId = (id: string) => Promise<string | undefined>;
+
 export type ApiKeyStore = Pick<Store, 'createApiKey' | 'getApiKeyByHash' | 'listApiKeys' | 'revokeApiKey' | 'recordApiKeyUsage'>;
 
 const ANONYMOUS: ApiKeyIdentity = { id: '', name: 'anonymous', source: 'anonymous' };
@@ -77,9 +80,6 @@ function fromRecord(r: ApiKeyRecord): ApiKeyIdentity {
 
 export class ApiKeyService {
   private readonly env: Array<{ digest: Buffer; identity: ApiKeyIdentity; prefix: string; usage: KeyUsage & { lastUsedAt?: number } }>;
-  /** Identities already established for a request (by the auth hook), so handlers do not look twice. */
-  private readonly seen = new WeakMap<object, ApiKeyIdentity>();
-  private readonly pending = new WeakMap<object, KeyUsage>();
   private storedKeysExist = false;
   private storedKeysCheckedAt = -Infinity;
 
@@ -110,15 +110,6 @@ export class ApiKeyService {
     return this.storedKeysExist;
   }
 
-  /** The caller's identity for this request; authenticates once and remembers the result. */
-  async verify(request: { headers: Headers }): Promise<ApiKeyIdentity> {
-    const known = this.seen.get(request);
-    if (known) return known;
-    const identity = await this.authenticate(request.headers);
-    this.seen.set(request, identity);
-    return identity;
-  }
-
   /** Throws 401 (invalid_api_key, api_key_revoked, api_key_expired) when keys are required and none is valid. */
   async authenticate(headers: Headers): Promise<ApiKeyIdentity> {
     const presented = extractSecret(headers, 'x-api-key');
@@ -140,36 +131,36 @@ export class ApiKeyService {
     return fromRecord(record);
   }
 
-  /** 403 model_not_allowed when the key is restricted to other models. */
-  assertModelAllowed(identity: ApiKeyIdentity, model: string): void {
-    if (modelAllowed(identity.allowedModels, model)) return;
+  /**
+   * 403 model_not_allowed when the key is restricted to other models. A model is allowed when
+   * its id, or the model it resolves to, matches an entry: a key allowed `kimi-k2.6` may ask
+   * for `k2` (an alias of it), and one allowed `k2` for `kimi-k2.6`.
+   */
+  async assertModelAllowed(identity: ApiKeyIdentity, model: string, canonicalOf: CanonicalModelId): Promise<void> {
+    if (await this.isModelAllowed(identity, model, canonicalOf)) return;
     throw new ProxyError('model_not_allowed', `This API key may not use the model "${model}". Allowed: ${identity.allowedModels!.join(', ')}.`, {
       param: 'model',
     });
   }
 
-  /** The models a key may see in /v1/models. */
-  filterModels<T extends { id: string }>(identity: ApiKeyIdentity, models: readonly T[]): T[] {
-    return models.filter((m) => modelAllowed(identity.allowedModels, m.id));
+  /** The models a key may see in /v1/models (by the same rule as the check). */
+  async filterModels<T extends { id: string }>(identity: ApiKeyIdentity, models: readonly T[], canonicalOf: CanonicalModelId): Promise<T[]> {
+    if (!identity.allowedModels) return [...models];
+    const out: T[] = [];
+    for (const m of models) if (await this.isModelAllowed(identity, m.id, canonicalOf)) out.push(m);
+    return out;
   }
 
-  /**
-   * For `RenderOptions.onUsage`: keeps the request's estimated tokens until its response
-   * closes, when the auth hook records them with the request.
-   */
-  noteUsage(request: object, usage: { prompt_tokens: number; completion_tokens: number }): void {
-    const prev = this.pending.get(request);
-    this.pending.set(request, {
-      requests: 0,
-      promptTokens: (prev?.promptTokens ?? 0) + usage.prompt_tokens,
-      completionTokens: (prev?.completionTokens ?? 0) + usage.completion_tokens,
-    });
-  }
-
-  takeUsage(request: object): KeyUsage | undefined {
-    const usage = this.pending.get(request);
-    this.pending.delete(request);
-    return usage;
+  private async isModelAllowed(identity: ApiKeyIdentity, model: string, canonicalOf: CanonicalModelId): Promise<boolean> {
+    const allowed = identity.allowedModels;
+    if (modelAllowed(allowed, model)) return true;
+    const canonical = await canonicalOf(model);
+    if (canonical === undefined) return false;
+    if (modelAllowed(allowed, canonical)) return true;
+    for (const entry of allowed!) {
+      if (!entry.endsWith('*') && (await canonicalOf(entry)) === canonical) return true;
+    }
+    return false;
   }
 
   /** Adds one request (with its estimated tokens) to the key's counters. Never throws. */

@@ -2,10 +2,12 @@
  * CORS for browser clients (NextChat web and the like): `CORS_ORIGINS` on the client API
  * only; /admin only with `ADMIN_CORS=true`. No credentials (keys travel in headers, never
  * cookies). Without CORS_ORIGINS nothing is registered and preflights answer 404.
+ *
+ * A preflight (OPTIONS) reaches no route of the API it asks about, so CORS alone decides by
+ * path which API a request belongs to.
  */
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
-import { isClientPath } from './client-auth.js';
 
 export interface CorsSettings {
   /** Exact origins, or ['*']. */
@@ -24,6 +26,11 @@ const EXPOSED_HEADERS = [
 ];
 /** Headers the plugin sets on actual (non-preflight) responses. */
 const RESPONSE_HEADERS = ['access-control-allow-origin', 'access-control-expose-headers', 'vary'];
+
+/** Paths of the client API: `/v1/…`, the same without `/v1`, and the conversation-scoped base URLs. */
+const CLIENT_PATH_RE = /^\/(?:v1|chat|completions|models|conversations|embeddings|messages|responses)(?:[/?]|$)/;
+
+export const isClientPath = (path: string): boolean => CLIENT_PATH_RE.test(path);
 
 export const isAdminPath = (path: string): boolean => path === '/admin' || path.startsWith('/admin/');
 

@@ -57,21 +57,22 @@ export function storeBackedRateLimitStore(store: Pick<Store, 'increment'>, clock
 export interface RateLimitDeps {
   store: Pick<Store, 'increment'>;
   clock: Clock;
-  /** The authenticated key of a client API request; undefined for any other request. */
-  identityOf(request: FastifyRequest): Promise<ApiKeyIdentity | undefined>;
 }
 
-/** Registers @fastify/rate-limit for client API requests whose key has `rateLimitPerMinute`. */
-export async function registerKeyRateLimit(app: FastifyInstance, deps: RateLimitDeps): Promise<void> {
-  const limitOf = async (request: FastifyRequest): Promise<number | undefined> => (await deps.identityOf(request))?.rateLimitPerMinute;
-  await app.register(rateLimit, {
+/** The caller's identity, set by the client API's auth hook before the rate limit runs. */
+const identityOf = (request: FastifyRequest): ApiKeyIdentity | undefined => request.ctx.knownIdentity;
+const limitOf = (request: FastifyRequest): number | undefined => identityOf(request)?.rateLimitPerMinute;
+
+/** Registers @fastify/rate-limit on the routes of `scope` (the client API) whose key has `rateLimitPerMinute`. */
+export async function registerKeyRateLimit(scope: FastifyInstance, deps: RateLimitDeps): Promise<void> {
+  await scope.register(rateLimit, {
     global: true,
     hook: 'onRequest',
     timeWindow: MINUTE_MS,
     store: storeBackedRateLimitStore(deps.store, deps.clock),
-    keyGenerator: async (request) => (await deps.identityOf(request))?.id ?? 'none',
-    allowList: async (request) => (await limitOf(request)) === undefined,
-    max: async (request) => (await limitOf(request)) ?? Number.MAX_SAFE_INTEGER,
+    keyGenerator: (request) => identityOf(request)?.id ?? 'none',
+    allowList: (request) => limitOf(request) === undefined,
+    max: (request) => limitOf(request) ?? Number.MAX_SAFE_INTEGER,
     errorResponseBuilder: (_request, ctx) =>
       new ProxyError('rate_limit_exceeded', `This API key is limited to ${ctx.max} requests per minute; retry in ${ctx.after}.`, {
         retryAfterMs: ctx.ttl,

@@ -24,6 +24,8 @@ export interface BaseModel {
 export interface ResolvedModel extends UpstreamModel {
   /** Exactly what the client asked for; echoed in responses. */
   requestedId: string;
+  /** The base model's id with the suffixes asked for (`k2-thinking` → `kimi-k2.6-thinking`): the same for every alias. */
+  canonicalId: string;
   baseId: string;
 }
 
@@ -160,7 +162,7 @@ export function resolveModel(table: BaseModel[], requestedId: string, opts: Reso
     else reasoningEffort = c.defaultReasoningEffort;
   }
 
-  const resolved: ResolvedModel = { requestedId, baseId: base.id, thinking, search };
+  const resolved: ResolvedModel = { requestedId, canonicalId: base.id + wanted.slice(stem.length), baseId: base.id, thinking, search };
   if (reasoningEffort) resolved.reasoningEffort = reasoningEffort;
   if (base.rest) resolved.rest = base.rest;
   if (base.connect) resolved.connect = base.connect;

@@ -19,8 +19,12 @@ export interface DrainOptions {
   settleMs?: number;
 }
 
-/** Routes that keep answering while draining (liveness, readiness, metrics). */
-const EXEMPT = new Set(['/health', '/health/ready', '/metrics']);
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route keeps answering while draining (liveness, readiness, metrics). */
+    answersWhileDraining?: boolean;
+  }
+}
 
 const shuttingDown = (retryAfterMs?: number): ProxyError =>
   new ProxyError('shutting_down', 'The proxy is shutting down; retry shortly (another instance may answer).', retryAfterMs === undefined ? {} : { retryAfterMs });
@@ -47,7 +51,7 @@ export class Drain {
   /** Counts running requests and refuses new ones while draining. */
   register(fastify: FastifyInstance): void {
     fastify.addHook('onRequest', async (request, reply) => {
-      if (EXEMPT.has(request.url.split('?')[0]!)) return;
+      if (request.routeOptions.config.answersWhileDraining === true) return;
       if (this.draining) {
         void reply.header('connection', 'close');
         throw shuttingDown(this.opts.retryAfterMs ?? 5_000);

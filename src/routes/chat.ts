@@ -1,13 +1,17 @@
 /** POST /v1/chat/completions (stateless) and /v1/chat/completions/{conversation_id} (stateful). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
 import { newCompletionId } from '../core/ids.js';
 import { estimateTokens } from '../core/tokens.js';
+import type { ChatService } from '../conversations/chat-service.js';
 import { normalizeMessages } from '../conversations/messages.js';
+import type { ModelRegistry } from '../models/registry.js';
+import type { RequestLog } from '../observability/request-log.js';
 import { renderCompletion } from '../render/openai/completion.js';
 import { renderChatStream } from '../render/openai/stream.js';
 import { SseWriter } from '../render/sse-writer.js';
-import type { AppServices } from '../services.js';
 import { API_PREFIXES } from './prefixes.js';
 import { parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
 
@@ -24,18 +28,25 @@ function conversationIdFrom(request: FastifyRequest, bodyId: string | null | und
   return id;
 }
 
-export function registerChatRoutes(app: FastifyInstance, services: AppServices): void {
+export interface ChatRouteDeps {
+  chat: Pick<ChatService, 'start'>;
+  models: Pick<ModelRegistry, 'resolve'>;
+  requestLog: Pick<RequestLog, 'chat'>;
+  clock: Clock;
+  render: Pick<Config, 'keepAliveMs' | 'reasoningOutput' | 'citations'>;
+}
+
+export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const track = services.requestLog.chat(request);
-    const identity = await services.apiKeys.verify(request);
-    track.setKey(identity.name);
+    const { ctx } = request;
+    const track = deps.requestLog.chat(request);
     const body = parseChatRequest(request.body);
     const conversationId = conversationIdFrom(request, body.conversation_id);
     track.setRequest(body, conversationId);
     const messages = normalizeMessages(body.messages);
     const thinking = thinkingFromRequest(body);
     const webSearch = webSearchFromRequest(body);
-    const model = await services.models.resolve(body.model, {
+    const model = await deps.models.resolve(body.model, {
       ...(thinking !== undefined ? { thinking } : {}),
       ...(webSearch !== undefined ? { webSearch } : {}),
       ...(body.reasoning_effort ? { reasoningEffort: body.reasoning_effort } : {}),
@@ -46,24 +57,21 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     track.setModel(model);
 
     // The client going away, or the end of a shutdown's grace period, stops the upstream work.
-    const signal = track.requestSignal(reply.raw);
-    const turn = await services.chat.start({ owner: identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
+    const signal = ctx.signal;
+    const turn = await deps.chat.start({ owner: ctx.identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
     track.setTurn(turn);
-    const { config } = services;
+    const config = deps.render;
     const renderOptions = {
       id: newCompletionId(),
-      created: Math.floor(services.clock.now() / 1000),
+      created: Math.floor(deps.clock.now() / 1000),
       model: body.model,
       includeUsage: body.stream_options?.include_usage === true,
       reasoning: config.reasoningOutput,
       citations: config.citations,
       promptTokens: estimateTokens(turn.promptText),
       requestId: request.id,
-      // Per-key usage counters (recorded when the response closes) and the request log.
-      onUsage: (usage: { prompt_tokens: number; completion_tokens: number }) => {
-        services.apiKeys.noteUsage(request, usage);
-        track.onUsage(usage);
-      },
+      // How the response ended and its usage: for the key's counters and the request log.
+      onEnd: ctx.reportEnd,
     };
     const headers: Record<string, string> = { 'x-request-id': request.id };
     if (conversationId) headers['x-conversation-id'] = conversationId;
@@ -79,7 +87,7 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
       // the turn, which ends with an error frame.
       const writer = new SseWriter(reply.raw, { keepAliveMs: config.keepAliveMs, headers });
       writer.open();
-      await writer.pipe(track.frames(renderChatStream(track.events(turn.events), renderOptions)));
+      await writer.pipe(track.frames(renderChatStream(turn.events, renderOptions)));
       writer.end();
       return;
     }
@@ -87,8 +95,10 @@ export function registerChatRoutes(app: FastifyInstance, services: AppServices):
     void reply.headers(headers).send(completion);
   };
 
+  // The request log tracks these routes from their first hook (refusals count too).
+  const routeConfig = { logsTurn: true };
   for (const prefix of API_PREFIXES) {
-    app.post(`${prefix}/chat/completions`, handler);
-    if (!prefix.includes(':conversationId')) app.post(`${prefix}/chat/completions/:conversationId`, handler);
+    app.post(`${prefix}/chat/completions`, { config: routeConfig }, handler);
+    if (!prefix.includes(':conversationId')) app.post(`${prefix}/chat/completions/:conversationId`, { config: routeConfig }, handler);
   }
 }

@@ -1,8 +1,7 @@
 /** Conversation management for API clients: list, show, delete (scoped to the caller's key). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ProxyError } from '../core/errors.js';
+import type { FastifyInstance } from 'fastify';
+import type { ConversationService } from '../conversations/conversation-service.js';
 import type { ConversationRecord } from '../store/store.js';
-import type { AppServices } from '../services.js';
 
 /** What a client sees of a conversation: never the account's token, only ids it can use. */
 function view(c: ConversationRecord, withMessages: boolean): Record<string, unknown> {
@@ -18,30 +17,25 @@ function view(c: ConversationRecord, withMessages: boolean): Record<string, unkn
   };
 }
 
-export function registerConversationRoutes(app: FastifyInstance, services: AppServices): void {
-  const find = async (request: FastifyRequest): Promise<{ owner: string; record: ConversationRecord }> => {
-    const owner = (await services.apiKeys.verify(request)).id;
-    const { id } = request.params as { id: string };
-    const record = await services.store.getConversation(owner, id);
-    if (!record) throw new ProxyError('conversation_not_found', `No conversation "${id}" for this API key.`, { param: 'conversation_id' });
-    return { owner, record };
-  };
+export function registerConversationRoutes(app: FastifyInstance, deps: { conversations: ConversationService }): void {
+  const { conversations } = deps;
 
   app.get('/v1/conversations', async (request) => {
-    const owner = (await services.apiKeys.verify(request)).id;
     const q = request.query as { limit?: string; offset?: string };
     const limit = Math.min(Math.max(Number(q.limit) || 20, 1), 100);
     const offset = Math.max(Number(q.offset) || 0, 0);
-    const records = await services.store.listConversations({ owner, limit, offset });
+    const records = await conversations.list(request.ctx.identity.id, { limit, offset });
     return { object: 'list', data: records.map((c) => view(c, false)) };
   });
 
-  app.get('/v1/conversations/:id', async (request) => view((await find(request)).record, true));
+  app.get('/v1/conversations/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    return view(await conversations.get(request.ctx.identity.id, id), true);
+  });
 
   app.delete('/v1/conversations/:id', async (request) => {
-    const { owner, record } = await find(request);
-    await services.store.deleteConversation(owner, record.id);
-    await services.janitor.schedule(record.accountId, record.upstreamChatId);
+    const { id } = request.params as { id: string };
+    const record = await conversations.delete(request.ctx.identity.id, id);
     return { id: record.id, object: 'conversation.deleted', deleted: true };
   });
 }

@@ -14,7 +14,8 @@ function bearer(header: string | string[] | undefined): string | undefined {
 
 export function registerMetricsRoute(app: FastifyInstance, deps: { metrics: Metrics; token: string | undefined }): void {
   const expected = deps.token ? digest(deps.token) : undefined;
-  app.get('/metrics', async (request, reply) => {
+  // Metrics keep answering while a shutdown drains.
+  app.get('/metrics', { config: { answersWhileDraining: true } }, async (request, reply) => {
     if (expected) {
       const given = bearer(request.headers.authorization);
       if (!given || !timingSafeEqual(digest(given), expected)) {

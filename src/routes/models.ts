@@ -1,22 +1,28 @@
-/** GET /v1/models and /v1/models/{id} in OpenAI's exact list shape. */
+/** GET /v1/models and /v1/models/{id} in OpenAI's exact list shape, limited to what the caller's key may use. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ApiKeyService, CanonicalModelId } from '../auth/api-keys.js';
 import { ProxyError } from '../core/errors.js';
-import type { AppServices } from '../services.js';
+import type { ModelRegistry } from '../models/registry.js';
 import { API_PREFIXES } from './prefixes.js';
 
-export function registerModelRoutes(app: FastifyInstance, services: AppServices): void {
+export interface ModelRouteDeps {
+  models: Pick<ModelRegistry, 'list' | 'resolve'>;
+  apiKeys: Pick<ApiKeyService, 'filterModels' | 'assertModelAllowed'>;
+}
+
+export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
+  const canonicalOf: CanonicalModelId = async (id) => (await deps.models.resolve(id))?.canonicalId;
   for (const prefix of API_PREFIXES) {
-    app.get(`${prefix}/models`, async (request) => {
-      const identity = await services.apiKeys.verify(request);
-      return { object: 'list', data: services.apiKeys.filterModels(identity, await services.models.list()) };
-    });
+    app.get(`${prefix}/models`, async (request) => ({
+      object: 'list',
+      data: await deps.apiKeys.filterModels(request.ctx.identity, await deps.models.list(), canonicalOf),
+    }));
     app.get(`${prefix}/models/:id`, async (request: FastifyRequest) => {
-      const identity = await services.apiKeys.verify(request);
       const { id } = request.params as { id: string };
-      services.apiKeys.assertModelAllowed(identity, id);
-      const listed = (await services.models.list()).find((m) => m.id === id);
+      await deps.apiKeys.assertModelAllowed(request.ctx.identity, id, canonicalOf);
+      const listed = (await deps.models.list()).find((m) => m.id === id);
       if (listed) return listed;
-      const resolved = await services.models.resolve(id);
+      const resolved = await deps.models.resolve(id);
       if (!resolved) throw new ProxyError('model_not_found', `The model "${id}" does not exist.`, { param: 'model' });
       return { id, object: 'model', created: 1752192000, owned_by: 'moonshot-kimi-web', description: `Variant of ${resolved.baseId}` };
     });

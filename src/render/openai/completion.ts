@@ -15,6 +15,7 @@
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { reportEnd } from '../response-end.js';
 import { estimateTokens } from '../../core/tokens.js';
 import { CitationCollector, citationTitle, formatSources } from './citations.js';
 import type { RenderOptions } from './render-options.js';
@@ -59,18 +60,23 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
   let finish: FinishReason | undefined;
   const citations = new CitationCollector();
 
-  for await (const event of events) {
-    if (event.type === 'text-delta') answer += event.text;
-    else if (event.type === 'text-replace') answer = substituteBlock(answer, event.previous, event.text);
-    else if (event.type === 'reasoning-delta') reasoning += event.text;
-    else if (event.type === 'citation') citations.add(event.citation);
-    else if (event.type === 'finish') {
-      finish = event.reason;
-      break;
+  try {
+    for await (const event of events) {
+      if (event.type === 'text-delta') answer += event.text;
+      else if (event.type === 'text-replace') answer = substituteBlock(answer, event.previous, event.text);
+      else if (event.type === 'reasoning-delta') reasoning += event.text;
+      else if (event.type === 'citation') citations.add(event.citation);
+      else if (event.type === 'finish') {
+        finish = event.reason;
+        break;
+      }
     }
-  }
-  if (finish === undefined) {
-    throw new ProxyError('upstream_protocol_error', 'The upstream stream ended without a finish event.');
+    if (finish === undefined) {
+      throw new ProxyError('upstream_protocol_error', 'The upstream stream ended without a finish event.');
+    }
+  } catch (error) {
+    reportEnd(opts.onEnd, { outcome: 'error', error });
+    throw error;
   }
 
   const thinkBlock = opts.reasoning === 'think_tags' && reasoning.length > 0 ? THINK_OPEN + reasoning + THINK_CLOSE : '';
@@ -94,13 +100,7 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
   if (annotations !== undefined) message.annotations = annotations;
 
   const usage = buildUsage(opts.promptTokens, estimateTokens(content.slice(thinkBlock.length)), estimateTokens(reasoning));
-  if (opts.onUsage) {
-    try {
-      opts.onUsage(usage);
-    } catch {
-      // A failing observer must not fail the request.
-    }
-  }
+  reportEnd(opts.onEnd, { outcome: 'finish', usage });
 
   return {
     id: opts.id,

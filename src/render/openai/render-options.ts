@@ -1,4 +1,4 @@
-import type { ChatUsage } from './usage.js';
+import type { ResponseEnd } from '../response-end.js';
 
 /** Where thinking text goes: a `reasoning_content` field, `<think>` tags inside `content`, or nowhere. */
 export type ReasoningOutput = 'reasoning_content' | 'think_tags' | 'none';
@@ -24,8 +24,8 @@ export interface RenderOptions {
   /** Added to in-stream error objects as `request_id`. */
   requestId?: string;
   /**
-   * Called once with the estimated usage when a reply completes successfully, whether or not
-   * the client asked for usage (for request logs and metrics; the numbers are estimates).
+   * Called once when the response ends: `finish` with the estimated usage (whether or not the
+   * client asked for usage), `error`, or `client_gone` (for request logs, key usage, metrics).
    */
-  onUsage?: (usage: ChatUsage) => void;
+  onEnd?: (end: ResponseEnd) => void;
 }

@@ -4,6 +4,7 @@ import type { ChatEvent } from '../../core/chat-event.js';
 import { ProxyError, toOpenAIError } from '../../core/errors.js';
 import { estimateTokens } from '../../core/tokens.js';
 import { baseOptions, collect, eventsFrom, parseFrames, type Frame } from '../__fixtures__/sse.js';
+import type { ResponseEnd } from '../response-end.js';
 import type { RenderOptions } from './render-options.js';
 import { renderChatStream } from './stream.js';
 
@@ -344,14 +345,33 @@ describe('renderChatStream errors', () => {
     expect(frames[3]).toEqual({ done: true });
   });
 
-  it('does not call onUsage on failure, and calls it once on success', async () => {
-    const seen: unknown[] = [];
-    await render([{ type: 'text-delta', text: 'x' }], { onUsage: (u) => seen.push(u) }, new ProxyError('upstream_timeout', 't'));
-    expect(seen).toHaveLength(0);
-    await render(hello, { onUsage: (u) => seen.push(u) });
+  it('reports how the response ended, once: error with the failure, finish with the usage', async () => {
+    const seen: ResponseEnd[] = [];
+    const failure = new ProxyError('upstream_timeout', 't');
+    await render([{ type: 'text-delta', text: 'x' }], { onEnd: (e) => seen.push(e) }, failure);
+    expect(seen).toEqual([{ outcome: 'error', error: failure }]);
+    seen.length = 0;
+    await render([{ type: 'text-delta', text: 'cut' }], { onEnd: (e) => seen.push(e) });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ outcome: 'error', error: { code: 'upstream_protocol_error' } });
+    seen.length = 0;
+    await render(hello, { onEnd: (e) => seen.push(e) });
     expect(seen).toEqual([
-      { prompt_tokens: 12, completion_tokens: estimateTokens('Hello'), total_tokens: 12 + estimateTokens('Hello'), completion_tokens_details: { reasoning_tokens: 0 } },
+      {
+        outcome: 'finish',
+        usage: { prompt_tokens: 12, completion_tokens: estimateTokens('Hello'), total_tokens: 12 + estimateTokens('Hello'), completion_tokens_details: { reasoning_tokens: 0 } },
+      },
     ]);
+  });
+
+  it('reports client_gone when the reader stops before the reply finished', async () => {
+    const seen: ResponseEnd[] = [];
+    const gen = renderChatStream(eventsFrom(hello), baseOptions({ onEnd: (e) => seen.push(e) }));
+    await gen.next(); // role
+    await gen.next(); // first content
+    expect(seen).toEqual([]);
+    await gen.return(undefined);
+    expect(seen).toEqual([{ outcome: 'client_gone' }]);
   });
 });
 

@@ -19,6 +19,7 @@
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { reportEnd } from '../response-end.js';
 import { StreamTokenEstimator } from '../../core/tokens.js';
 import { CitationCollector, formatSources } from './citations.js';
 import { DONE_FRAME, errorFrame } from './errors.js';
@@ -46,7 +47,7 @@ export async function* renderChatStream(
   const mode = opts.reasoning;
   const alias = opts.reasoningAlias === true;
   // Emitted text is only sampled when someone will ask for usage.
-  const track = opts.includeUsage || opts.onUsage !== undefined;
+  const track = opts.includeUsage || opts.onEnd !== undefined;
 
   // Bounded samples of what was sent, for the usage estimate (never the whole answer).
   const content = new StreamTokenEstimator();
@@ -55,6 +56,7 @@ export async function* renderChatStream(
   let finish: FinishReason | undefined;
   let failure: unknown;
   let failed = false;
+  let reported = false;
   const citations = new CitationCollector();
 
   const it = events[Symbol.asyncIterator]();
@@ -133,6 +135,8 @@ export async function* renderChatStream(
       if (!failed) {
         failure = new ProxyError('upstream_protocol_error', 'The upstream stream ended without a finish event.');
       }
+      reported = true;
+      reportEnd(opts.onEnd, { outcome: 'error', error: failure });
       yield errorFrame(failure, opts.requestId);
       yield DONE_FRAME;
       return;
@@ -148,17 +152,14 @@ export async function* renderChatStream(
 
     if (track) {
       const usage = buildUsage(opts.promptTokens, content.estimate(), reasoning.estimate());
-      if (opts.onUsage) {
-        try {
-          opts.onUsage(usage);
-        } catch {
-          // A failing observer must not break the client's stream.
-        }
-      }
+      reported = true;
+      reportEnd(opts.onEnd, { outcome: 'finish', usage });
       if (opts.includeUsage) yield `data: ${head},"choices":[],"usage":${JSON.stringify(usage)}}\n\n`;
     }
     yield DONE_FRAME;
   } finally {
+    // The reader stopped pulling before the reply finished or failed: the client has gone.
+    if (!reported) reportEnd(opts.onEnd, { outcome: 'client_gone' });
     // Stopped early (finish seen, or the consumer went away): let the source clean up.
     if (!exhausted) {
       try {

@@ -1,0 +1,94 @@
+/**
+ * One error handler for the whole app: anything thrown (typed `ProxyError`, Fastify's own
+ * errors, bugs) becomes a status, Retry-After headers and a body in the dialect of the door
+ * the request came through. A door picks its dialect in its route config (`errorDialect`),
+ * for one route or, with `useErrorDialect`, for every route of its plugin scope; without
+ * one, errors are OpenAI-shaped.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { isProxyError, ProxyError, toOpenAIError } from '../core/errors.js';
+
+/** Renders a typed error as a door's error response body (and its status). */
+export type ErrorDialect = (error: ProxyError, requestId: string) => { status: number; body: unknown };
+
+/** The OpenAI error shape: `{"error":{"message","type","param","code","request_id"}}`. */
+export const openAIDialect: ErrorDialect = (error, requestId) => toOpenAIError(error, requestId);
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How this route's errors look (default: OpenAI). */
+    errorDialect?: ErrorDialect;
+  }
+}
+
+/** Every route registered in `scope` (after this call) answers errors in `dialect`. */
+export function useErrorDialect(scope: FastifyInstance, dialect: ErrorDialect): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, errorDialect: route.config?.errorDialect ?? dialect };
+  });
+}
+
+/** Retry hint for 429/503 answers when nothing better is known. */
+const DEFAULT_RETRY_AFTER_MS = 5_000;
+
+/** Fastify's own errors (bad JSON, body too large, …) as typed errors; anything else unchanged. */
+export function mapFrameworkError(error: unknown): unknown {
+  if (error instanceof ProxyError) return error;
+  const fe = error as Partial<FastifyError>;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProxyError('body_too_large', 'The request body is larger than the configured limit (MAX_BODY_BYTES).');
+    case 'FST_ERR_CTP_INVALID_JSON':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ProxyError('invalid_json', 'The request body is not valid JSON.');
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ProxyError('invalid_request', fe.message ?? 'Invalid request.', { status: fe.statusCode });
+  }
+  return error;
+}
+
+function asProxyError(error: unknown): ProxyError {
+  return isProxyError(error) ? error : new ProxyError('internal_error', 'Internal server error. The request id identifies the log line with details.', { cause: error });
+}
+
+function dialectOf(request: FastifyRequest): ErrorDialect {
+  return request.routeOptions.config?.errorDialect ?? openAIDialect;
+}
+
+/** Sends `error` in the request's dialect, with Retry-After on 429/503. */
+function sendError(request: FastifyRequest, reply: FastifyReply, error: ProxyError): void {
+  const { status, body } = dialectOf(request)(error, request.id);
+  // Every 429/503 says when to come back; without an upstream hint, a short default.
+  const retryAfterMs = error.retryAfterMs ?? (status === 429 || status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined);
+  if (retryAfterMs !== undefined) {
+    void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    void reply.header('retry-after-ms', String(Math.round(retryAfterMs)));
+  }
+  void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
+}
+
+/** A URL Fastify cannot route (bad percent-encoding): no route, so the default dialect. */
+export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, request, reply) => {
+  const { status, body } = openAIDialect(asProxyError(mapFrameworkError(error)), request.id);
+  const raw = reply as unknown as FastifyReply;
+  void raw.code(status).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8').send(body);
+};
+
+/** Sets the app's error and not-found handlers. Child scopes inherit them. */
+export function registerErrorHandler(app: FastifyInstance, deps: { logger: Logger }): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const mapped = mapFrameworkError(error);
+    const typed = asProxyError(mapped);
+    // The request log records the code the client was answered with.
+    if (request.ctx) request.ctx.error ??= typed;
+    if (typed.status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
+      deps.logger.error({ reqId: request.id, err: error }, 'unhandled error');
+    }
+    sendError(request, reply, typed);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    sendError(request, reply, new ProxyError('not_found', `Unknown route: ${request.method} ${request.url.split('?')[0]}`));
+  });
+}
