@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Tests that need a redis-server binary run with `npm run test:redis` (CI runs both).
-    exclude: [...configDefaults.exclude, '**/*.redis.test.ts'],
+    // test/agents is its own package, run with Node 22 by `npm run test:agents`.
+    exclude: [...configDefaults.exclude, '**/*.redis.test.ts', 'test/agents/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
