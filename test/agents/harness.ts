@@ -12,7 +12,8 @@ import { runBounded, startServer, type RunResult, type Server } from './processe
 export const API_KEY = 'sk-agents-0123456789abcdef';
 /** The model id agents are configured with: one the proxy serves under both Kimi protocols. */
 export const MODEL = 'k2';
-const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+/** The built CLI; KP_CLI runs the same tests against another build. */
+const CLI = process.env.KP_CLI || join(REPO_ROOT, 'dist', 'cli.js');
 
 export interface Trap {
   url: string;
@@ -121,15 +122,19 @@ export interface ClientRun extends RunResult {
   workdir: string;
 }
 
-/** Runs one agent CLI against the stack in a fresh temporary HOME and working directory, then removes both. */
-export async function runClient(stack: Stack, client: Client, prompt: string, timeoutMs = 120_000): Promise<ClientRun> {
+/**
+ * Runs one agent CLI against the stack in a fresh temporary HOME and working directory, then removes
+ * both. `prompt` may be built from the working directory (file tools want absolute paths).
+ */
+export async function runClient(stack: Stack, client: Client, prompt: string | ((workdir: string) => string), timeoutMs = 120_000): Promise<ClientRun> {
   const scratch = mkdtempSync(join(tmpdir(), `kp-agents-${client}-`));
   const home = join(scratch, 'home');
   const workdir = join(scratch, 'work');
   mkdirSync(home);
   mkdirSync(workdir);
   try {
-    const { command, args, env } = clientCommand(client, { home, workdir, root: stack.root, key: stack.key, model: stack.model, prompt });
+    const text = typeof prompt === 'function' ? prompt(workdir) : prompt;
+    const { command, args, env } = clientCommand(client, { home, workdir, root: stack.root, key: stack.key, model: stack.model, prompt: text });
     const result = await runBounded(command, args, { cwd: workdir, env: { ...baseEnv({ home, trap: stack.trap.url }), ...env }, timeoutMs });
     const files: Record<string, string> = {};
     for (const name of readdirSync(workdir)) {
