@@ -2,11 +2,13 @@
 // emulator (`node dist/cli.js emulator`), the built proxy in front of it (`node dist/cli.js serve`), and
 // an egress trap, an HTTP proxy that refuses everything and records what tried to leave the machine.
 // `runClient` runs one agent CLI headless in a fresh temporary directory with a bounded timeout.
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseEnv, clientCommand, REPO_ROOT, type Client } from './clients.ts';
+import { nonLoopbackConnects, straceAvailable, traced } from './connect-audit.ts';
 import { runBounded, startServer, type RunResult, type Server } from './processes.ts';
 
 export const API_KEY = 'sk-agents-0123456789abcdef';
@@ -120,6 +122,8 @@ export interface ClientRun extends RunResult {
   files: Record<string, string>;
   /** The working directory it ran in (already removed when runClient returns). */
   workdir: string;
+  /** Non-loopback addresses the client's processes tried to connect to; undefined without strace. */
+  connects?: string[];
 }
 
 /**
@@ -135,13 +139,15 @@ export async function runClient(stack: Stack, client: Client, prompt: string | (
   try {
     const text = typeof prompt === 'function' ? prompt(workdir) : prompt;
     const { command, args, env } = clientCommand(client, { home, workdir, root: stack.root, key: stack.key, model: stack.model, prompt: text });
-    const result = await runBounded(command, args, { cwd: workdir, env: { ...baseEnv({ home, trap: stack.trap.url }), ...env }, timeoutMs });
+    const log = join(scratch, 'connect.log');
+    const [cmd, argv] = straceAvailable() ? traced(log, command, args) : [command, args];
+    const result = await runBounded(cmd, argv, { cwd: workdir, env: { ...baseEnv({ home, trap: stack.trap.url }), ...env }, timeoutMs });
     const files: Record<string, string> = {};
     for (const name of readdirSync(workdir)) {
       const path = join(workdir, name);
       if (statSync(path).isFile()) files[name] = readFileSync(path, 'utf8');
     }
-    return { ...result, files, workdir };
+    return { ...result, files, workdir, ...(straceAvailable() ? { connects: nonLoopbackConnects(log) } : {}) };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -155,4 +161,10 @@ export function explain(run: RunResult, stack: Stack): string {
     `--- client stderr (tail)\n${run.stderr.slice(-4000)}`,
     `--- proxy output (tail)\n${stack.proxyOutput().slice(-4000)}`,
   ].join('\n');
+}
+
+/** Nothing the client did tried to leave loopback: no request through the trap, no direct connect(). */
+export function assertStayedOnLoopback(run: ClientRun, stack: Stack): void {
+  assert.deepEqual(stack.trap.egress(), [], 'requests for other hosts reached the egress trap');
+  if (run.connects) assert.deepEqual(run.connects, [], 'connect() to non-loopback addresses');
 }

@@ -28,3 +28,19 @@ export function opencodeTexts(stdout: string): string[] {
     .filter((e) => e.type === 'text')
     .map((e) => String((e.part as { text?: unknown } | undefined)?.text ?? ''));
 }
+
+/** The final `result` event of Claude Code's `--output-format stream-json`. */
+export function claudeResult(stdout: string): { result?: string; is_error?: boolean; subtype?: string } | undefined {
+  return jsonLines(stdout)
+    .filter((e) => e.type === 'result')
+    .at(-1) as { result?: string; is_error?: boolean; subtype?: string } | undefined;
+}
+
+/** The agent messages of Codex `exec --json` (`item.completed` events of type `agent_message`). */
+export function codexMessages(stdout: string): string[] {
+  return jsonLines(stdout)
+    .filter((e) => e.type === 'item.completed')
+    .map((e) => e.item as { type?: string; text?: string } | undefined)
+    .filter((item) => item?.type === 'agent_message')
+    .map((item) => String(item?.text ?? ''));
+}

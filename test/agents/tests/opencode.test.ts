@@ -1,7 +1,7 @@
 // opencode (`opencode run`, an openai-compatible provider) run headless against the proxy.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { explain, runClient, startStack, type Stack } from '../harness.ts';
+import { assertStayedOnLoopback, explain, runClient, startStack, type Stack } from '../harness.ts';
 import { opencodeTexts } from '../outputs.ts';
 
 let stack: Stack;
@@ -17,5 +17,5 @@ test('opencode gets the answer through the chat door, and nothing leaves loopbac
   const run = await runClient(stack, 'opencode', `Reply with the agreed words. [[emu reply=${answer}]]`);
   assert.equal(run.code, 0, explain(run, stack));
   assert.deepEqual(opencodeTexts(run.stdout), [answer], explain(run, stack));
-  assert.deepEqual(stack.trap.egress(), []);
+  assertStayedOnLoopback(run, stack);
 });

@@ -1,7 +1,7 @@
 // Qwen Code (`qwen -p … --yolo`, OpenAI-compatible chat) run headless against the proxy.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { explain, runClient, startStack, type Stack } from '../harness.ts';
+import { assertStayedOnLoopback, explain, runClient, startStack, type Stack } from '../harness.ts';
 import { qwenResult } from '../outputs.ts';
 
 let stack: Stack;
@@ -19,5 +19,5 @@ test('Qwen Code gets the answer through the chat door, and nothing leaves loopba
   const result = qwenResult(run.stdout);
   assert.equal(result?.is_error, false, explain(run, stack));
   assert.equal(result?.result, answer, explain(run, stack));
-  assert.deepEqual(stack.trap.egress(), []);
+  assertStayedOnLoopback(run, stack);
 });
