@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountStatus } from '../src/accounts/pool.js';
 import { keyId } from '../src/auth/api-keys.js';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { JumpClock } from './helpers/jump-clock.js';
 import { postJson, postStream, startHarness, streamText, waitFor, type Harness, type HarnessOptions } from './helpers/harness.js';
 
 const user = (content: string) => ({ role: 'user', content });
@@ -155,25 +156,28 @@ describe('account pool end to end', () => {
   });
 
   it('a rate-limited account cools down while the other serves, then comes back', async () => {
-    const h = await start({ env: { KIMI_TOKENS: 'tok-alpha,tok-beta' } });
-    h.emulator.control.setTokenFault('tok-alpha', '429', { times: 1, retryAfter: 1 });
+    // The proxy's clock is driven by the test: the cooldown ends when the test says so.
+    const clock = new JumpClock();
+    const h = await start({ env: { KIMI_TOKENS: 'tok-alpha,tok-beta' }, clock });
+    h.emulator.control.setTokenFault('tok-alpha', '429', { times: 1, retryAfter: 30 });
     // The first request that lands on account-1 gets the 429 and moves to account-2.
     await waitFor(async () => {
       expect((await ask(h, 'probe')).status).toBe(200);
       return statusOf(h, 'account-1').state === 'cooling';
     }, 5_000, 'account-1 to cool down');
     const s = statusOf(h, 'account-1');
-    expect(s.cooldownUntil).toBeGreaterThan(Date.now());
-    expect(s.cooldownUntil! - Date.now()).toBeLessThanOrEqual(1_000);
+    // The upstream's Retry-After (30 s) sets the cooldown.
+    expect(s.cooldownUntil! - clock.now()).toBeGreaterThan(29_000);
+    expect(s.cooldownUntil! - clock.now()).toBeLessThanOrEqual(30_000);
     const cooldownUntil = s.cooldownUntil!;
+    clock.advance(cooldownUntil - clock.now() - 1_000);
     const during = await chatCallsDuring(h, async () => {
       for (let i = 0; i < 4; i++) expect((await ask(h, `cooling ${i}`)).status).toBe(200);
     });
-    expect(Date.now()).toBeLessThan(cooldownUntil);
     expect(during['account-1'] ?? 0).toBe(0);
     expect(during['account-2']).toBe(4);
 
-    await sleep(cooldownUntil - Date.now() + 50);
+    clock.advance(cooldownUntil - clock.now() + 1);
     const later = await chatCallsDuring(h, async () => {
       for (let i = 0; i < 4; i++) expect((await ask(h, `later ${i}`)).status).toBe(200);
     });
@@ -182,7 +186,8 @@ describe('account pool end to end', () => {
   });
 
   it('repeated 5xx open an account’s circuit; after the cool-off one probe closes it again', async () => {
-    const h = await start({ env: { ACCOUNT_BREAKER_COOLOFF_MS: '1000' } });
+    const clock = new JumpClock();
+    const h = await start({ env: { ACCOUNT_BREAKER_COOLOFF_MS: '60000' }, clock });
     h.emulator.control.setTokenFault('tok-alpha', '500', { times: 3 });
     await waitFor(async () => {
       expect((await ask(h, 'through the failures')).status).toBe(200);
@@ -191,16 +196,16 @@ describe('account pool end to end', () => {
     const open = statusOf(h, 'account-1');
     expect(open.failures).toBe(3);
     const reopensAt = open.cooldownUntil!;
-    expect(reopensAt).toBeGreaterThan(Date.now());
+    expect(reopensAt - clock.now()).toBeGreaterThan(59_000);
 
+    clock.advance(reopensAt - clock.now() - 1_000);
     const during = await chatCallsDuring(h, async () => {
       for (let i = 0; i < 4; i++) expect((await ask(h, `open ${i}`)).status).toBe(200);
     });
-    expect(Date.now()).toBeLessThan(reopensAt);
     expect(during['account-1'] ?? 0).toBe(0);
     expect(during['account-2']).toBe(4);
 
-    await sleep(reopensAt - Date.now() + 50);
+    clock.advance(reopensAt - clock.now() + 1);
     // Half-open: the first request that account-1 takes is the probe; it succeeds and closes the circuit.
     const later = await chatCallsDuring(h, async () => {
       for (let i = 0; i < 4; i++) expect((await ask(h, `closed ${i}`)).status).toBe(200);
@@ -346,13 +351,13 @@ describe('account check', () => {
     const slow = [0, 1].map((i) => postStream(h0, { model: 'k2', messages: [user(`[[emu reply="slow ${i}" deltas=5 delay=150]]`)] }));
     await waitFor(() => h0.emulator.stats().openStreams === 2, 2_000, 'both slots to be busy');
 
-    const t0 = Date.now();
+    let streamsDone = 0;
+    for (const stream of slow) void stream.then(() => (streamsDone += 1));
     const res = await fetch(`${h.base}/v1/accounts/check`, { headers: { authorization: `Bearer ${h.apiKey}` } });
-    const elapsed = Date.now() - t0;
     const body = (await res.json()) as any;
     expect(body.data.map((a: any) => a.status)).toEqual(['ok', 'ok']);
-    // It did not wait for the streams (600 ms) to free a slot.
-    expect(elapsed).toBeLessThan(400);
+    // It did not wait for a stream to free a slot: both were still running when it answered.
+    expect(streamsDone).toBe(0);
     expect(h.emulator.stats().openStreams).toBe(2);
     expect(h.emulator.stats().refreshes).toEqual(refreshes);
     const done = await Promise.all(slow);

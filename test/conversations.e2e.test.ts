@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../src/emulator/index.js';
+import { FakeClock } from '../src/store/fake-clock.js';
 import { postJson, startHarness, waitFor, type Harness } from './helpers/harness.js';
 
 const user = (content: string) => ({ role: 'user', content });
@@ -66,11 +67,15 @@ describe.each(['rest', 'connect'] as const)('conversations over %s', (protocol) 
     expect(chatOf(reply(t2))).not.toBe(chatOf(a1));
   });
 
-  it('deletes implicitly kept chats after the idle TTL', async () => {
-    const h = await harness({ IMPLICIT_CONVERSATION_TTL_MS: '1000' });
+  it('deletes implicitly kept chats after the idle TTL, not before', async () => {
+    const clock = new FakeClock(Date.now());
+    const h = await harness({ IMPLICIT_CONVERSATION_TTL_MS: '60000' }, { clock });
     await postJson(h, { model: 'k2', messages: [user('idle')] });
+    clock.advance(59_000);
+    h.app.services.janitor.kick();
+    await h.app.services.janitor.idle();
     expect(h.emulator.stats().chatsDeleted).toBe(0);
-    await new Promise((r) => setTimeout(r, 1_100));
+    clock.advance(1_001);
     h.app.services.janitor.kick();
     await waitFor(() => h.emulator.stats().chatsDeleted === 1, 3_000, 'idle chat deletion');
   });

@@ -83,7 +83,7 @@ async function send(h: Harness, req: FuzzRequest): Promise<number> {
 
 describe('memory across 10,000 requests', () => {
   // Runs first in this file, before the fuzz cases leave large garbage and heap fragments behind.
-  it('stays bounded: heap growth after GC under 8 MB (800 B per request), RSS growth under 512 MB', async () => {
+  it('stays bounded: heap and off-heap growth after GC each under 8 MB (800 B per request)', async () => {
     const h = await startHarness({
       env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'off', ACCOUNT_MAX_CONCURRENT: '32', REQUEST_LOG_MAX_ENTRIES: '1000' },
       logLevel: 'silent',
@@ -147,21 +147,25 @@ describe('memory across 10,000 requests', () => {
       const elapsed = Date.now() - started;
       const after = await settle();
       const growth = after.heapUsed - before.heapUsed;
+      const offHeapGrowth = after.external - before.external;
       console.log(
         `10,000 requests in ${(elapsed / 1000).toFixed(1)} s; heap ${(before.heapUsed / MB).toFixed(1)} → ${(after.heapUsed / MB).toFixed(1)} MB (${(growth / MB).toFixed(2)} MB), ` +
+          `off-heap ${(before.external / MB).toFixed(1)} → ${(after.external / MB).toFixed(1)} MB, ` +
           `heap reserved ${(before.heapTotal / MB).toFixed(1)} → ${(after.heapTotal / MB).toFixed(1)} MB, rss ${(before.rss / MB).toFixed(1)} → ${(after.rss / MB).toFixed(1)} MB; emulator live chats ${h.emulator.stats().liveChats}`,
       );
-      // What legitimately remains: JIT code, and per-call timers that expire within 15 s.
+      // A leak of 10 KB per request would be about 100 MB after 10,000 requests: on the heap or
+      // off it (Buffers, ArrayBuffers), it breaks one of these bounds. What legitimately remains:
+      // JIT code, and per-call timers that expire within 15 s.
       expect(growth).toBeLessThan(8 * MB);
-      // RSS is the allocators' high-water mark (anonymous mappings: V8's page pool, malloc arenas
-      // of helper threads), not live data: it moves by 40-300 MB here from run to run with a flat
-      // heap, so only a coarse bound is meaningful.
-      expect(after.rss - before.rss).toBeLessThan(512 * MB);
+      expect(offHeapGrowth).toBeLessThan(8 * MB);
+      // RSS is not bounded here: it is the allocators' high-water mark (V8's page pool, malloc
+      // arenas of helper threads), not live data, and moves by hundreds of MB from run to run
+      // with a flat heap. It is logged above.
       expect(h.emulator.stats().liveChats).toBe(0);
     } finally {
       await h.close();
     }
-  }, 90_000);
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------

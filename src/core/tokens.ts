@@ -22,8 +22,8 @@ const SLICE = 4096;
 const HARD_CUT = 256;
 /**
  * Up to this many characters the text is counted in full; above, it is sampled. Tokenizing
- * costs ~0.1 µs per character for English but 2–4 µs for CJK text that misses the merge
- * cache, so the budget per estimate stays at about 8k characters.
+ * CJK text that misses the merge cache costs far more per character than English, so the
+ * budget per estimate stays bounded whatever the language (figures: docs/benchmarks.md).
  */
 const EXACT_LIMIT = 8192;
 /** Number and size of the samples used above EXACT_LIMIT. */
@@ -106,12 +106,10 @@ export function estimateTokens(text: string): number {
 }
 
 /*
- * Sizes of the streamed sample. Under load the tokenizer cost 100–300 ns per character before
- * its piece memo (o200k-count.ts), so this sample was a tenth of a long stream's CPU at
- * 1k + 1k characters. Many small blocks follow a text that changes style (prose, tables, code)
- * better than a few large ones: on this project's documents streamed in 4-character pieces,
- * 512 + 768 characters in 64-character blocks estimate within 5% on average (worst 13%) of a
- * full count, against 4% (worst 19%) for 1k + 1k in 256-character blocks.
+ * Sizes of the streamed sample. Tokenizing is a visible share of a long stream's CPU, so the
+ * sample stays small. Many small blocks follow a text that changes style (prose, tables,
+ * code) better than a few large ones, with a smaller worst-case error for fewer characters
+ * (the comparison is in docs/benchmarks.md).
  */
 /** Text kept verbatim at the start of a streamed text. */
 const STREAM_HEAD = 512;

@@ -1,6 +1,6 @@
 /**
  * Fastify gives every request a child logger, and making a pino child serializes its
- * bindings through the redaction at once (~9 KiB allocated per request). Request logging is
+ * bindings through the redaction at once, an allocation on every request. Request logging is
  * off (the request log writes one line per request itself), so almost no request logs
  * anything: the child is made on first use instead.
  */

@@ -1,4 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SseWriter, type SseWriterOptions } from './sse-writer.js';
@@ -6,18 +7,23 @@ import { SseWriter, type SseWriterOptions } from './sse-writer.js';
 type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 const servers: http.Server[] = [];
+/** What handlers threw (a failed `expect` included): the test fails with it, not with a dropped connection. */
+const handlerErrors: unknown[] = [];
 
 afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+  const thrown = handlerErrors.splice(0);
+  if (thrown.length > 0) throw thrown[0];
 });
 
 async function serve(handler: Handler): Promise<number> {
   const server = http.createServer((req, res) => {
     void Promise.resolve(handler(req, res)).catch((err: unknown) => {
-      res.destroy(err as Error);
+      handlerErrors.push(err);
+      res.destroy();
     });
   });
   servers.push(server);
@@ -117,16 +123,35 @@ describe('SseWriter', () => {
     expect(busy).not.toContain('ping');
   });
 
-  it('stops the keep-alive timer on end', async () => {
-    let writer!: SseWriter;
-    const port = await serve((_req, res) => {
-      writer = writerFor(res, { keepAliveMs: 20 });
+  it('stops the keep-alive timer on end', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      // A response with no socket: what it writes stays in its buffer.
+      const res = new ServerResponse(new IncomingMessage(new Socket()));
+      const writer = writerFor(res, { keepAliveMs: 20 });
       writer.open();
+      expect(vi.getTimerCount()).toBe(1); // the keep-alive timer
       writer.end();
-    });
-    const { response } = request(port);
-    expect(await readAll(await response)).toBe('');
-    await sleep(80); // a live timer would try to write after end and throw
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops the keep-alive timer when the client goes away', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    try {
+      const res = new ServerResponse(new IncomingMessage(new Socket()));
+      const writer = writerFor(res, { keepAliveMs: 20 });
+      writer.open();
+      expect(vi.getTimerCount()).toBe(1);
+      res.destroy();
+      res.emit('close');
+      expect(writer.closed).toBe(true);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('coalesces frames written in the same tick into one socket write', async () => {

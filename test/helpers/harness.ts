@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/core/clock.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 
 export interface Harness {
@@ -23,6 +24,8 @@ export interface HarnessOptions {
   sharedEmulator?: Emulator;
   /** The proxy's log level (default debug, collected in `logs`); 'silent' for long runs that would fill `logs`. */
   logLevel?: string;
+  /** The proxy's clock (default: the system clock); a FakeClock lets a test move past a TTL without waiting. */
+  clock?: Clock;
 }
 
 export const TEST_KEY = 'sk-test-0123456789abcdef';
@@ -49,7 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ACCOUNT_MAX_CONCURRENT: '8',
     ...opts.env,
   });
-  const app = await buildApp({ config, logger: pino({ level: opts.logLevel ?? 'debug' }, sink) });
+  const app = await buildApp({ config, logger: pino({ level: opts.logLevel ?? 'debug' }, sink), ...(opts.clock ? { clock: opts.clock } : {}) });
   await app.fastify.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.fastify.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

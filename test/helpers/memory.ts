@@ -26,13 +26,15 @@ export interface MemorySample {
   rss: number;
   /** Memory of ArrayBuffers and Buffers (outside the JS heap). */
   arrayBuffers: number;
+  /** Memory of C++ objects bound to JS objects, ArrayBuffers included (outside the JS heap). */
+  external: number;
 }
 
 /** Memory after a full GC. */
 export function sampleMemory(): MemorySample {
   forceGc();
   const m = process.memoryUsage();
-  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, arrayBuffers: m.arrayBuffers };
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, arrayBuffers: m.arrayBuffers, external: m.external };
 }
 
 export const MB = 1024 * 1024;

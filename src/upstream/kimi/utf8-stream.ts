@@ -5,7 +5,7 @@
  *
  * Why: a streaming TextDecoder goes through ICU, which widens every byte to UTF-16 and then
  * narrows it back; on a long answer streamed by the legacy API that was the largest single
- * cost of decoding (about 50 µs per 64 KiB read, against under 10 for a Latin-1 copy). Most
+ * cost of decoding, several times that of a Latin-1 copy (figures: docs/benchmarks.md). Most
  * of an SSE read is JSON punctuation and keys, and often all of it is ASCII. Reads with
  * other bytes keep the ICU path, which is the faster one for CJK text.
  */
