@@ -19,7 +19,9 @@ import { registerClientApi } from './http/client-api.js';
 import { createServer } from './http/server.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
+import type { AttemptLoopOptions } from './relay/attempt-loop.js';
 import { Relay } from './relay/relay.js';
+import { runUnary } from './relay/unary.js';
 import { registerAccountsCheckRoute } from './routes/accounts-check.js';
 import { registerChatRoutes } from './routes/chat.js';
 import { registerConversationRoutes } from './routes/conversations.js';
@@ -35,11 +37,10 @@ import { registerAdminRoutes } from './routes/admin/index.js';
 import type { AppServices } from './services.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
-import { ConnectClient, MODELS_PATH } from './upstream/kimi/connect/client.js';
 import { refreshAccessToken } from './upstream/kimi/auth.js';
 import { KimiHttp } from './upstream/kimi/http.js';
-import { RestSseClient } from './upstream/kimi/rest-sse/client.js';
-import type { KimiProtocol, KimiProtocolClient } from './upstream/kimi/types.js';
+import { openProtocolClient, type UnaryRunner } from './upstream/kimi/protocol-client.js';
+import type { KimiProtocolClient } from './upstream/kimi/types.js';
 import { VERSION } from './version.js';
 
 export interface AppDeps {
@@ -57,48 +58,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-function makeClient(protocol: KimiProtocol, http: KimiHttp, config: Config, logger: Logger): KimiProtocolClient {
-  if (protocol === 'rest') {
-    return new RestSseClient(http, { onUnknownEvent: (name) => logger.debug({ event: name }, 'ignored unknown Kimi SSE event') });
-  }
-  return new ConnectClient(http, {
-    chatPath: config.connectChatPath,
-    onUnknownMask: (mask) => logger.debug({ mask }, 'ignored unknown Kimi Connect mask'),
-  });
-}
-
-/** KIMI_PROTOCOL=auto: one probe at start. Connect's catalog RPC answers 404 only where Connect is absent. */
-async function detectProtocol(http: KimiHttp, pool: AccountPool, logger: Logger): Promise<KimiProtocol> {
-  if (pool.size === 0) return 'connect';
-  try {
-    const lease = await pool.acquire({ signal: AbortSignal.timeout(10_000) });
-    try {
-      const credentials = await lease.credentials(AbortSignal.timeout(10_000));
-      const res = await http.send(
-        {
-          method: 'POST',
-          path: `/apiv2/${MODELS_PATH}`,
-          body: '{}',
-          contentType: 'application/json',
-          protocol: 'connect',
-          allowNotFound: true,
-        },
-        { credentials, signal: AbortSignal.timeout(10_000) },
-      );
-      for await (const _ of res.body) {
-        // drain
-      }
-      const protocol = res.status === 404 ? 'rest' : 'connect';
-      logger.info({ protocol }, 'KIMI_PROTOCOL=auto: detected the upstream protocol');
-      return protocol;
-    } finally {
-      lease.release();
-    }
-  } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'KIMI_PROTOCOL=auto: probe failed; using connect');
-    return 'connect';
-  }
-}
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config } = deps;
@@ -141,8 +100,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
   await pool.init();
-  const protocol = config.kimiProtocol === 'auto' ? await detectProtocol(http, pool, logger) : config.kimiProtocol;
-  const client = makeClient(protocol, http, config, logger);
+  // Every upstream call runs through the relay's attempt loop and reports to account health.
+  const attempts: AttemptLoopOptions = {
+    pool,
+    clock,
+    maxAttempts: Math.max(1, Math.min(3, pool.size)),
+    backoffMs: 200,
+    onFailover: (from, err) => {
+      metrics.failover(err);
+      logger.warn({ account: from, code: err.code, upstreamCode: err.upstreamCode }, 'upstream failed before output; trying another account');
+    },
+  };
+  const unary: UnaryRunner = (call, opts) => runUnary(attempts, call, opts);
+  const { protocol, client } = await openProtocolClient({ protocol: config.kimiProtocol, http, unary, accountCount: pool.size, connectChatPath: config.connectChatPath, logger });
   late.client = client;
 
   const models = new ModelRegistry({
@@ -151,39 +121,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
     ...(client.listModels
       ? {
-          fetchCatalog: async () => {
-            const lease = await pool.acquire();
-            try {
-              return await client.listModels!({ credentials: await lease.credentials(), signal: AbortSignal.timeout(15_000) });
-            } finally {
-              lease.release();
-            }
-          },
+          fetchCatalog: () => unary((ctx) => client.listModels!(ctx), { timeoutMs: 15_000 }),
         }
       : {}),
     onError: (err) => logger.warn({ err: (err as Error).message }, 'could not read the live model catalog; serving the built-in list'),
   });
   const janitor = new Janitor({
     store,
-    pool,
+    unary,
     client,
     clock,
     implicitTtlMs: config.implicitConversationTtlMs,
     deleteChats: config.deleteTempChats,
     onError: (err) => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry'),
   });
-  const relay = new Relay({
-    pool,
-    client,
-    clock,
-    maxAttempts: Math.max(1, Math.min(3, pool.size)),
-    backoffMs: 200,
-    discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined),
-    onFailover: (from, err) => {
-      metrics.failover(err);
-      logger.warn({ account: from, code: err.code, upstreamCode: err.upstreamCode }, 'upstream failed before output; trying another account');
-    },
-  });
+  const relay = new Relay({ ...attempts, client, discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined) });
   const chat = new ChatService({
     relay,
     store,

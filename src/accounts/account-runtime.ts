@@ -4,6 +4,7 @@
  * expiry, re-checks and token replacement.
  */
 import type { Clock } from '../core/clock.js';
+import { ERROR_POLICY } from '../core/error-policy.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import { isRefreshTokenRejected } from '../upstream/kimi/auth.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
@@ -36,9 +37,6 @@ export interface ReportedLease {
   usedToken: string | undefined;
   probe: boolean;
 }
-
-/** Codes that count toward the circuit breaker. */
-const BREAKER_CODES = new Set(['upstream_overloaded', 'upstream_http_error', 'upstream_network_error', 'upstream_timeout']);
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -120,23 +118,30 @@ export class AccountRuntime {
     }
   }
 
-  /** Applies a request's outcome; branches on ProxyError codes only. */
+  /** Applies a request's outcome as the error policy's `health` column says (core/error-policy.ts). */
   report(lease: ReportedLease, outcome: unknown): void {
     const now = this.ctx.clock.now();
     if (outcome === 'ok') {
       this.health.onSuccess(now);
     } else if (isProxyError(outcome)) {
       const why = `${outcome.code}: ${outcome.message}`;
-      if (outcome.code === 'upstream_unauthenticated') {
-        if (this.onUnauthenticated(lease, why)) this.failures += 1;
-      } else if (outcome.code === 'upstream_rate_limited') {
-        this.failures += 1;
-        this.health.lastError = why;
-        this.health.onRateLimited(now, outcome.retryAfterMs);
-      } else if (BREAKER_CODES.has(outcome.code)) {
-        this.failures += 1;
-        this.health.lastError = why;
-        this.health.onFailure(now, lease.probe);
+      switch (ERROR_POLICY[outcome.code].health) {
+        case 'reauthenticate':
+          if (this.onUnauthenticated(lease, why)) this.failures += 1;
+          break;
+        case 'cool-down':
+          // A Kimi 429 becomes a cooldown here: Retry-After when given, else a growing backoff.
+          this.failures += 1;
+          this.health.lastError = why;
+          this.health.onRateLimited(now, outcome.retryAfterMs);
+          break;
+        case 'breaker':
+          this.failures += 1;
+          this.health.lastError = why;
+          this.health.onFailure(now, lease.probe);
+          break;
+        case 'none':
+          break;
       }
     }
     this.syncState(isProxyError(outcome) ? outcome.code : undefined);

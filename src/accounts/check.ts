@@ -10,7 +10,7 @@
  * account is marked healthy (as the background re-check would); a failing one keeps its state.
  * Nothing here logs, and no token ever appears in a report.
  */
-import { isProxyError } from '../core/errors.js';
+import { policyOf } from '../core/error-policy.js';
 import type { AccountCredentials, UpstreamAccountInfo } from '../upstream/kimi/types.js';
 import { maskSecret, type Account } from './account.js';
 import type { HealthState } from './health.js';
@@ -131,7 +131,7 @@ async function probe(deps: CheckDeps, accountId: string): Promise<ProbeResult> {
   if (outcome === true) return info ? { status: 'ok', info } : { status: 'ok' };
   if (outcome === 'timeout') return { status: 'error', failure: `no answer within ${Math.round(timeoutMs / 1000)} s` };
   if (probeError !== undefined) {
-    const refused = isProxyError(probeError) && probeError.code === 'upstream_unauthenticated';
+    const refused = policyOf(probeError).health === 'reauthenticate';
     return { status: refused ? 'invalid' : 'error', failure: messageOf(probeError) };
   }
   // The call was not made: the token could not be refreshed, or it has expired. The pool says which.

@@ -180,7 +180,7 @@ describe('AccountPool health', () => {
     expect(served).toBe(true);
   });
 
-  it('with affinity, an invalid or disabled owner gives no_accounts; a cooling one gives accounts_exhausted', async () => {
+  it('with affinity, an invalid, disabled or removed owner gives account_unavailable (not no_accounts); a cooling one gives accounts_exhausted', async () => {
     const { pool } = setup([account('a'), account('b'), account('c')]);
     const lease = await pool.acquire({ accountId: 'acct_a' });
     await lease.credentials();
@@ -188,11 +188,11 @@ describe('AccountPool health', () => {
     lease.release();
     expect(stateOf(pool, 'acct_a')).toBe('invalid');
     const e1 = await pool.acquire({ accountId: 'acct_a' }).catch((e: unknown) => e);
-    expect(e1).toMatchObject({ code: 'no_accounts' });
+    expect(e1).toMatchObject({ code: 'account_unavailable' });
     expect((e1 as Error).message).toContain('owns this conversation is unavailable');
     pool.setDisabled('acct_b', true);
-    await expect(pool.acquire({ accountId: 'acct_b' })).rejects.toMatchObject({ code: 'no_accounts' });
-    await expect(pool.acquire({ accountId: 'acct_nope' })).rejects.toMatchObject({ code: 'no_accounts' });
+    await expect(pool.acquire({ accountId: 'acct_b' })).rejects.toMatchObject({ code: 'account_unavailable' });
+    await expect(pool.acquire({ accountId: 'acct_nope' })).rejects.toMatchObject({ code: 'account_unavailable' });
     await run(pool, err('upstream_rate_limited', 4_000), 'acct_c');
     await expect(pool.acquire({ accountId: 'acct_c' })).rejects.toMatchObject({ code: 'accounts_exhausted', retryAfterMs: 4_000 });
   });

@@ -95,7 +95,7 @@ describe('AccountPool health shared through the store', () => {
     await clock.advance(500);
     for (let i = 0; i < 4; i++) expect((await run(two, 'ok')).id).toBe('acct_b');
     expect(stateOf(two, 'acct_a')).toBe('invalid');
-    await expect(two.acquire({ accountId: 'acct_a' })).rejects.toMatchObject({ code: 'no_accounts' });
+    await expect(two.acquire({ accountId: 'acct_a' })).rejects.toMatchObject({ code: 'account_unavailable' });
 
     await two.replaceToken('acct_a', 'cpmt_a_fresh');
     expect(stateOf(two, 'acct_a')).toBe('healthy');

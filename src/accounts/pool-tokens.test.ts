@@ -264,7 +264,7 @@ describe('AccountPool tokens', () => {
     const err = await pool.acquire().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'accounts_exhausted' });
     expect(pool.status()[0]).toMatchObject({ state: 'invalid', lastError: 'access token expired; configure a refresh token' });
-    await expect(pool.acquire({ accountId: 'acct_jwt' })).rejects.toMatchObject({ code: 'no_accounts' });
+    await expect(pool.acquire({ accountId: 'acct_jwt' })).rejects.toMatchObject({ code: 'account_unavailable' });
   });
 
   it('marks an access-only account invalid on 401 (nothing to refresh)', async () => {

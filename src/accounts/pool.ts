@@ -196,7 +196,7 @@ export class AccountPool {
     }
     opts.signal?.throwIfAborted();
     if (opts.accountId !== undefined && (!this.byId.has(opts.accountId) || this.removed.has(opts.accountId))) {
-      throw new ProxyError('no_accounts', 'The Kimi account that owns this conversation is no longer configured.');
+      throw new ProxyError('account_unavailable', 'The Kimi account that owns this conversation is no longer configured.');
     }
     // FIFO: while others wait, a new request queues behind them.
     let lease = this.queue.size === 0 ? await this.trySlot(opts, undefined) : undefined;
@@ -272,7 +272,7 @@ export class AccountPool {
 
   /**
    * Removes an account at run time: no new request gets it (conversations pinned to it get
-   * `no_accounts`); requests already running on it finish. False when there is no such account.
+   * `account_unavailable`); requests already running on it finish. False when there is no such account.
    */
   remove(accountId: string): boolean {
     const rt = this.runtimes.find((r) => r.id === accountId);
@@ -356,7 +356,7 @@ export class AccountPool {
       else if (av.kind === 'later') earliest = Math.min(earliest, av.until);
       else if (pinned) {
         const why = pinned.health.invalid ? `: ${pinned.health.invalid.reason}` : '';
-        throw new ProxyError('no_accounts', `The Kimi account that owns this conversation is unavailable (${av.state}${why}).`);
+        throw new ProxyError('account_unavailable', `The Kimi account that owns this conversation is unavailable (${av.state}${why}).`);
       }
     }
     if (ready.length === 0) {

@@ -9,7 +9,7 @@
  */
 import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
-import { ProxyError, isProxyError } from '../core/errors.js';
+import { ProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
 import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
@@ -72,9 +72,6 @@ const LOCK_POLL_MS = 50;
  */
 const CONVERSATION_LEASE_MS = 10_000;
 
-/** Errors after which a conversation's upstream chat cannot be used and is rebuilt elsewhere. */
-const MIGRATE_ON = new Set(['no_accounts', 'upstream_chat_not_found', 'upstream_unauthenticated']);
-
 const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
   messages.filter((m): m is ChatMessage & { role: TranscriptMessage['role'] } => m.role !== 'tool').map((m) => ({ role: m.role, content: m.content }));
 
@@ -101,7 +98,7 @@ export class ChatService {
     const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
     const outcome = newOutcome();
     const events = this.cleanupAfter(tapTurn(this.withContinuation(turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
-    return wrapTurn(events, turn, text);
+    return wrapTurn(events, turn, () => text);
   }
 
   /** Stateless request with history reuse: continue the upstream chat that produced this history, if any. */
@@ -161,26 +158,28 @@ export class ChatService {
       request = {
         upstream: { text, model: input.model, chatId: record.upstreamChatId, ...(parentId ? { parentId } : {}) },
         accountId: record.accountId,
+        // The chat's account is unusable (or the chat is gone): the relay rebuilds the
+        // conversation on a healthy account, seeded with the stored transcript, so the user sees no break.
+        migrate: () => {
+          text = foldMessages([...base, ...plan.fresh]);
+          return { text, model: input.model };
+        },
         signal: input.signal,
       };
     }
 
-    let turn: RelayTurn;
-    let continuing = reuses;
-    try {
-      turn = await this.opts.relay.open(request);
-    } catch (err) {
-      if (!reuses || !isProxyError(err) || !MIGRATE_ON.has(err.code)) throw err;
-      // The chat's account is unusable (or the chat is gone): rebuild the conversation on a
-      // healthy account, seeded with the stored transcript, so the user sees no break.
-      text = foldMessages([...base, ...plan.fresh]);
-      turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
-      continuing = false;
-    }
+    const turn = await this.opts.relay.open(request);
+    const continuing = (): boolean => reuses && !turn.migrated;
     // The previous upstream chat is abandoned by a restart or a migration.
-    if (record && !continuing) void this.opts.janitor.schedule(record.accountId, record.upstreamChatId).catch(() => undefined);
+    let oldChatAbandoned = false;
+    const abandonOldChat = (): void => {
+      if (!record || continuing() || oldChatAbandoned) return;
+      oldChatAbandoned = true;
+      void this.opts.janitor.schedule(record.accountId, record.upstreamChatId).catch(() => undefined);
+    };
+    abandonOldChat();
 
-    const outcome = newOutcome(continuing ? record?.upstreamChatId : undefined);
+    const outcome = newOutcome(continuing() ? record?.upstreamChatId : undefined);
     const save = async (o: TurnOutcome): Promise<void> => {
       if (!o.chatId) return;
       const now = this.opts.clock.now();
@@ -200,7 +199,7 @@ export class ChatService {
         createdAt: record?.createdAt ?? now,
         updatedAt: now,
       };
-      const parent = o.assistantMessageId ?? (continuing ? record?.lastAssistantMessageId : undefined);
+      const parent = o.assistantMessageId ?? (continuing() ? record?.lastAssistantMessageId : undefined);
       if (parent) next.lastAssistantMessageId = parent;
       if (target.implicit) {
         next.implicit = true;
@@ -210,8 +209,12 @@ export class ChatService {
     };
     const tapped = tapTurn(this.withContinuation(turn, input), outcome, save);
     // A chat this turn created that never got saved is an orphan: delete it.
-    const events = this.cleanupAfter(tapped, turn, outcome, () => !continuing, target.unlock);
-    return wrapTurn(events, turn, text, target.unlock);
+    const unlock = (): void => {
+      abandonOldChat();
+      target.unlock();
+    };
+    const events = this.cleanupAfter(tapped, turn, outcome, () => !continuing(), unlock);
+    return wrapTurn(events, turn, () => text, target.unlock);
   }
 
   private withContinuation(turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
@@ -240,10 +243,15 @@ export class ChatService {
     try {
       yield* events;
     } finally {
-      unlock?.();
-      // Saved conversations keep their chat; everything else is temporary.
-      const saved = outcome.finished && unlock !== undefined;
-      if (outcome.chatId && !saved && deleteChat()) void this.opts.janitor.schedule(turn.accountId, outcome.chatId).catch(() => undefined);
+      const settle = (): void => {
+        unlock?.();
+        // Saved conversations keep their chat; everything else is temporary.
+        const saved = outcome.finished && unlock !== undefined;
+        if (outcome.chatId && !saved && deleteChat()) void this.opts.janitor.schedule(turn.accountId, outcome.chatId).catch(() => undefined);
+      };
+      // The reader left early and the turn is still being followed to its end: decide then.
+      if (outcome.following) void outcome.following.then(settle);
+      else settle();
     }
   }
 
@@ -282,7 +290,7 @@ export class ChatService {
 
 const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
 
-function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: string, onAbandon?: () => void): StartedTurn {
+function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: () => string, onAbandon?: () => void): StartedTurn {
   let started = false;
   return {
     events: {
@@ -294,7 +302,9 @@ function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText:
     get accountId() {
       return turn.accountId;
     },
-    promptText,
+    get promptText() {
+      return promptText();
+    },
     abandon() {
       if (started) return;
       turn.abandon();

@@ -4,15 +4,15 @@
  * store, so pending work survives restarts and (with a shared store) is done once.
  */
 import type { Clock } from '../core/clock.js';
-import { isProxyError } from '../core/errors.js';
-import { withTimeout } from '../core/signals.js';
-import type { AccountPool } from '../accounts/pool.js';
+import { policyOf } from '../core/error-policy.js';
+import type { UnaryCall, UnaryOptions } from '../relay/unary.js';
 import type { KimiProtocolClient } from '../upstream/kimi/types.js';
 import type { Store } from '../store/store.js';
 
 export interface JanitorOptions {
   store: Store;
-  pool: AccountPool;
+  /** Runs each deletion on the chat's account, reporting the outcome to its health (Relay.unary). */
+  unary: <T>(call: UnaryCall<T>, opts: UnaryOptions) => Promise<T>;
   client: KimiProtocolClient;
   clock: Clock;
   /** How often due work is looked for when nothing kicked the janitor. */
@@ -24,6 +24,9 @@ export interface JanitorOptions {
   deleteChats?: boolean;
   onError?: (err: unknown, chatId: string) => void;
 }
+
+/** Time limit of one upstream deletion. */
+const DELETE_TIMEOUT_MS = 15_000;
 
 export class Janitor {
   private timer: NodeJS.Timeout | undefined;
@@ -93,7 +96,7 @@ export class Janitor {
 
   private async pass(): Promise<void> {
     await this.sweepIdle();
-    const { store, pool, client, clock } = this.opts;
+    const { store, unary, client, clock } = this.opts;
     const maxAttempts = this.opts.maxAttempts ?? 5;
     for (;;) {
       const batch = await store.claimDueDeletions(clock.now(), 16, 60_000);
@@ -102,17 +105,11 @@ export class Janitor {
         batch.map(async (item) => {
           try {
             if (item.protocol !== client.protocol) throw new Error('protocol changed since the chat was created');
-            const lease = await pool.acquire({ accountId: item.accountId });
-            try {
-              const credentials = await lease.credentials();
-              await withTimeout(15_000, (signal) => client.deleteChat(item.chatId, { credentials, signal }));
-            } finally {
-              lease.release();
-            }
+            await unary((ctx) => client.deleteChat(item.chatId, ctx), { accountId: item.accountId, timeoutMs: DELETE_TIMEOUT_MS });
             await store.completeDeletion(item.id);
           } catch (err) {
-            // Already gone upstream, or not retryable: done either way.
-            const gone = isProxyError(err) && err.code === 'upstream_chat_not_found';
+            // Already gone upstream: done. Anything else is tried again later, a bounded number of times.
+            const gone = policyOf(err).chatGone;
             if (gone || item.attempts >= maxAttempts) await store.completeDeletion(item.id);
             else await store.retryDeletion(item.id, clock.now() + 2 ** item.attempts * 1_000);
             if (!gone) this.opts.onError?.(err, item.chatId);

@@ -1,4 +1,8 @@
-/** Follows a turn's events to learn its upstream ids and answer text, and runs a hook before `finish` is passed on. */
+/**
+ * Follows a turn's events to learn its upstream ids and answer text, and runs a hook before
+ * `finish` is passed on. With a hook, the turn is followed to its upstream end even when the
+ * reader leaves first: what Kimi finished is saved, whoever was reading.
+ */
 import type { ChatEvent } from '../core/chat-event.js';
 import { GrowingText } from '../core/growing-text.js';
 
@@ -9,6 +13,11 @@ export interface TurnOutcome {
   /** The answer text exactly as emitted (after citation-marker rewriting). */
   answer: string;
   finished: boolean;
+  /**
+   * Set when the reader left before the end and the rest of the turn is being followed
+   * without it; resolves when that is over (`finished` then says whether Kimi finished).
+   */
+  following?: Promise<void>;
 }
 
 export function newOutcome(chatId?: string): TurnOutcome {
@@ -18,7 +27,7 @@ export function newOutcome(chatId?: string): TurnOutcome {
 /** `onFinish` runs before the finish event reaches the client, so the next turn always finds the saved state. */
 export async function* tapTurn(events: AsyncIterable<ChatEvent>, outcome: TurnOutcome, onFinish?: (o: TurnOutcome) => Promise<void>): AsyncGenerator<ChatEvent> {
   const answer = new GrowingText(outcome.answer);
-  for await (const ev of events) {
+  const observe = async (ev: ChatEvent): Promise<void> => {
     switch (ev.type) {
       case 'meta':
         if (ev.chatId) outcome.chatId = ev.chatId;
@@ -40,6 +49,38 @@ export async function* tapTurn(events: AsyncIterable<ChatEvent>, outcome: TurnOu
         if (onFinish) await onFinish(outcome);
         break;
     }
-    yield ev;
+  };
+  const it = events[Symbol.asyncIterator]();
+  let over = false;
+  try {
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      await observe(next.value);
+      yield next.value;
+    }
+    over = true;
+  } catch (err) {
+    over = true;
+    throw err;
+  } finally {
+    if (!over) {
+      // The reader left early. Without a hook, or once finished, the upstream can stop now;
+      // otherwise read on: a stream whose client has gone ends with what had already arrived.
+      if (onFinish && !outcome.finished) outcome.following = follow(it, observe);
+      else await it.return?.(undefined);
+    }
+  }
+}
+
+async function follow(it: AsyncIterator<ChatEvent>, observe: (ev: ChatEvent) => Promise<void>): Promise<void> {
+  try {
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      await observe(next.value);
+    }
+  } catch {
+    // Nobody to tell: the turn is simply not saved.
   }
 }

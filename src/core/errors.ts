@@ -18,50 +18,54 @@ export type OpenAIErrorType =
 interface CodeSpec {
   status: number;
   type: OpenAIErrorType;
-  /** Worth trying again on another account (only before the first byte reached the client). */
-  failover: boolean;
 }
 
-/** Every code the proxy produces, with its HTTP status and OpenAI error type. */
+/**
+ * Every code the proxy produces, with its HTTP status and OpenAI error type. What each code
+ * means for retries, failover, migration and account health is in error-policy.ts.
+ */
 export const ERROR_CODES = {
-  invalid_json: { status: 400, type: 'invalid_request_error', failover: false },
-  invalid_request: { status: 400, type: 'invalid_request_error', failover: false },
-  unsupported_content: { status: 400, type: 'invalid_request_error', failover: false },
-  invalid_api_key: { status: 401, type: 'authentication_error', failover: false },
-  api_key_expired: { status: 401, type: 'authentication_error', failover: false },
-  api_key_revoked: { status: 401, type: 'authentication_error', failover: false },
-  invalid_admin_token: { status: 401, type: 'authentication_error', failover: false },
-  model_not_allowed: { status: 403, type: 'permission_error', failover: false },
-  model_not_found: { status: 404, type: 'invalid_request_error', failover: false },
-  not_found: { status: 404, type: 'not_found_error', failover: false },
-  conversation_not_found: { status: 404, type: 'not_found_error', failover: false },
-  conversation_busy: { status: 409, type: 'conflict_error', failover: false },
-  already_exists: { status: 409, type: 'conflict_error', failover: false },
-  body_too_large: { status: 413, type: 'invalid_request_error', failover: false },
-  rate_limited: { status: 429, type: 'rate_limit_error', failover: false },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  unsupported_content: { status: 400, type: 'invalid_request_error' },
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  api_key_expired: { status: 401, type: 'authentication_error' },
+  api_key_revoked: { status: 401, type: 'authentication_error' },
+  invalid_admin_token: { status: 401, type: 'authentication_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  not_found: { status: 404, type: 'not_found_error' },
+  conversation_not_found: { status: 404, type: 'not_found_error' },
+  conversation_busy: { status: 409, type: 'conflict_error' },
+  already_exists: { status: 409, type: 'conflict_error' },
+  body_too_large: { status: 413, type: 'invalid_request_error' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
   /** A client API key's own limits (requests per minute, concurrent streams). */
-  rate_limit_exceeded: { status: 429, type: 'rate_limit_error', failover: false },
-  too_many_concurrent_streams: { status: 429, type: 'rate_limit_error', failover: false },
-  accounts_exhausted: { status: 429, type: 'rate_limit_error', failover: false },
-  no_accounts: { status: 503, type: 'service_unavailable', failover: false },
-  overloaded: { status: 503, type: 'service_unavailable', failover: false },
-  store_unavailable: { status: 503, type: 'service_unavailable', failover: false },
-  shutting_down: { status: 503, type: 'service_unavailable', failover: false },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  too_many_concurrent_streams: { status: 429, type: 'rate_limit_error' },
+  accounts_exhausted: { status: 429, type: 'rate_limit_error' },
+  /** No Kimi account is configured, or every configured one is disabled. */
+  no_accounts: { status: 503, type: 'service_unavailable' },
+  /** The account a request is pinned to (a conversation's upstream chat lives there) is gone, invalid or disabled. */
+  account_unavailable: { status: 503, type: 'service_unavailable' },
+  overloaded: { status: 503, type: 'service_unavailable' },
+  store_unavailable: { status: 503, type: 'service_unavailable' },
+  shutting_down: { status: 503, type: 'service_unavailable' },
   // Upstream (Kimi) failures.
-  upstream_unauthenticated: { status: 502, type: 'upstream_error', failover: true },
-  upstream_rate_limited: { status: 429, type: 'rate_limit_error', failover: true },
-  upstream_overloaded: { status: 503, type: 'service_unavailable', failover: true },
-  upstream_http_error: { status: 502, type: 'upstream_error', failover: true },
-  upstream_network_error: { status: 502, type: 'upstream_error', failover: true },
-  upstream_timeout: { status: 504, type: 'timeout_error', failover: true },
-  upstream_protocol_error: { status: 502, type: 'upstream_error', failover: false },
+  upstream_unauthenticated: { status: 502, type: 'upstream_error' },
+  upstream_rate_limited: { status: 429, type: 'rate_limit_error' },
+  upstream_overloaded: { status: 503, type: 'service_unavailable' },
+  upstream_http_error: { status: 502, type: 'upstream_error' },
+  upstream_network_error: { status: 502, type: 'upstream_error' },
+  upstream_timeout: { status: 504, type: 'timeout_error' },
+  upstream_protocol_error: { status: 502, type: 'upstream_error' },
   /** The upstream stopped generating (REST `error` event, Connect `exception`/unknown error code). */
-  upstream_generation_error: { status: 502, type: 'upstream_error', failover: false },
-  upstream_content_filter: { status: 400, type: 'invalid_request_error', failover: false },
-  upstream_bad_request: { status: 400, type: 'invalid_request_error', failover: false },
-  upstream_chat_busy: { status: 409, type: 'conflict_error', failover: false },
-  upstream_chat_not_found: { status: 404, type: 'not_found_error', failover: false },
-  internal_error: { status: 500, type: 'server_error', failover: false },
+  upstream_generation_error: { status: 502, type: 'upstream_error' },
+  upstream_content_filter: { status: 400, type: 'invalid_request_error' },
+  upstream_bad_request: { status: 400, type: 'invalid_request_error' },
+  upstream_chat_busy: { status: 409, type: 'conflict_error' },
+  upstream_chat_not_found: { status: 404, type: 'not_found_error' },
+  internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, CodeSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -96,11 +100,6 @@ export class ProxyError extends Error {
 
   get type(): OpenAIErrorType {
     return ERROR_CODES[this.code].type;
-  }
-
-  /** True when another account might succeed where this one failed. */
-  get failover(): boolean {
-    return ERROR_CODES[this.code].failover;
   }
 }
 

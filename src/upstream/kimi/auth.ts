@@ -8,6 +8,7 @@
  * with `{"refreshToken": "…"}`) is deliberately not implemented: no source captured its
  * success body (spec B.10, F.6), so there is nothing reliable to parse.
  */
+import { policyOf } from '../../core/error-policy.js';
 import { ProxyError, isProxyError } from '../../core/errors.js';
 import type { KimiHttp } from './http.js';
 import type { AccountCredentials } from './types.js';
@@ -98,7 +99,7 @@ export async function refreshAccessToken(
   try {
     body = await http.json({ method: 'GET', path: REFRESH_PATH, protocol: 'rest' }, { credentials, signal });
   } catch (err) {
-    if (isProxyError(err) && (err.code === 'upstream_unauthenticated' || err.code === 'upstream_bad_request')) {
+    if (isProxyError(err) && policyOf(err).refreshRejected) {
       throw new RefreshTokenRejectedError('Kimi rejected the refresh token (it is expired, revoked or already used).', err, err.upstreamCode);
     }
     throw err;

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, ProxyError, type ErrorCode } from './errors.js';
+import { ERROR_POLICY, policyOf } from './error-policy.js';
+
+const codes = Object.keys(ERROR_CODES) as ErrorCode[];
+const where = (test: (code: ErrorCode) => boolean): ErrorCode[] => codes.filter(test).sort();
+
+describe('error policy', () => {
+  it('decides every error code', () => {
+    expect(Object.keys(ERROR_POLICY).sort()).toEqual([...codes].sort());
+  });
+
+  it('fails over exactly on the upstream failures another account may not have: refused token, rate limit, 5xx, network, timeout', () => {
+    expect(where((c) => ERROR_POLICY[c].failover)).toEqual(
+      ['upstream_http_error', 'upstream_network_error', 'upstream_overloaded', 'upstream_rate_limited', 'upstream_timeout', 'upstream_unauthenticated'].sort(),
+    );
+  });
+
+  it('never retries what the client sent or its own limits', () => {
+    for (const code of codes.filter((c) => ERROR_CODES[c].status >= 400 && ERROR_CODES[c].status < 500 && !c.startsWith('upstream_'))) {
+      const p = ERROR_POLICY[code];
+      expect([p.failover, p.retrySameAccount, p.migrate, p.health], code).toEqual([false, false, false, 'none']);
+    }
+  });
+
+  it('a Kimi 429 cools the account down; a refused token re-authenticates; 5xx, network and timeouts count toward the breaker', () => {
+    expect(where((c) => ERROR_POLICY[c].health === 'cool-down')).toEqual(['upstream_rate_limited']);
+    expect(where((c) => ERROR_POLICY[c].health === 'reauthenticate')).toEqual(['upstream_unauthenticated']);
+    expect(where((c) => ERROR_POLICY[c].health === 'breaker')).toEqual(['upstream_http_error', 'upstream_network_error', 'upstream_overloaded', 'upstream_timeout']);
+  });
+
+  it('anything that marks an account also lets the request fail over: the account is the problem, not the request', () => {
+    for (const code of where((c) => ERROR_POLICY[c].health !== 'none')) expect(ERROR_POLICY[code].failover, code).toBe(true);
+  });
+
+  it('migrates a pinned conversation when its account is unavailable, its chat is gone or its token refused, but not when nothing is configured', () => {
+    expect(where((c) => ERROR_POLICY[c].migrate)).toEqual(['account_unavailable', 'upstream_chat_not_found', 'upstream_unauthenticated']);
+    expect(ERROR_POLICY.no_accounts.migrate).toBe(false);
+  });
+
+  it('retries on the same account only after a refused token (reporting it refreshes the token)', () => {
+    expect(where((c) => ERROR_POLICY[c].retrySameAccount)).toEqual(['upstream_unauthenticated']);
+  });
+
+  it('a deletion of a chat that is already gone is done', () => {
+    expect(where((c) => ERROR_POLICY[c].chatGone)).toEqual(['upstream_chat_not_found']);
+  });
+
+  it('errors without a code are never retried and say nothing about the account', () => {
+    const p = policyOf(new Error('bug'));
+    expect([p.failover, p.retrySameAccount, p.migrate, p.health]).toEqual([false, false, false, 'none']);
+    expect(policyOf(new ProxyError('upstream_timeout', 't')).failover).toBe(true);
+  });
+});
