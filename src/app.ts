@@ -17,6 +17,7 @@ import { ConversationService } from './conversations/conversation-service.js';
 import { Janitor } from './conversations/janitor.js';
 import { registerClientApi } from './http/client-api.js';
 import { createServer } from './http/server.js';
+import { registerAnthropicRoutes, registerEventLoggingSink } from './doors/anthropic/routes.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
 import type { AttemptLoopOptions } from './relay/attempt-loop.js';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     protocol,
     ttlMs: config.modelCatalogTtlMs,
     clock,
+    aliases: config.modelAliases,
     ...(client.listModels
       ? {
           fetchCatalog: () => unary((ctx) => client.listModels!(ctx), { timeoutMs: 15_000 }),
@@ -174,11 +176,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await registerCors(fastify, { origins: config.access.corsOrigins, adminCors: config.access.adminCors });
   registerHealthRoutes(fastify, { version: VERSION, protocol, store, accounts: () => pool.status(), clock, draining: () => drain.isDraining });
   registerMetricsRoute(fastify, { metrics, token: config.observability.metricsToken });
+  registerEventLoggingSink(fastify);
   const conversations = new ConversationService({ store, janitor });
   const canonicalModelId = async (id: string): Promise<string | undefined> => (await models.resolve(id))?.canonicalId;
   await registerClientApi(fastify, { apiKeys: services.apiKeys, store, clock, canonicalModelId }, [
     (api) => registerModelRoutes(api, { models, apiKeys: services.apiKeys }),
     (api) => registerChatRoutes(api, { chat, models, requestLog, clock, render: config }),
+    (api) => registerAnthropicRoutes(api, { chat, models, requestLog, clock, render: config }),
     (api) => registerConversationRoutes(api, { conversations }),
     (api) => registerAccountsCheckRoute(api, { pool, client, clock }),
   ]);

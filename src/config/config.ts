@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
+import { DEFAULT_MODEL_ALIASES, parseModelAliases, type ModelAliasRule } from '../models/aliases.js';
 import { normalizeProxyUrl } from '../observability/proxy-url.js';
 import type { ConfigFileContents } from './config-file.js';
 
@@ -93,6 +94,17 @@ const envSchema = z.object({
   UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
   MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
+  MODEL_ALIASES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseModelAliases(v ?? DEFAULT_MODEL_ALIASES);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   DATA_DIR: z.string().optional().default('./data'),
   STORE_URL: z.string().optional(),
   REDIS_PREFIX: z.string().min(1).max(100).optional().default('kimi-proxy:'),
@@ -157,6 +169,8 @@ export interface Config {
   timeouts: Timeouts;
   maxBodyBytes: number;
   modelCatalogTtlMs: number;
+  /** MODEL_ALIASES: client model names (Claude Code's `claude-…`) answered as one of ours. */
+  modelAliases: ModelAliasRule[];
   dataDir: string;
   /** Store backend URL (`sqlite:`, `memory:`, `redis://…`); absent = SQLite in dataDir. */
   storeUrl: string | undefined;
@@ -261,6 +275,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
+    modelAliases: e.MODEL_ALIASES,
     dataDir: e.DATA_DIR,
     storeUrl: e.STORE_URL?.trim() || undefined,
     redisPrefix: e.REDIS_PREFIX,

@@ -10,6 +10,7 @@
 import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
+import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
 import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
@@ -46,6 +47,10 @@ export interface ChatInput {
   model: ResolvedModel;
   messages: ChatMessage[];
   signal: AbortSignal;
+  /** The functions the client offers and how it wants them used (applied by the tool pipeline). */
+  tools?: ToolRequest;
+  /** Structured output the client asked for (applied by the tool pipeline). */
+  responseFormat?: ResponseFormat;
 }
 
 export interface StartedTurn {

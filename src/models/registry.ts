@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import type { KimiProtocol, UpstreamCatalog } from '../upstream/kimi/types.js';
+import { aliasTarget, type ModelAliasRule } from './aliases.js';
 import { baseModelsFromCatalog } from './catalog-models.js';
 import {
   CONNECT_FALLBACK_MODELS,
@@ -29,6 +30,8 @@ export interface ModelRegistryOptions {
   /** How long a first request waits for the first catalog fetch before using the fallback. */
   firstFetchWaitMs?: number;
   onError?: (err: unknown) => void;
+  /** MODEL_ALIASES: client model names answered as another model (tried before the table). */
+  aliases?: readonly ModelAliasRule[];
 }
 
 export type CatalogSource = 'builtin' | 'live' | 'fallback';
@@ -50,7 +53,11 @@ export class ModelRegistry {
 
   async resolve(id: string, resolveOpts: ResolveOptions = {}): Promise<ResolvedModel | undefined> {
     await this.current();
-    return resolveModel(this.table, id, resolveOpts);
+    const target = this.opts.aliases ? aliasTarget(this.opts.aliases, id) : undefined;
+    if (target === undefined) return resolveModel(this.table, id, resolveOpts);
+    const resolved = resolveModel(this.table, target, resolveOpts);
+    // The client's own name is echoed back, as for any other id.
+    return resolved ? { ...resolved, requestedId: id } : undefined;
   }
 
   async list(): Promise<PublicModel[]> {

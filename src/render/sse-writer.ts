@@ -20,6 +20,8 @@ export interface SseWriterOptions {
   keepAliveMs: number;
   /** Extra response headers (e.g. x-request-id); they may override the defaults. */
   headers?: Record<string, string>;
+  /** The keep-alive frame; default an SSE comment. Anthropic clients expect `event: ping`. */
+  pingFrame?: string;
 }
 
 export type PipeResult = 'completed' | 'client_closed';
@@ -270,7 +272,7 @@ export class SseWriter {
     }
     // A full socket buffer means bytes are still on their way: no ping needed.
     if (!this.#needDrain) {
-      this.#pending += PING;
+      this.#pending += this.#opts.pingFrame ?? PING;
       this.#flush();
     }
     this.#schedulePing(keepAliveMs);

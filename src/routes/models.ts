@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyService, CanonicalModelId } from '../auth/api-keys.js';
 import { ProxyError } from '../core/errors.js';
 import type { ModelRegistry } from '../models/registry.js';
+import { anthropicModelList, toAnthropicModel, wantsAnthropicShape } from '../doors/anthropic/models.js';
 import { API_PREFIXES } from './prefixes.js';
 
 export interface ModelRouteDeps {
@@ -13,18 +14,19 @@ export interface ModelRouteDeps {
 export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps): void {
   const canonicalOf: CanonicalModelId = async (id) => (await deps.models.resolve(id))?.canonicalId;
   for (const prefix of API_PREFIXES) {
-    app.get(`${prefix}/models`, async (request) => ({
-      object: 'list',
-      data: await deps.apiKeys.filterModels(request.ctx.identity, await deps.models.list(), canonicalOf),
-    }));
+    app.get(`${prefix}/models`, async (request) => {
+      const data = await deps.apiKeys.filterModels(request.ctx.identity, await deps.models.list(), canonicalOf);
+      // Anthropic clients (their SDKs, Claude Code's model discovery) send anthropic-version.
+      return wantsAnthropicShape(request) ? anthropicModelList(data) : { object: 'list', data };
+    });
     app.get(`${prefix}/models/:id`, async (request: FastifyRequest) => {
       const { id } = request.params as { id: string };
       await deps.apiKeys.assertModelAllowed(request.ctx.identity, id, canonicalOf);
       const listed = (await deps.models.list()).find((m) => m.id === id);
-      if (listed) return listed;
-      const resolved = await deps.models.resolve(id);
-      if (!resolved) throw new ProxyError('model_not_found', `The model "${id}" does not exist.`, { param: 'model' });
-      return { id, object: 'model', created: 1752192000, owned_by: 'moonshot-kimi-web', description: `Variant of ${resolved.baseId}` };
+      const resolved = listed ? undefined : await deps.models.resolve(id);
+      if (!listed && !resolved) throw new ProxyError('model_not_found', `The model "${id}" does not exist.`, { param: 'model' });
+      const model = listed ?? { id, object: 'model' as const, created: 1752192000, owned_by: 'moonshot-kimi-web', description: `Variant of ${resolved!.baseId}` };
+      return wantsAnthropicShape(request) ? toAnthropicModel(model) : model;
     });
   }
 }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { parseWith } from '../parse-body.js';
+import { messagesRequestSchema, type MessagesRequest } from './request.js';
+import { ThinkingSigner } from './thinking-signature.js';
+import { TOOL_ERROR_PREFIX, anthropicToNeutral } from './to-neutral.js';
+
+const signer = new ThinkingSigner(Buffer.alloc(32, 1));
+const map = (body: Record<string, unknown>) => anthropicToNeutral(parseWith(messagesRequestSchema, { model: 'claude-x', max_tokens: 100, ...body }) as MessagesRequest, signer);
+
+describe('Anthropic request → neutral input', () => {
+  it('maps a Claude Code tool round trip: system blocks, mid-list system message, tool_use and tool_result (string, blocks, is_error)', () => {
+    const input = map({
+      system: [
+        { type: 'text', text: 'You are an agent.', cache_control: { type: 'ephemeral' } },
+        { type: 'text', text: 'Be careful.' },
+      ],
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: '<system-reminder>x</system-reminder>' }, { type: 'text', text: 'List the files' }] },
+        { role: 'system', content: 'Environment: linux' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'plan', signature: signer.sign('plan') },
+            { type: 'redacted_thinking', data: 'opaque' },
+            { type: 'text', text: 'Listing.' },
+            { type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'ls' } },
+            { type: 'tool_use', id: 'toolu_2', name: 'Read', input: { path: 'a' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'toolu_1', content: 'a.ts\nb.ts', cache_control: { type: 'ephemeral' } },
+            { type: 'tool_result', tool_use_id: 'toolu_2', content: [{ type: 'text', text: 'no such file' }], is_error: true },
+            { type: 'text', text: 'Now read b.ts' },
+          ],
+        },
+      ],
+    });
+    expect(input.messages).toEqual([
+      { role: 'system', content: 'You are an agent.\nBe careful.' },
+      { role: 'user', content: '<system-reminder>x</system-reminder>\nList the files' },
+      { role: 'system', content: 'Environment: linux' },
+      {
+        role: 'assistant',
+        content: 'Listing.',
+        toolCalls: [
+          { id: 'toolu_1', name: 'Bash', arguments: '{"command":"ls"}' },
+          { id: 'toolu_2', name: 'Read', arguments: '{"path":"a"}' },
+        ],
+      },
+      { role: 'tool', content: 'a.ts\nb.ts', toolCallId: 'toolu_1', name: 'Bash' },
+      { role: 'tool', content: `${TOOL_ERROR_PREFIX}no such file`, toolCallId: 'toolu_2', name: 'Read' },
+      { role: 'user', content: 'Now read b.ts' },
+    ]);
+    expect(input.returnedThinking).toEqual({ ours: 1, foreign: 0 });
+  });
+
+  it('offers tools with their schemas (extra fields accepted) and maps tool_choice and parallelism', () => {
+    const tools = [
+      { name: 'Bash', description: 'Run a command', input_schema: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] } },
+      { name: 'Later', description: 'deferred', input_schema: { type: 'object' }, defer_loading: true },
+    ];
+    expect(map({ tools, messages: [{ role: 'user', content: 'x' }] }).tools).toEqual({
+      tools: [
+        { name: 'Bash', description: 'Run a command', parameters: tools[0]!.input_schema },
+        { name: 'Later', description: 'deferred', parameters: { type: 'object' } },
+      ],
+      choice: { kind: 'auto' },
+      parallel: true,
+    });
+    const choice = (tc: unknown) => map({ tools, tool_choice: tc, messages: [{ role: 'user', content: 'x' }] }).tools;
+    expect(choice({ type: 'any' })?.choice).toEqual({ kind: 'required' });
+    expect(choice({ type: 'none' })?.choice).toEqual({ kind: 'none' });
+    expect(choice({ type: 'tool', name: 'Bash', disable_parallel_tool_use: true })).toMatchObject({ choice: { kind: 'function', name: 'Bash' }, parallel: false });
+    expect(() => choice({ type: 'tool', name: 'Nope' })).toThrow(/tool_choice.name/);
+    expect(map({ messages: [{ role: 'user', content: 'x' }] }).tools).toBeUndefined();
+  });
+
+  it('maps thinking and effort onto Kimi thinking and reasoning effort; web search server tool turns search on', () => {
+    const m = [{ role: 'user', content: 'x' }];
+    expect(map({ messages: m }).resolve).toEqual({});
+    expect(map({ messages: m, thinking: { type: 'enabled', budget_tokens: 2_000 } }).resolve).toEqual({ thinking: true, reasoningEffort: 'low' });
+    expect(map({ messages: m, thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'high' } })).toMatchObject({
+      resolve: { thinking: true, reasoningEffort: 'high' },
+      omitThinking: true,
+    });
+    expect(map({ messages: m, thinking: { type: 'disabled' }, output_config: { effort: 'high' } }).resolve).toEqual({ thinking: false });
+    expect(map({ messages: m, tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toMatchObject({ resolve: { webSearch: true } });
+    expect(map({ messages: m, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }).tools).toBeUndefined();
+  });
+
+  it('rejects images and documents with a 400 naming the block, and bad fields by name', () => {
+    expect(() => map({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] }] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_content', param: 'messages[0].content[0].type' }),
+    );
+    expect(() => map({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document', source: {} }] }] }] })).toThrow(
+      expect.objectContaining({ code: 'unsupported_content' }),
+    );
+    expect(() => map({ messages: [{ role: 'robot', content: 'x' }] })).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages[0].role' }));
+    expect(() => map({ messages: [], metadata: { user_id: 'u' } })).toThrow(expect.objectContaining({ param: 'messages' }));
+  });
+
+  it('accepts every field Claude Code sends', () => {
+    const input = map({
+      stream: true,
+      temperature: 1,
+      stop_sequences: ['\n\nHuman:'],
+      metadata: { user_id: '{"device_id":"d","session_id":"s"}' },
+      context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    expect(input.messages).toEqual([{ role: 'user', content: 'x' }]);
+  });
+});
