@@ -13,7 +13,7 @@ const CONVERSATION = 'survives-kill-9';
 type Server = ProxyProcess;
 
 /** A server on the shared data dir, ready once /health answers. */
-const startServer = (env: Record<string, string>): Promise<Server> => startProxy({ API_KEYS: API_KEY, ...env }, { readyPath: '/health' });
+const startServer = (env: Record<string, string>): Promise<Server> => startProxy({ API_KEYS: API_KEY, ...env }, { readyPath: '/health', timeoutMs: 30_000 });
 const kill9 = (server: Server): Promise<void> => server.kill('SIGKILL');
 
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
@@ -42,12 +42,14 @@ describe('kill -9 during a stream', () => {
   });
   afterAll(stopAllProxies);
 
-  it.each(['connect', 'rest'] as const)('loses no stored conversation; the restarted server continues the same upstream chat (%s)', async (protocol) => {
+  it.each(['connect', 'rest'] as const)('loses no stored conversation; the restarted server continues the same upstream chat at once (%s)', { timeout: 90_000 }, async (protocol) => {
     assertBuilt();
     emulator = await startEmulator({ heartbeatIntervalMs: 0 });
     const emu = emulator;
     dir = mkdtempSync(join(tmpdir(), 'kp-kill9-'));
-    const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: protocol };
+    // One stream per account and a lease far longer than the test: without the restarted
+    // instance releasing what its dead run held, the next turn would wait for that lease.
+    const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: protocol, ACCOUNT_MAX_CONCURRENT: '1', ACCOUNT_LEASE_MS: '120000' };
 
     const first = await startServer(env);
     const t1 = await ask(first, 'Remember the word lighthouse. [[emu turn]]');
@@ -81,14 +83,19 @@ describe('kill -9 during a stream', () => {
     expect(seen).not.toContain('[DONE]');
     await waitFor(() => emu.stats().streamsCancelled >= 1, 3_000, 'the upstream stream to be abandoned');
 
-    const second = await startServer(env);
+    // The restart: same host and port, so the same instance identity.
+    const second = await startServer({ ...env, PORT: String(first.port) });
     // The stored transcript is exactly turn 1: the interrupted turn was never saved half-way.
     expect(await transcript(second)).toEqual([
       { role: 'user', content: 'Remember the word lighthouse. [[emu turn]]' },
       { role: 'assistant', content: a1 },
     ]);
+    const started = Date.now();
     const t3 = await ask(second, 'Which word? [[emu turn]]');
     expect(t3.status).toBe(200);
+    // Served at once: the new run released the dead run's account lease and conversation lock
+    // instead of waiting for them to expire.
+    expect(Date.now() - started).toBeLessThan(2_000);
     const a3 = t3.json.choices[0].message.content as string;
     // The same upstream chat, continued after turn 1.
     expect(a3).toMatch(new RegExp(`^turn=\\d+ chat=${chatId}$`));

@@ -78,12 +78,27 @@ export function parseAccountEntries(raw: unknown, base = 'accounts'): AccountEnt
   if (!parsed.success) {
     throw new AccountsConfigError(
       parsed.error.issues.map((i) => {
-        const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-        return `${formatPath(base, i.path)}: ${i.message}${keys}`;
+        if (i.code === 'unrecognized_keys') {
+          return `${formatPath(base, i.path)}: unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}; expected ${Object.keys(accountFields).join(', ')}`;
+        }
+        return `${formatPath(base, i.path)}: ${i.message}${gotPart(raw, i.path)}`;
       }),
     );
   }
   return parsed.data;
+}
+
+/** Tokens and proxy URLs are secrets: their values are never echoed. */
+const SECRET_FIELDS = new Set<PropertyKey>(['token', 'proxyUrl']);
+
+/** `, got <value>` for the offending value, in the same words as the environment's messages. */
+function gotPart(raw: unknown, path: ReadonlyArray<PropertyKey>): string {
+  if (SECRET_FIELDS.has(path.at(-1) ?? '')) return '';
+  let value: unknown = raw;
+  for (const seg of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[seg] : undefined;
+  if (value === undefined) return ', got nothing';
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? ', got a list' : ', got a mapping';
+  return `, got ${JSON.stringify(value)}`;
 }
 
 /** `KIMI_TOKENS` entries: named `account-1`, `account-2`, … with default settings. */

@@ -8,6 +8,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config.js';
 
 export interface ConfigFileContents {
+  /** The file's path, named in every problem found in it. */
+  path?: string;
   /** Settings as environment-style strings. */
   env: Record<string, string>;
   /** The raw `accounts:` list (validated by loadConfig). */
@@ -19,7 +21,9 @@ export function readConfigFile(path: string): ConfigFileContents {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`CONFIG_FILE: cannot read "${path}" (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
+    throw new ConfigError([`CONFIG_FILE: cannot read ${path}: ${why}`]);
   }
   return parseConfigFile(text, path);
 }
@@ -29,10 +33,10 @@ export function parseConfigFile(text: string, path = 'config file'): ConfigFileC
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`CONFIG_FILE: ${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`]);
+    throw new ConfigError([`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`]);
   }
-  if (raw === null || raw === undefined) return { env: {} };
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`CONFIG_FILE: ${path} must contain a mapping of settings`]);
+  if (raw === null || raw === undefined) return { path, env: {} };
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${path}: expected a mapping of settings (KEY: value), got ${Array.isArray(raw) ? 'a list' : `a ${typeof raw}`}`]);
   const env: Record<string, string> = {};
   const problems: string[] = [];
   let accounts: unknown;
@@ -44,8 +48,8 @@ export function parseConfigFile(text: string, path = 'config file'): ConfigFileC
     const name = key.toUpperCase();
     if (Array.isArray(value)) env[name] = value.map(String).join(',');
     else if (['string', 'number', 'boolean'].includes(typeof value)) env[name] = String(value);
-    else if (value !== null) problems.push(`${key}: expected a string, number, boolean or list`);
+    else if (value !== null) problems.push(`${path}: ${key}: expected a string, number, boolean or list, got a mapping`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return accounts === undefined ? { env } : { env, accounts };
+  return accounts === undefined ? { path, env } : { path, env, accounts };
 }

@@ -11,11 +11,40 @@ import type { ConfigFileContents } from './config-file.js';
 const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
 
+/** Every message has the same words: `expected <what is allowed>, got "<value>"`. */
+const expected = (allowed: string, value: string): string => `expected ${allowed}, got ${JSON.stringify(value)}`;
+
+/** "a, b or c" */
+const either = (values: readonly string[]): string => (values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`);
+
+const TRUE_WORDS = ['true', '1', 'yes', 'on'];
+const FALSE_WORDS = ['false', '0', 'no', 'off'];
+
 const bool = (def: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
+    .string()
     .optional()
-    .transform((v) => (v === undefined ? def : ['true', '1', 'yes', 'on'].includes(v)));
+    .transform((v, ctx) => {
+      const word = v?.trim().toLowerCase();
+      if (word === undefined || word === '') return def;
+      if (TRUE_WORDS.includes(word)) return true;
+      if (FALSE_WORDS.includes(word)) return false;
+      ctx.addIssue({ code: 'custom', message: expected('true or false', v!) });
+      return z.NEVER;
+    });
+
+/** One of a fixed list of words; the message lists them all. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, def: T[number]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): T[number] => {
+      const word = v?.trim();
+      if (word === undefined || word === '') return def;
+      if ((values as readonly string[]).includes(word)) return word as T[number];
+      ctx.addIssue({ code: 'custom', message: expected(either(values), v!) });
+      return z.NEVER;
+    });
 
 const int = (def: number, min: number, max: number) =>
   z
@@ -25,7 +54,7 @@ const int = (def: number, min: number, max: number) =>
       if (v === undefined || v.trim() === '') return def;
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `expected an integer from ${min} to ${max}, got "${v}"` });
+        ctx.addIssue({ code: 'custom', message: expected(`an integer from ${min} to ${max}`, v) });
         return z.NEVER;
       }
       return n;
@@ -52,7 +81,7 @@ const url = (def: string) =>
         if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
         return value.replace(/\/+$/, '');
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got "${value}"` });
+        ctx.addIssue({ code: 'custom', message: expected('an http(s) URL', value) });
         return z.NEVER;
       }
     });
@@ -70,7 +99,19 @@ const proxyUrl = z
     } catch {
       // reported below
     }
-    ctx.addIssue({ code: 'custom', message: 'expected an http(s):// or socks5:// proxy URL' });
+    ctx.addIssue({ code: 'custom', message: 'expected an http(s):// or socks5:// proxy URL (the value is not shown: it may hold a password)' });
+    return z.NEVER;
+  });
+
+/** A key from the environment (DATA_KEY): at least 16 characters; only its length is ever echoed. */
+const secretKey = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const value = v?.trim();
+    if (!value) return undefined;
+    if (value.length >= 16) return value;
+    ctx.addIssue({ code: 'custom', message: `expected at least 16 characters (use a long random string), got ${value.length} characters` });
     return z.NEVER;
   });
 
@@ -79,13 +120,13 @@ const envSchema = z.object({
   PORT: int(8000, 0, 65535),
   KIMI_TOKENS: list,
   KIMI_BASE_URL: url('https://www.kimi.com'),
-  KIMI_PROTOCOL: z.enum(['connect', 'rest', 'auto'], { message: 'expected connect, rest or auto' }).optional().default('connect'),
+  KIMI_PROTOCOL: oneOf(['connect', 'rest', 'auto'], 'connect'),
   KIMI_CONNECT_CHAT_PATH: z.string().optional().default('kimi.gateway.chat.v1.ChatService/Chat'),
   API_KEYS: list,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
   DELETE_TEMP_CHATS: bool(true),
-  CITATIONS: z.enum(['list', 'footnotes', 'none']).optional().default('list'),
-  REASONING_OUTPUT: z.enum(['reasoning_content', 'think_tags', 'none']).optional().default('reasoning_content'),
+  CITATIONS: oneOf(['list', 'footnotes', 'none'], 'list'),
+  REASONING_OUTPUT: oneOf(['reasoning_content', 'think_tags', 'none'], 'reasoning_content'),
   KEEPALIVE_INTERVAL_MS: int(15_000, 100, 600_000),
   CONVERSATION_WAIT_MS: int(30_000, 0, 600_000),
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000, 100, 600_000),
@@ -107,13 +148,21 @@ const envSchema = z.object({
     }),
   DATA_DIR: z.string().optional().default('./data'),
   STORE_URL: z.string().optional(),
-  REDIS_PREFIX: z.string().min(1).max(100).optional().default('kimi-proxy:'),
-  CONVERSATION_REUSE: z.enum(['auto', 'off'], { message: 'expected auto or off' }).optional().default('auto'),
+  REDIS_PREFIX: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 'kimi-proxy:';
+      if (v.length <= 100) return v;
+      ctx.addIssue({ code: 'custom', message: expected('1 to 100 characters', v) });
+      return z.NEVER;
+    }),
+  CONVERSATION_REUSE: oneOf(['auto', 'off'], 'auto'),
   IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
   LENGTH_CONTINUATIONS: int(3, 0, 20),
   ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
   ACCOUNT_MIN_INTERVAL_MS: int(500, 0, 600_000),
-  ACCOUNT_SELECTION: z.enum(['round-robin', 'least-in-flight'], { message: 'expected round-robin or least-in-flight' }).optional().default('round-robin'),
+  ACCOUNT_SELECTION: oneOf(['round-robin', 'least-in-flight'], 'round-robin'),
   QUEUE_MAX: int(100, 0, 100_000),
   QUEUE_WAIT_MS: int(30_000, 0, 600_000),
   ACCOUNT_BREAKER_THRESHOLD: int(3, 1, 1_000),
@@ -121,6 +170,10 @@ const envSchema = z.object({
   ACCOUNT_LEASE_MS: int(30_000, 300, 3_600_000),
   ACCOUNT_HEALTH_SYNC_MS: int(500, 0, 600_000),
   CONFIG_FILE: z.string().optional(),
+  INSTANCE_ID: z.string().optional().transform((v) => v?.trim() || undefined),
+  // Encryption of the Kimi tokens kept in the store (store/token-cipher.ts). Secrets: never echoed.
+  DATA_KEY: secretKey,
+  DATA_KEY_PREVIOUS: secretKey,
   // Observability and operations (src/observability).
   METRICS_TOKEN: z.string().optional().transform((v) => v?.trim() || undefined),
   LOG_BODIES: bool(false),
@@ -137,11 +190,15 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => v?.trim() || undefined)
-    .refine((v) => v === undefined || v.length >= 16, { message: 'expected at least 16 characters (use a long random string)' }),
+    // The value is a secret: only its length is echoed.
+    .refine((v) => v === undefined || v.length >= 16, { error: (i) => `expected at least 16 characters (use a long random string), got ${String(i.input).trim().length} characters` }),
   ALLOW_NO_AUTH: bool(false),
   CORS_ORIGINS: list
     .transform((l) => l.map((o) => o.replace(/\/+$/, '')))
-    .refine((l) => l.every((o) => o === '*' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o)), { message: 'expected "*" or a comma list of origins such as https://chat.example.com' }),
+    .superRefine((l, ctx) => {
+      const bad = l.find((o) => o !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(o));
+      if (bad !== undefined) ctx.addIssue({ code: 'custom', message: expected('"*" or a comma list of origins such as https://chat.example.com', bad) });
+    }),
   ADMIN_CORS: bool(false),
 });
 
@@ -172,6 +229,10 @@ export interface Config {
   /** MODEL_ALIASES: client model names (Claude Code's `claude-…`) answered as one of ours. */
   modelAliases: ModelAliasRule[];
   dataDir: string;
+  /** This instance's name in the store (default host:port): a restart under the same name releases what the crashed run held. */
+  instanceId: string | undefined;
+  /** Keys that encrypt the Kimi tokens kept in the store: `current` encrypts, `previous` still decrypts (rotation). */
+  dataKeys: { current: string | undefined; previous: string | undefined };
   /** Store backend URL (`sqlite:`, `memory:`, `redis://…`); absent = SQLite in dataDir. */
   storeUrl: string | undefined;
   /** Key prefix in a shared Redis store (several deployments can share one Redis). */
@@ -238,14 +299,23 @@ export class ConfigError extends Error {
  * ConfigError naming every bad key.
  */
 export function loadConfig(env: Record<string, string | undefined>, file: ConfigFileContents = { env: {} }): Config {
-  const merged = { ...file.env, ...definedOnly(env) };
+  const fromEnv = definedOnly(env);
+  const merged = { ...file.env, ...fromEnv };
   const parsed = envSchema.safeParse(merged);
-  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // A problem with a value that came from the file names the file, so it can be found.
+  const where = (key: string): string => (file.path !== undefined && key in file.env && !(key in fromEnv) ? `${file.path}: ` : '');
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${where(String(i.path[0]))}${i.path.join('.')}: ${i.message}`);
+  for (const key of Object.keys(file.env)) {
+    if (!(key in envSchema.shape)) problems.push(`${file.path ?? 'config file'}: ${key}: unknown setting (every setting is listed in docs/configuration.md)`);
+  }
+  if (parsed.success && parsed.data.DATA_KEY_PREVIOUS !== undefined && parsed.data.DATA_KEY === undefined) {
+    problems.push('DATA_KEY_PREVIOUS: needs DATA_KEY (the key the stored tokens are rewritten under)');
+  }
   let fromFile: AccountEntry[] = [];
   try {
     if (file.accounts !== undefined) fromFile = parseAccountEntries(file.accounts);
   } catch (err) {
-    if (err instanceof AccountsConfigError) problems.push(...err.problems);
+    if (err instanceof AccountsConfigError) problems.push(...err.problems.map((p) => `${file.path ?? 'config file'}: ${p}`));
     else throw err;
   }
   if (parsed.success && parsed.data.ADMIN_TOKEN !== undefined && parsed.data.API_KEYS.includes(parsed.data.ADMIN_TOKEN)) {
@@ -277,6 +347,8 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
     modelAliases: e.MODEL_ALIASES,
     dataDir: e.DATA_DIR,
+    dataKeys: { current: e.DATA_KEY, previous: e.DATA_KEY_PREVIOUS },
+    instanceId: e.INSTANCE_ID,
     storeUrl: e.STORE_URL?.trim() || undefined,
     redisPrefix: e.REDIS_PREFIX,
     conversationReuse: e.CONVERSATION_REUSE,

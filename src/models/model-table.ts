@@ -120,6 +120,9 @@ const OPENAI_EFFORT_TO_KIMI: Record<string, string> = {
   max: 'REASONING_EFFORT_MAX',
 };
 
+/** The OpenAI `reasoning_effort` values this proxy understands (anything else is refused with a 400). */
+export const OPENAI_REASONING_EFFORTS: readonly string[] = Object.keys(OPENAI_EFFORT_TO_KIMI);
+
 /** Picks the closest effort the model offers (same or lower, else its lowest above). */
 function pickEffort(wanted: string, options: string[]): string | undefined {
   const order = ['REASONING_EFFORT_NONE', 'REASONING_EFFORT_LOW', 'REASONING_EFFORT_MEDIUM', 'REASONING_EFFORT_HIGH', 'REASONING_EFFORT_MAX'];

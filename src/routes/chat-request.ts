@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ProxyError } from '../core/errors.js';
+import { OPENAI_REASONING_EFFORTS } from '../models/model-table.js';
 
 const message = z.looseObject({
   role: z.string({ error: 'expected a string' }),
@@ -24,7 +25,13 @@ export const chatRequestSchema = z.looseObject({
   n: z.number().int('must be an integer').nullish(),
   web_search: optBool,
   enable_search: optBool,
-  reasoning_effort: z.string().max(20).nullish(),
+  // A typo must not silently become the default effort.
+  reasoning_effort: z
+    .string({ error: `expected one of ${OPENAI_REASONING_EFFORTS.join(', ')}` })
+    .refine((v) => OPENAI_REASONING_EFFORTS.includes(v.toLowerCase()), {
+      error: (i) => `expected one of ${OPENAI_REASONING_EFFORTS.join(', ')}, got ${JSON.stringify(String(i.input).slice(0, 40))}`,
+    })
+    .nullish(),
   enable_thinking: optBool,
   thinking: z.looseObject({ type: z.string().max(20).optional() }).nullish(),
   conversation_id: z.string().max(200).nullish(),

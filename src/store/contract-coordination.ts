@@ -117,6 +117,36 @@ export function coordinationContract(use: UseContext): void {
     });
   });
 
+  describe('a restarted instance', () => {
+    it('releases at once the locks and slots its earlier run left behind, and nothing else', async () => {
+      const { store } = use();
+      // Another instance, and this one before its crash.
+      await store.adoptIdentity('host-b:8000');
+      const othersSlot = await store.acquireSlot('acct', 3, 30_000);
+      const othersLock = await store.tryLock('refresh:b', 10_000);
+      await store.adoptIdentity('host-a:8000');
+      expect(await store.acquireSlot('acct', 3, 30_000)).toBeDefined();
+      expect(await store.acquireSlot('conv', 1, 10_000)).toBeDefined();
+      expect(await store.tryLock('refresh:a', 10_000)).toBeDefined();
+      expect(await store.acquireSlot('conv', 1, 10_000)).toBeUndefined();
+
+      // The restart: same name, new run. Its own earlier leases are gone at once.
+      expect(await store.adoptIdentity('host-a:8000')).toBe(3);
+      expect(await store.countSlots('acct')).toBe(1);
+      const conv = await store.acquireSlot('conv', 1, 10_000);
+      expect(conv).toBeDefined();
+      expect(await store.tryLock('refresh:a', 10_000)).toBeDefined();
+      // The other instance's are untouched.
+      expect(await store.tryLock('refresh:b', 10_000)).toBeUndefined();
+      expect(await store.renewSlot('acct', othersSlot!, 30_000)).toBe(true);
+      expect(othersLock).toBeDefined();
+
+      // A reclaim by another name leaves this run's leases alone.
+      await store.adoptIdentity('host-c:8000');
+      expect(await store.renewSlot('conv', conv!, 10_000)).toBe(true);
+    });
+  });
+
   describe('start reservations', () => {
     it('gives the first caller `now` and spaces consecutive callers by minIntervalMs', async () => {
       const { store, clock } = use();

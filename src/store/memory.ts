@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { heldByEarlierRun, TokenMint } from './holder.js';
 import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store } from './store.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -22,6 +23,7 @@ export class MemoryStore implements Store {
   private readonly lastStarts = new Map<string, number>();
   private readonly counters = new Map<string, { value: number; expiresAt?: number }>();
   private readonly apiKeys = new Map<string, ApiKeyRecord>();
+  private readonly mint = new TokenMint();
   /** In append order; listing sorts by `at`. */
   private requestLog: RequestLogEntry[] = [];
   private readonly accounts = new Map<string, AccountState>();
@@ -65,11 +67,32 @@ export class MemoryStore implements Store {
       .map(clone);
   }
 
+  async adoptIdentity(owner: string): Promise<number> {
+    const reclaim = this.mint.adopt(owner);
+    let released = 0;
+    for (const [key, lock] of this.locks) {
+      if (heldByEarlierRun(lock.token, reclaim)) {
+        this.locks.delete(key);
+        released += 1;
+      }
+    }
+    for (const [key, held] of this.slots) {
+      for (const token of held.keys()) {
+        if (heldByEarlierRun(token, reclaim)) {
+          held.delete(token);
+          released += 1;
+        }
+      }
+      if (held.size === 0) this.slots.delete(key);
+    }
+    return released;
+  }
+
   async tryLock(key: string, ttlMs: number): Promise<string | undefined> {
     const now = this.clock.now();
     const held = this.locks.get(key);
     if (held && held.expiresAt > now) return undefined;
-    const token = randomUUID();
+    const token = this.mint.token();
     this.locks.set(key, { token, expiresAt: now + ttlMs });
     return token;
   }
@@ -123,7 +146,7 @@ export class MemoryStore implements Store {
   async acquireSlot(key: string, limit: number, leaseMs: number): Promise<string | undefined> {
     const held = this.liveSlots(key);
     if (held.size >= limit) return undefined;
-    const token = randomUUID();
+    const token = this.mint.token();
     held.set(token, this.clock.now() + leaseMs);
     this.slots.set(key, held);
     return token;

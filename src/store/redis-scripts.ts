@@ -162,6 +162,28 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`,
   ),
 
+  // KEYS: a lock hash or a slots zset. ARGV: owner prefix, run prefix. Removes the tokens of
+  // the owner's earlier runs (holder.ts); returns how many.
+  releaseEarlierRuns: script(
+    'releaseEarlierRuns',
+    `
+local function earlier(token)
+  return string.sub(token, 1, string.len(ARGV[1])) == ARGV[1] and string.sub(token, 1, string.len(ARGV[2])) ~= ARGV[2]
+end
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'hash' then
+  local token = redis.call('HGET', KEYS[1], 'token')
+  if token and earlier(token) then redis.call('DEL', KEYS[1]) return 1 end
+  return 0
+end
+if kind ~= 'zset' then return 0 end
+local n = 0
+for _, token in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if earlier(token) then n = n + redis.call('ZREM', KEYS[1], token) end
+end
+return n`,
+  ),
+
   // KEYS: lock. ARGV: token. Deletes only the holder's own lock.
   releaseLock: script(
     'releaseLock',

@@ -10,7 +10,6 @@
  * ProxyError('store_unavailable'); the client reconnects in the background and the same
  * store works again when Redis is back.
  */
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
@@ -20,6 +19,7 @@ import { createClient, sanitizeError, storeError, waitUntilReady, type Connectio
 import { DEFAULT_REDIS_PREFIX, RedisKeys } from './redis-keys.js';
 import { SCRIPTS, type LuaScript } from './redis-scripts.js';
 import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store } from './store.js';
+import { TokenMint } from './holder.js';
 
 export { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
 
@@ -56,6 +56,7 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   readonly keys: RedisKeys;
   private closed = false;
+  private readonly mint = new TokenMint();
 
   private constructor(
     private readonly client: Redis,
@@ -133,9 +134,24 @@ export class RedisStore implements Store {
     return parseAll<ConversationRecord>(reply, 'idle conversations');
   }
 
+  async adoptIdentity(owner: string): Promise<number> {
+    const reclaim = this.mint.adopt(owner);
+    let released = 0;
+    // Locks and slot sets are found by key pattern; each is cleaned by one atomic script.
+    for (const pattern of [this.keys.lock('*'), this.keys.slots('*')]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.io('scan', () => this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500));
+        cursor = next;
+        for (const key of keys) released += Number(await this.script(SCRIPTS.releaseEarlierRuns, [key], [reclaim.ownerPrefix, reclaim.runPrefix]));
+      } while (cursor !== '0');
+    }
+    return released;
+  }
+
   async tryLock(key: string, ttlMs: number): Promise<string | undefined> {
     const now = this.clock.now();
-    const token = randomUUID();
+    const token = this.mint.token();
     const taken = await this.script(SCRIPTS.tryLock, [this.keys.lock(key)], [num(now), token, num(now + ttlMs), generous(ttlMs)]);
     return taken === 1 ? token : undefined;
   }
@@ -167,7 +183,7 @@ export class RedisStore implements Store {
 
   async acquireSlot(key: string, limit: number, leaseMs: number): Promise<string | undefined> {
     const now = this.clock.now();
-    const token = randomUUID();
+    const token = this.mint.token();
     const granted = await this.script(SCRIPTS.acquireSlot, [this.keys.slots(key)], [num(now), num(limit), token, num(now + leaseMs), generous(leaseMs)]);
     return granted === 1 ? token : undefined;
   }

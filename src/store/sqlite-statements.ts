@@ -42,6 +42,15 @@ export function prepareStatements(db: Database) {
        WHERE locks.expires_at <= @now`,
     ),
     releaseLock: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
+    // Tokens in [prefix, prefix + U+FFFF): every token that starts with the prefix.
+    tokensWithPrefix: {
+      locks: db.prepare<{ key: string; token: string }>('SELECT key, token FROM locks WHERE token >= ? AND token < ?'),
+      slots: db.prepare<{ key: string; token: string }>('SELECT key, token FROM slots WHERE token >= ? AND token < ?'),
+    },
+    deleteToken: {
+      locks: db.prepare('DELETE FROM locks WHERE key = ? AND token = ?'),
+      slots: db.prepare('DELETE FROM slots WHERE key = ? AND token = ?'),
+    },
     purgeLocks: db.prepare('DELETE FROM locks WHERE expires_at <= ?'),
 
     enqueueDeletion: db.prepare(

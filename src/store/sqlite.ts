@@ -5,11 +5,12 @@
  * statement or one IMMEDIATE transaction, so they serialize on SQLite's write lock.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
+import { heldByEarlierRun, TokenMint } from './holder.js';
 import { migrate } from './sqlite-schema.js';
 import {
   apiKeyToRow,
@@ -41,6 +42,18 @@ const SWEEP_EVERY = 500;
 /** SQLite's LIMIT treats negatives as "no limit"; the interface means "none". */
 const nonNegative = (n: number): number => Math.max(0, Math.floor(n));
 
+/** Owner-only access to a new directory; existing directories are the operator's choice. */
+const DIR_MODE = 0o700;
+/** Owner-only access to the database (it holds Kimi tokens); SQLite gives its -wal and -shm files the same mode. */
+const FILE_MODE = 0o600;
+
+/** The data directory (0700 when created here) and the database file (0600, also when it already existed). */
+function createPrivately(dir: string, file: string): void {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  closeSync(openSync(file, 'a', FILE_MODE));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, FILE_MODE);
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly q: Statements;
@@ -49,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly reserveStartTx: SqliteStore['reserveStartBody'];
   private readonly pruneTx: SqliteStore['pruneBody'];
   private writesSinceSweep = 0;
+  private readonly mint = new TokenMint();
 
   private constructor(
     private readonly db: Database,
@@ -62,9 +76,10 @@ export class SqliteStore implements Store {
   }
 
   static open(opts: SqliteStoreOptions): SqliteStore {
-    mkdirSync(opts.dataDir, { recursive: true });
+    const file = join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE);
+    createPrivately(opts.dataDir, file);
     const clock = opts.clock ?? systemClock;
-    const db = new Database(join(opts.dataDir, opts.fileName ?? DEFAULT_DB_FILE), { timeout: BUSY_TIMEOUT_MS });
+    const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     try {
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: a commit survives a process crash; only an OS crash or power
@@ -112,10 +127,26 @@ export class SqliteStore implements Store {
     return this.q.listIdleImplicit.all(before, nonNegative(limit)).map(rowToConversation);
   }
 
+  async adoptIdentity(owner: string): Promise<number> {
+    const reclaim = this.mint.adopt(owner);
+    // Only tokens of this owner are read (an index range on the prefix), then filtered in JS.
+    const release = this.transaction((): number => {
+      let released = 0;
+      for (const table of ['locks', 'slots'] as const) {
+        const rows = this.q.tokensWithPrefix[table].all(reclaim.ownerPrefix, `${reclaim.ownerPrefix}\uffff`);
+        for (const { key, token } of rows) {
+          if (heldByEarlierRun(token, reclaim)) released += this.q.deleteToken[table].run(key, token).changes;
+        }
+      }
+      return released;
+    });
+    return release();
+  }
+
   async tryLock(key: string, ttlMs: number): Promise<string | undefined> {
     const now = this.clock.now();
     this.sweepSometimes(now);
-    const token = randomUUID();
+    const token = this.mint.token();
     const { changes } = this.q.tryLock.run({ key, token, expires_at: now + ttlMs, now });
     return changes > 0 ? token : undefined;
   }
@@ -151,7 +182,7 @@ export class SqliteStore implements Store {
     this.q.purgeSlots.run(key, now);
     const held = this.q.countSlots.get(key, now)?.n ?? 0;
     if (held >= limit) return undefined;
-    const token = randomUUID();
+    const token = this.mint.token();
     this.q.insertSlot.run(key, token, now + leaseMs);
     return token;
   }

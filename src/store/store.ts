@@ -160,6 +160,13 @@ export interface Store {
   getAccountState(accountId: string): Promise<AccountState | undefined>;
   saveAccountState(state: AccountState): Promise<void>;
 
+  /**
+   * Names this instance (INSTANCE_ID, by default host:port). Locks and slots taken from now on
+   * carry the name and this run's id, and those an earlier run under the same name left
+   * behind (a crash, kill -9) are released at once. Returns how many were released.
+   */
+  adoptIdentity(owner: string): Promise<number>;
+
   /** Cheap reachability check for /health/ready. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -52,7 +52,7 @@ export interface StartOptions {
   readyPath?: string;
 }
 
-/** Starts `serve` with HOST=127.0.0.1, a free PORT and `env`; resolves once `readyPath` answers 200. */
+/** Starts `serve` with HOST=127.0.0.1, a free PORT (unless `env` names one) and `env`; resolves once `readyPath` answers 200. */
 export async function startProxy(env: Record<string, string>, opts: StartOptions = {}): Promise<ProxyProcess> {
   assertBuilt();
   if (!exitHookInstalled) {
@@ -62,7 +62,8 @@ export async function startProxy(env: Record<string, string>, opts: StartOptions
       for (const p of live) if (p.isRunning()) process.kill(p.pid, 'SIGKILL');
     });
   }
-  const port = await freePort();
+  // A given PORT is kept (a restart on the same address); otherwise a free one.
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kp-proc-'));
   const child: ChildProcess = spawn(process.execPath, [CLI, 'serve'], {
     cwd: dir,
