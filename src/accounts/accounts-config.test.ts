@@ -27,16 +27,16 @@ describe('account configuration', () => {
         { name: 'x', token: '  ', weight: -1, proxyUrl: 'ftp://h', extra: true },
       ]),
     );
-    expect(list).toContain('accounts[1].name: expected 1-64 characters from A-Z a-z 0-9 . _ -');
-    expect(list).toContain('accounts[1].maxConcurrent: expected an integer from 1 to 64');
+    expect(list).toContain('accounts[1].name: expected 1-64 characters from A-Z a-z 0-9 . _ -, got "bad name"');
+    expect(list).toContain('accounts[1].maxConcurrent: expected an integer from 1 to 64, got 0');
     expect(list).toContain('accounts[2].token: must not be empty');
-    expect(list).toContain('accounts[2].weight: expected a number greater than 0');
+    expect(list).toContain('accounts[2].weight: expected a number greater than 0, got -1');
     expect(list).toContain('accounts[2].proxyUrl: expected an http(s):// or socks5:// URL');
     expect(list.some((p) => p.startsWith('accounts[2]: ') && p.includes('extra'))).toBe(true);
   });
 
   it('rejects a value that is not a list', () => {
-    expect(problems(() => parseAccountEntries({ name: 'a' }))).toEqual(['accounts: expected a list of accounts']);
+    expect(problems(() => parseAccountEntries({ name: 'a' }))).toEqual(['accounts: expected a list of accounts, got a mapping']);
   });
 
   it('derives ids from names for configured accounts and from tokens for KIMI_TOKENS', () => {
