@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { assertBuilt, CLI, freePort, startProxy, stopAllProxies } from './helpers/proxy-process.js';
 
@@ -22,7 +22,7 @@ interface CliRun {
 }
 
 /** Runs the CLI to its exit (killed after `timeoutMs`) in `cwd` with a clean environment. */
-function runCli(args: string[], env: Record<string, string>, cwd: string, timeoutMs = 15_000): Promise<CliRun> {
+function runCli(args: string[], env: Record<string, string>, cwd: string, timeoutMs = 60_000): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -39,6 +39,9 @@ function runCli(args: string[], env: Record<string, string>, cwd: string, timeou
 
 /** Node prints a stack trace as lines starting with "    at ". */
 const STACK_LINE = /^\s+at /m;
+
+// Every test starts real processes; on a loaded machine a start can take many seconds.
+vi.setConfig({ testTimeout: 120_000 });
 
 let dir: string;
 let emulator: Emulator;
@@ -82,7 +85,7 @@ describe('CONFIG_FILE', () => {
   };
 
   it('serve reads the accounts and keys of the file', async () => {
-    const proxy = await startProxy({ CONFIG_FILE: twoAccounts('serve') });
+    const proxy = await startProxy({ CONFIG_FILE: twoAccounts('serve') }, { timeoutMs: 60_000 });
     const auth = { authorization: `Bearer ${API_KEY}` };
     const check = await fetch(`${proxy.base}/v1/accounts/check`, { headers: auth });
     expect(check.status).toBe(200);
@@ -195,7 +198,7 @@ describe('the command line', () => {
     const child = spawn(process.execPath, [CLI, 'emulator', '--port', String(port)], { cwd: dir, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (!out.includes('npm start') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGTERM');
     expect(out).toContain(`KIMI_BASE_URL=http://127.0.0.1:${port} KIMI_TOKENS=anything npm start`);
@@ -214,7 +217,7 @@ describe('npm start under a supervisor', () => {
     const exited = new Promise<number | null>((resolve) => npm.once('exit', resolve));
     const health = (): Promise<boolean> => fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false);
     try {
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 60_000;
       while (!(await health()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await health()).toBe(true);
       npm.kill('SIGTERM');
@@ -238,7 +241,7 @@ describe('npm run demo', () => {
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 60_000;
       while (!/API key\s+:\s+(\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const key = /API key\s+:\s+(\S+)/.exec(out)![1]!;
       for (const conversation of ['', '/demo-trip']) {
