@@ -18,6 +18,8 @@ import { Janitor } from './conversations/janitor.js';
 import { registerClientApi } from './http/client-api.js';
 import { createServer } from './http/server.js';
 import { registerAnthropicRoutes, registerEventLoggingSink } from './doors/anthropic/routes.js';
+import { ResponseStore } from './doors/responses/response-store.js';
+import { registerResponsesRoutes } from './doors/responses/routes.js';
 import { createLogger } from './logger.js';
 import { ModelRegistry } from './models/registry.js';
 import type { AttemptLoopOptions } from './relay/attempt-loop.js';
@@ -183,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     (api) => registerModelRoutes(api, { models, apiKeys: services.apiKeys }),
     (api) => registerChatRoutes(api, { chat, models, requestLog, clock, render: config }),
     (api) => registerAnthropicRoutes(api, { chat, models, requestLog, clock, render: config }),
+    (api) => registerResponsesRoutes(api, { chat, models, requestLog, clock, render: config, responses: new ResponseStore(store, clock, config.responseStoreTtlMs) }),
     (api) => registerConversationRoutes(api, { conversations }),
     (api) => registerAccountsCheckRoute(api, { pool, client, clock }),
   ]);

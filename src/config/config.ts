@@ -135,6 +135,7 @@ const envSchema = z.object({
   UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
   MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
+  RESPONSE_STORE_TTL_MS: int(30 * 86_400_000, 60_000, 365 * 86_400_000),
   MODEL_ALIASES: z
     .string()
     .optional()
@@ -228,6 +229,8 @@ export interface Config {
   modelCatalogTtlMs: number;
   /** MODEL_ALIASES: client model names (Claude Code's `claude-…`) answered as one of ours. */
   modelAliases: ModelAliasRule[];
+  /** How long a stored Responses API response can be read or continued (`previous_response_id`). */
+  responseStoreTtlMs: number;
   dataDir: string;
   /** This instance's name in the store (default host:port): a restart under the same name releases what the crashed run held. */
   instanceId: string | undefined;
@@ -346,6 +349,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     maxBodyBytes: e.MAX_BODY_BYTES,
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
     modelAliases: e.MODEL_ALIASES,
+    responseStoreTtlMs: e.RESPONSE_STORE_TTL_MS,
     dataDir: e.DATA_DIR,
     dataKeys: { current: e.DATA_KEY, previous: e.DATA_KEY_PREVIOUS },
     instanceId: e.INSTANCE_ID,

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { heldByEarlierRun, TokenMint } from './holder.js';
-import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store } from './store.js';
+import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store, StoredResponse } from './store.js';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -27,6 +27,7 @@ export class MemoryStore implements Store {
   /** In append order; listing sorts by `at`. */
   private requestLog: RequestLogEntry[] = [];
   private readonly accounts = new Map<string, AccountState>();
+  private readonly responses = new Map<string, StoredResponse>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -240,6 +241,23 @@ export class MemoryStore implements Store {
   async pruneRequestLog(opts: { maxEntries: number; olderThan: number }): Promise<void> {
     const keep = new Set(this.sortedLog().filter((e) => e.at >= opts.olderThan).slice(0, Math.max(0, opts.maxEntries)));
     this.requestLog = this.requestLog.filter((e) => keep.has(e));
+  }
+
+  async saveResponse(record: StoredResponse): Promise<void> {
+    const now = this.clock.now();
+    for (const [key, r] of this.responses) if (r.expiresAt <= now) this.responses.delete(key);
+    this.responses.set(MemoryStore.key(record.owner, record.id), { ...record });
+  }
+
+  async getResponse(owner: string, id: string): Promise<StoredResponse | undefined> {
+    const r = this.responses.get(MemoryStore.key(owner, id));
+    return r && r.expiresAt > this.clock.now() ? { ...r } : undefined;
+  }
+
+  async deleteResponse(owner: string, id: string): Promise<boolean> {
+    const live = (await this.getResponse(owner, id)) !== undefined;
+    this.responses.delete(MemoryStore.key(owner, id));
+    return live;
   }
 
   async getAccountState(accountId: string): Promise<AccountState | undefined> {

@@ -19,6 +19,7 @@
  *   apikey-hash / apikey-ids       hash sha256 -> id / zset id, score createdAt
  *   reqlog / reqlog:data / reqlog:seq   zset seq, score at / hash seq -> JSON / string
  *   account:<id>                   string JSON of the account state
+ *   resp:<len>:<owner>:<id>        string JSON of a stored response   PEXPIRE'd at its expiry
  */
 export const DEFAULT_REDIS_PREFIX = 'kimi-proxy:';
 
@@ -93,6 +94,9 @@ export class RedisKeys {
     return `${this.prefix}reqlog:seq`;
   }
 
+  response(owner: string, id: string): string {
+    return `${this.prefix}resp:${len(owner)}:${owner}:${id}`;
+  }
   account(id: string): string {
     return `${this.prefix}account:${id}`;
   }

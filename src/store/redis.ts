@@ -18,7 +18,7 @@ import { apiKeyFromFields, apiKeyToFields, deletionFromRow, nonNegative, num, st
 import { createClient, sanitizeError, storeError, waitUntilReady, type ConnectionTuning } from './redis-connection.js';
 import { DEFAULT_REDIS_PREFIX, RedisKeys } from './redis-keys.js';
 import { SCRIPTS, type LuaScript } from './redis-scripts.js';
-import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store } from './store.js';
+import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store, StoredResponse } from './store.js';
 import { TokenMint } from './holder.js';
 
 export { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
@@ -256,6 +256,30 @@ export class RedisStore implements Store {
   async pruneRequestLog(opts: { maxEntries: number; olderThan: number }): Promise<void> {
     const args = [num(opts.olderThan), num(nonNegative(opts.maxEntries))];
     await this.script(SCRIPTS.pruneRequestLog, [this.keys.requestLog, this.keys.requestLogData], args);
+  }
+
+  async saveResponse(record: StoredResponse): Promise<void> {
+    const ttl = record.expiresAt - this.clock.now();
+    const key = this.keys.response(record.owner, record.id);
+    if (ttl <= 0) {
+      await this.io('saveResponse', () => this.client.del(key));
+      return;
+    }
+    // Redis drops the key itself at the logical expiry (plus a margin; reads check the clock).
+    await this.io('saveResponse', () => this.client.set(key, JSON.stringify(record), 'PX', ttl + TTL_MARGIN_MS));
+  }
+
+  async getResponse(owner: string, id: string): Promise<StoredResponse | undefined> {
+    const json = await this.io('getResponse', () => this.client.get(this.keys.response(owner, id)));
+    if (json === null) return undefined;
+    const record = JSON.parse(json) as StoredResponse;
+    return record.expiresAt > this.clock.now() ? record : undefined;
+  }
+
+  async deleteResponse(owner: string, id: string): Promise<boolean> {
+    const live = (await this.getResponse(owner, id)) !== undefined;
+    await this.io('deleteResponse', () => this.client.del(this.keys.response(owner, id)));
+    return live;
   }
 
   async getAccountState(accountId: string): Promise<AccountState | undefined> {

@@ -205,3 +205,11 @@ export function rowToRequestLog(row: RequestLogRow): RequestLogEntry {
   setIf(e, 'upstreamCode', row.upstream_code);
   return e;
 }
+
+export interface ResponseRow {
+  owner: string;
+  id: string;
+  body: string;
+  created_at: number;
+  expires_at: number;
+}

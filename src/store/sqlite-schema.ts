@@ -117,6 +117,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX request_log_at ON request_log (at);
     `,
   },
+  {
+    version: 2,
+    name: 'responses',
+    sql: `
+      CREATE TABLE responses (
+        owner TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (owner, id)
+      );
+      CREATE INDEX responses_expires ON responses (expires_at);
+    `,
+  },
 ];
 
 /** The version a database has once every known migration ran. */

@@ -4,7 +4,7 @@
  * every expiry.
  */
 import type Database from 'better-sqlite3';
-import type { AccountStateRow, ApiKeyRow, ConversationRow, DeletionRow, RequestLogRow } from './sqlite-rows.js';
+import type { AccountStateRow, ApiKeyRow, ConversationRow, DeletionRow, RequestLogRow, ResponseRow } from './sqlite-rows.js';
 
 const CONVERSATION_COLUMNS =
   'owner, id, account_id, protocol, model, upstream_chat_id, last_assistant_message_id, transcript, implicit, fingerprint, created_at, updated_at';
@@ -123,6 +123,12 @@ export function prepareStatements(db: Database) {
          SELECT rowid FROM request_log ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
     ),
 
+    saveResponse: db.prepare(
+      `INSERT OR REPLACE INTO responses (owner, id, body, created_at, expires_at) VALUES (@owner, @id, @body, @created_at, @expires_at)`,
+    ),
+    getResponse: db.prepare<ResponseRow>('SELECT owner, id, body, created_at, expires_at FROM responses WHERE owner = ? AND id = ? AND expires_at > ?'),
+    deleteResponse: db.prepare('DELETE FROM responses WHERE owner = ? AND id = ? AND expires_at > ?'),
+    deleteExpiredResponses: db.prepare('DELETE FROM responses WHERE expires_at <= ?'),
     getAccountState: db.prepare<AccountStateRow>('SELECT state FROM account_state WHERE account_id = ?'),
     saveAccountState: db.prepare(
       `INSERT INTO account_state (account_id, state, updated_at) VALUES (?, ?, ?)

@@ -23,7 +23,7 @@ import {
   rowToRequestLog,
 } from './sqlite-rows.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
-import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store } from './store.js';
+import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, Store, StoredResponse } from './store.js';
 
 export { migrate, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema.js';
 
@@ -268,6 +268,23 @@ export class SqliteStore implements Store {
 
   async pruneRequestLog(opts: { maxEntries: number; olderThan: number }): Promise<void> {
     this.pruneTx(opts.maxEntries, opts.olderThan);
+  }
+
+  async saveResponse(record: StoredResponse): Promise<void> {
+    const now = this.clock.now();
+    this.db.transaction(() => {
+      this.q.deleteExpiredResponses.run(now);
+      this.q.saveResponse.run({ owner: record.owner, id: record.id, body: record.body, created_at: record.createdAt, expires_at: record.expiresAt });
+    })();
+  }
+
+  async getResponse(owner: string, id: string): Promise<StoredResponse | undefined> {
+    const row = this.q.getResponse.get(owner, id, this.clock.now());
+    return row && { owner: row.owner, id: row.id, body: row.body, createdAt: row.created_at, expiresAt: row.expires_at };
+  }
+
+  async deleteResponse(owner: string, id: string): Promise<boolean> {
+    return this.q.deleteResponse.run(owner, id, this.clock.now()).changes > 0;
   }
 
   async getAccountState(accountId: string): Promise<AccountState | undefined> {

@@ -9,6 +9,7 @@ import { conversationContract } from './contract-conversations.js';
 import { deletionContract } from './contract-deletions.js';
 import type { ContractContext } from './contract-fixtures.js';
 import { recordsContract } from './contract-records.js';
+import { responsesContract } from './contract-responses.js';
 import { FakeClock } from './fake-clock.js';
 import type { Store } from './store.js';
 
@@ -42,5 +43,6 @@ export function storeContract(
     coordinationContract(use);
     deletionContract(use);
     recordsContract(use);
+    responsesContract(use);
   });
 }

@@ -95,6 +95,20 @@ export interface RequestLogEntry {
   upstreamCode?: string;
 }
 
+/**
+ * A stored Responses API response. The store keeps the door's own record as JSON in `body`;
+ * `expiresAt` is judged against the injected clock.
+ */
+export interface StoredResponse {
+  id: string;
+  /** Who may read, continue or delete it: the API key's id ('' without keys). */
+  owner: string;
+  body: string;
+  createdAt: number;
+  /** From this time on the response is gone: reads answer undefined. */
+  expiresAt: number;
+}
+
 export interface Store {
   readonly kind: 'memory' | 'sqlite' | 'redis';
 
@@ -156,6 +170,13 @@ export interface Store {
   listRequestLog(opts: { limit: number; before?: number }): Promise<RequestLogEntry[]>;
   /** Keeps at most `maxEntries` entries and none older than `olderThan`. */
   pruneRequestLog(opts: { maxEntries: number; olderThan: number }): Promise<void>;
+
+  /** Saves (or replaces) a response; expired ones may be removed at the same time. */
+  saveResponse(record: StoredResponse): Promise<void>;
+  /** The response, or undefined when there is none or it has expired. */
+  getResponse(owner: string, id: string): Promise<StoredResponse | undefined>;
+  /** False when there was no such (unexpired) response. */
+  deleteResponse(owner: string, id: string): Promise<boolean>;
 
   getAccountState(accountId: string): Promise<AccountState | undefined>;
   saveAccountState(state: AccountState): Promise<void>;
