@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import type { ChatEvent } from '../core/chat-event.js';
+import { baseOptions, collect, eventsFrom, streamedText } from '../render/__fixtures__/sse.js';
+import { renderCompletion } from '../render/openai/completion.js';
+import type { CitationStyle, ReasoningOutput } from '../render/openai/render-options.js';
+import { renderChatStream } from '../render/openai/stream.js';
 import type { TranscriptMessage } from '../store/store.js';
 import type { ChatMessage } from './messages.js';
 import { canonicalContent, planTurn } from './turn-plan.js';
+import { newOutcome, tapTurn } from './turn-tap.js';
 
 const u = (content: string): ChatMessage => ({ role: 'user', content });
 const a = (content: string): ChatMessage => ({ role: 'assistant', content });
@@ -30,10 +36,50 @@ describe('planTurn', () => {
     expect(plan).toEqual({ kind: 'continue', fresh: [u('q3')] });
   });
 
-  it('recognises our own replies although the client shows them with think tags and sources', () => {
-    const shown = '<think>\nhmm\n</think>\n\na2\n\nSources:\n1. [x](https://x)';
-    expect(canonicalContent('assistant', shown)).toBe('a2');
-    expect(planTurn(stored, [u('q1'), a('a1'), u('q2'), a(shown), u('q3')], true)).toEqual({ kind: 'continue', fresh: [u('q3')] });
+  it('recognises our own replies as the renderers wrote them, whatever the reasoning and citation styles', async () => {
+    // A reply with reasoning and inline citations (one inside the reasoning).
+    const reply: ChatEvent[] = [
+      { type: 'reasoning-delta', text: 'Let me look' },
+      { type: 'citation-ref', index: 2, reasoning: true },
+      { type: 'reasoning-delta', text: '.' },
+      { type: 'text-delta', text: 'Paris' },
+      { type: 'citation-ref', index: 1 },
+      { type: 'text-delta', text: ' is the capital' },
+      { type: 'text-delta', text: ' of France' },
+      { type: 'citation-ref', index: 1 },
+      { type: 'citation-ref', index: 2 },
+      { type: 'text-delta', text: '.\nSee arr[0].' },
+      { type: 'citation', citation: { index: 1, url: 'https://one.example/', title: 'One' } },
+      { type: 'citation', citation: { index: 2, url: 'https://two.example/', title: 'Two' } },
+      { type: 'finish', reason: 'stop' },
+    ];
+    // What the conversation stores: the answer as the turn tap follows it.
+    const outcome = newOutcome();
+    await collect(tapTurn(eventsFrom(reply), outcome));
+    const transcript: TranscriptMessage[] = [...stored.slice(0, 4), { role: 'assistant', content: outcome.answer, upstreamId: 'A2' }];
+    for (const citations of ['list', 'footnotes', 'none'] as CitationStyle[]) {
+      for (const reasoning of ['think_tags', 'reasoning_content', 'none'] as ReasoningOutput[]) {
+        const opts = baseOptions({ citations, reasoning });
+        const completion = (await renderCompletion(eventsFrom(reply), opts)).choices[0].message.content;
+        const streamed = streamedText(await collect(renderChatStream(eventsFrom(reply), opts))).content;
+        for (const shown of [completion, streamed]) {
+          // Decorated, except with neither citations nor think tags.
+          expect(shown === outcome.answer).toBe(citations === 'none' && reasoning !== 'think_tags');
+          expect(canonicalContent('assistant', shown)).toBe(canonicalContent('assistant', outcome.answer));
+          expect(planTurn(transcript, [u('q1'), a('a1'), u('q2'), a(shown), u('q3')], true)).toEqual({ kind: 'continue', fresh: [u('q3')] });
+        }
+      }
+    }
+  });
+
+  it('still recognises replies stored with [n] markers, as earlier versions stored them', () => {
+    const older: TranscriptMessage[] = [{ role: 'user', content: 'q1' }, { role: 'assistant', content: 'Paris[1] is big[1][2].', upstreamId: 'A1' }];
+    const shown = 'Paris[^1] is big[^1][^2].\n\n[^1]: [One](https://one.example/)\n[^2]: [Two](https://two.example/)';
+    expect(planTurn(older, [u('q1'), a(shown), u('q2')], true)).toEqual({ kind: 'continue', fresh: [u('q2')] });
+  });
+
+  it('tells a different reply apart from ours', () => {
+    expect(planTurn(stored, [u('q1'), a('a1'), u('q2'), a('a2, edited[1]'), u('q3')], true).kind).toBe('branch');
   });
 
   it('continues when the client trimmed the oldest messages', () => {

@@ -8,6 +8,7 @@
  *   seeded with the whole incoming history.
  * Alignment looks only at user/assistant messages; system and tool messages ride along.
  */
+import { stripDecorations } from '../render/openai/strip-decorations.js';
 import type { TranscriptMessage } from '../store/store.js';
 import type { ChatMessage } from './messages.js';
 
@@ -18,16 +19,15 @@ export type TurnPlan =
   | { kind: 'restart'; fresh: ChatMessage[] };
 
 const norm = (s: string): string => s.replace(/\r\n/g, '\n').trim();
-const THINK_PREFIX = /^<think>[\s\S]*?<\/think>\s*/;
-const SOURCES_SUFFIX = /\n\n(?:Sources:\n|\[\^1\]: )[\s\S]*$/;
 
 /**
- * An assistant reply as the client resends it may carry what the proxy added around the
- * upstream text (inline `<think>` block, sources list); compare the upstream text only.
+ * An assistant reply as the client resends it carries what the renderer added around the
+ * upstream text (`<think>` blocks, citation markers, sources); the stored answer has none
+ * (and older stored answers may have `[n]` markers): compare both without them.
  */
 export function canonicalContent(role: string, content: string): string {
   const c = norm(content);
-  return role === 'assistant' ? norm(c.replace(THINK_PREFIX, '').replace(SOURCES_SUFFIX, '')) : c;
+  return role === 'assistant' ? norm(stripDecorations(c)) : c;
 }
 
 export function sameMessage(stored: TranscriptMessage, incoming: ChatMessage): boolean {

@@ -10,7 +10,7 @@ export interface TurnOutcome {
   chatId?: string;
   assistantMessageId?: string;
   segmentId?: string;
-  /** The answer text exactly as emitted (after citation-marker rewriting). */
+  /** The answer text as emitted, without citation markers (those are `citation-ref` events, rendered by the door). */
   answer: string;
   finished: boolean;
   /**

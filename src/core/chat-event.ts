@@ -19,6 +19,16 @@ export interface Citation {
 }
 
 /**
+ * A citation reference inside replaced text (`text-replace`): it stands before the character
+ * at `at` (a UTF-16 offset; `at` equal to the text's length: at its end). References at one
+ * offset keep their order.
+ */
+export interface CitationRefAt {
+  at: number;
+  index: number;
+}
+
+/**
  * A complete function call the model made. `arguments` is JSON text (an object), already
  * checked against the tool's schema where the tool pipeline could; never a fragment.
  */
@@ -45,14 +55,21 @@ export type ChatEvent =
       /** REST: id of the reply segment (`req` event), used for length continuation. */
       segmentId?: string;
     }
-  /** Answer text to append. Never contains private-use citation markers. */
+  /** Answer text to append. Never contains private-use citation markers, nor any rendering of citations. */
   | { type: 'text-delta'; text: string }
+  /**
+   * The text cites `Citation.index` here, between the text before and after this event:
+   * the answer's, or the thinking text's when `reasoning` is set. Decoders emit it where
+   * Kimi marks a citation inline; each renderer decides how it looks (or drops it).
+   */
+  | { type: 'citation-ref'; index: number; reasoning?: true }
   /**
    * The upstream replaced the text of an answer block with content that does not extend
    * what was already emitted. `text` is the block's whole new content; `previous` is what
-   * had been emitted for that block. Aggregators substitute; a stream can only append.
+   * had been emitted for that block. `refs` / `previousRefs` are the citation references
+   * inside each (absent when none). Aggregators substitute; a stream can only append.
    */
-  | { type: 'text-replace'; previous: string; text: string }
+  | { type: 'text-replace'; previous: string; text: string; previousRefs?: CitationRefAt[]; refs?: CitationRefAt[] }
   /** Thinking / reasoning text to append. */
   | { type: 'reasoning-delta'; text: string }
   /** Search progress; never part of the answer text. */

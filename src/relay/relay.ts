@@ -52,6 +52,7 @@ const SHOWN: { readonly [K in ChatEvent['type']]: boolean } = {
   'reasoning-delta': true,
   search: false,
   citation: true,
+  'citation-ref': true,
   'tool-call': true,
   heartbeat: false,
   finish: true,

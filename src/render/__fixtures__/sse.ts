@@ -46,3 +46,16 @@ export function baseOptions(overrides: Partial<RenderOptions> = {}): RenderOptio
     ...overrides,
   };
 }
+
+/** What a client assembles from `data:` frames: every `delta.content` and `delta.reasoning_content`, joined. */
+export function streamedText(frames: string[]): { content: string; reasoning: string } {
+  let content = '';
+  let reasoning = '';
+  for (const frame of parseFrames(frames)) {
+    if (frame.done) continue;
+    const delta = (frame.json.choices as { delta?: { content?: unknown; reasoning_content?: unknown } }[] | undefined)?.[0]?.delta;
+    if (typeof delta?.content === 'string') content += delta.content;
+    if (typeof delta?.reasoning_content === 'string') reasoning += delta.reasoning_content;
+  }
+  return { content, reasoning };
+}

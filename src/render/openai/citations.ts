@@ -1,10 +1,16 @@
 /**
- * Citations appended to the answer as markdown: a numbered `Sources:` list or footnote
- * definitions. Titles and urls are escaped so that no title or url can break the markdown
- * around it (brackets, parentheses, backticks, angle brackets, backslashes, line breaks).
- * Only http(s) urls are rendered; anything else (`javascript:`, `data:`) is dropped.
+ * How citations look in OpenAI output (the `CITATIONS` style). This is the one place that
+ * renders them, for the stream and the aggregated completion alike:
+ * - inline, where the text cites a source (`citation-ref` events): `[n]` (`list`), a
+ *   markdown footnote reference `[^n]` (`footnotes`), nothing (`none`);
+ * - after the answer: a numbered `Sources:` list (`list`), footnote definitions `[^n]: …`
+ *   that the references link to (`footnotes`), nothing (`none`).
+ * Titles and urls are escaped so that no title or url can break the markdown around it
+ * (brackets, parentheses, backticks, angle brackets, backslashes, line breaks). Only
+ * http(s) urls are rendered; anything else (`javascript:`, `data:`) is dropped.
+ * `stripCitationDecorations` undoes all of it, for comparing resent answers.
  */
-import type { Citation } from '../../core/chat-event.js';
+import type { Citation, CitationRefAt } from '../../core/chat-event.js';
 import type { CitationStyle } from './render-options.js';
 
 /** Collects citations in arrival order, once per url. */
@@ -31,6 +37,26 @@ export class CitationCollector {
   }
 }
 
+/** How a reference to citation `index` looks inline in the text, per style (empty for `none`). */
+export function citationMarker(index: number, style: CitationStyle): string {
+  if (style === 'list') return `[${index}]`;
+  if (style === 'footnotes') return `[^${index}]`;
+  return '';
+}
+
+/** `text` with its citation references rendered inline (for `text-replace`). */
+export function withCitationMarkers(text: string, refs: readonly CitationRefAt[] | undefined, style: CitationStyle): string {
+  if (refs === undefined || refs.length === 0 || style === 'none') return text;
+  let out = '';
+  let at = 0;
+  for (const ref of refs) {
+    const to = Math.min(Math.max(ref.at, at), text.length);
+    out += text.slice(at, to) + citationMarker(ref.index, style);
+    at = to;
+  }
+  return out + text.slice(at);
+}
+
 /** One rendered line of the sources block; offsets are relative to `SourcesBlock.text`. */
 export interface SourceLine {
   citation: Citation;
@@ -46,7 +72,7 @@ export interface SourcesBlock {
 /**
  * Renders the sources block appended after the answer, or null when there is nothing to add.
  * `list`: `\n\nSources:\n1. [Title](url)\n2. …`; `footnotes`: `\n\n[^1]: [Title](url)\n…`.
- * Numbers are the citations' own `index`, so inline `[n]` markers in the answer match.
+ * Numbers are the citations' own `index`, so the inline markers in the answer match.
  */
 export function formatSources(citations: readonly Citation[], style: CitationStyle): SourcesBlock | null {
   if (style === 'none' || citations.length === 0) return null;
@@ -106,4 +132,18 @@ export function citationTitle(citation: Citation): string {
 
 function displayNumber(citation: Citation, position: number): number {
   return Number.isInteger(citation.index) && citation.index > 0 ? citation.index : position + 1;
+}
+
+/** A sources block as `formatSources` writes it, up to the end of the content. */
+const SOURCES_BLOCK = /\n\n(?:Sources:\n|\[\^\d+\]: )[\s\S]*$/;
+/** An inline marker as `citationMarker` writes it, in either style. */
+const INLINE_MARKER = /\[\^?\d+\]/g;
+
+/**
+ * Answer text without the citation decorations of any style: the sources block after it
+ * and the inline markers. Text that merely looks like a marker (`a[1]`) goes too, so compare
+ * only texts that both went through this.
+ */
+export function stripCitationDecorations(content: string): string {
+  return content.replace(SOURCES_BLOCK, '').replace(INLINE_MARKER, '');
 }

@@ -91,7 +91,11 @@ describe('renderCompletion', () => {
 
   describe('citations', () => {
     const cited: ChatEvent[] = [
-      { type: 'text-delta', text: 'Claim [1] and [2].' },
+      { type: 'text-delta', text: 'Claim ' },
+      { type: 'citation-ref', index: 1 },
+      { type: 'text-delta', text: ' and ' },
+      { type: 'citation-ref', index: 2 },
+      { type: 'text-delta', text: '.' },
       { type: 'citation', citation: { index: 1, url: 'https://one.example/p?q=1', title: 'One' } },
       { type: 'citation', citation: { index: 2, url: 'https://two.example/', title: '[Two]' } },
       { type: 'finish', reason: 'stop' },
@@ -115,7 +119,7 @@ describe('renderCompletion', () => {
     it('footnotes style appends definitions, with indices past the think block', async () => {
       const result = await complete([{ type: 'reasoning-delta', text: 'r' }, ...cited], { citations: 'footnotes', reasoning: 'think_tags' });
       const { content, annotations } = result.choices[0].message;
-      expect(content.endsWith('\n\n[^1]: [One](https://one.example/p?q=1)\n[^2]: [\\[Two\\]](https://two.example/)')).toBe(true);
+      expect(content).toBe('<think>\nr\n</think>\n\nClaim [^1] and [^2].\n\n[^1]: [One](https://one.example/p?q=1)\n[^2]: [\\[Two\\]](https://two.example/)');
       for (const annotation of annotations ?? []) {
         const line = content.slice(annotation.url_citation.start_index, annotation.url_citation.end_index);
         expect(line).toMatch(/^\[\^\d\]: \[.*\]\(https:\/\/.*\)$/);
@@ -125,7 +129,7 @@ describe('renderCompletion', () => {
 
     it('none style adds neither sources nor annotations', async () => {
       const result = await complete(cited, { citations: 'none' });
-      expect(result.choices[0].message).toEqual({ role: 'assistant', content: 'Claim [1] and [2].', refusal: null });
+      expect(result.choices[0].message).toEqual({ role: 'assistant', content: 'Claim  and .', refusal: null });
     });
 
     it('counts the sources in usage', async () => {

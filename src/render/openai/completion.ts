@@ -6,7 +6,10 @@
  * - Reasoning: `reasoning_content` mode → `message.reasoning_content` (plus `message.reasoning`
  *   with `reasoningAlias`), only when there was reasoning; `think_tags` → one
  *   `<think>…</think>` block in front of the answer (all reasoning, in order); `none` → dropped.
- * - Citations (styles `list` / `footnotes`): the sources block is appended to `content` and
+ * - Citations (citations.ts): each `citation-ref` becomes its inline marker in `content` (or
+ *   in the reasoning, for a reference inside the thinking text); a replaced block is
+ *   substituted with its markers.
+ * - Sources (styles `list` / `footnotes`): the sources block is appended to `content` and
  *   every rendered source gets a `url_citation` annotation whose `start_index`/`end_index`
  *   delimit that source's whole line in the appended block (UTF-16 code unit offsets into
  *   `content`, end exclusive). Style `none` renders no sources and no annotations.
@@ -17,7 +20,7 @@ import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import { reportEnd } from '../response-end.js';
 import { estimateTokens } from '../../core/tokens.js';
-import { CitationCollector, citationTitle, formatSources } from './citations.js';
+import { CitationCollector, citationMarker, citationTitle, formatSources, withCitationMarkers } from './citations.js';
 import type { RenderOptions } from './render-options.js';
 import { THINK_CLOSE, THINK_OPEN } from './stream.js';
 import { substituteBlock } from './text-replace.js';
@@ -60,12 +63,18 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
   let finish: FinishReason | undefined;
   const citations = new CitationCollector();
 
+  const style = opts.citations;
+
   try {
     for await (const event of events) {
       if (event.type === 'text-delta') answer += event.text;
-      else if (event.type === 'text-replace') answer = substituteBlock(answer, event.previous, event.text);
-      else if (event.type === 'reasoning-delta') reasoning += event.text;
-      else if (event.type === 'citation') citations.add(event.citation);
+      else if (event.type === 'text-replace') {
+        answer = substituteBlock(answer, withCitationMarkers(event.previous, event.previousRefs, style), withCitationMarkers(event.text, event.refs, style));
+      } else if (event.type === 'reasoning-delta') reasoning += event.text;
+      else if (event.type === 'citation-ref') {
+        if (event.reasoning === true) reasoning += citationMarker(event.index, style);
+        else answer += citationMarker(event.index, style);
+      } else if (event.type === 'citation') citations.add(event.citation);
       else if (event.type === 'finish') {
         finish = event.reason;
         break;

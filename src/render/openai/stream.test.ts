@@ -218,31 +218,36 @@ describe('renderChatStream reasoning', () => {
 
 describe('renderChatStream citations', () => {
   const cited: ChatEvent[] = [
-    { type: 'text-delta', text: 'Fact [1][2].' },
+    { type: 'text-delta', text: 'Fact ' },
+    { type: 'citation-ref', index: 1 },
+    { type: 'citation-ref', index: 2 },
+    { type: 'text-delta', text: '.' },
     { type: 'citation', citation: { index: 2, url: 'https://b.example/x', title: 'Bee' } },
     { type: 'citation', citation: { index: 1, url: 'https://a.example/', title: 'Ay' } },
     { type: 'citation', citation: { index: 3, url: 'https://a.example/', title: 'duplicate url' } },
     { type: 'finish', reason: 'stop' },
   ];
 
-  it('list style appends a numbered Sources list before the finish chunk', async () => {
+  it('list style writes [n] markers and appends a numbered Sources list before the finish chunk', async () => {
     const frames = await render(cited, { citations: 'list' });
-    expect(choice(frames[2]).delta).toEqual({
+    expect(contentOf(frames.slice(0, 5))).toBe('Fact [1][2].');
+    expect(choice(frames[5]).delta).toEqual({
       content: '\n\nSources:\n1. [Ay](https://a.example/)\n2. [Bee](https://b.example/x)',
     });
-    expect(choice(frames[3]).finish_reason).toBe('stop');
+    expect(choice(frames[6]).finish_reason).toBe('stop');
   });
 
-  it('footnotes style appends footnote definitions', async () => {
+  it('footnotes style writes footnote references and appends their definitions', async () => {
     const frames = await render(cited, { citations: 'footnotes' });
-    expect(choice(frames[2]).delta).toEqual({
+    expect(contentOf(frames.slice(0, 5))).toBe('Fact [^1][^2].');
+    expect(choice(frames[5]).delta).toEqual({
       content: '\n\n[^1]: [Ay](https://a.example/)\n[^2]: [Bee](https://b.example/x)',
     });
   });
 
-  it('none style appends nothing', async () => {
+  it('none style writes no markers and appends nothing', async () => {
     const frames = await render(cited, { citations: 'none' });
-    expect(contentOf(frames)).toBe('Fact [1][2].');
+    expect(contentOf(frames)).toBe('Fact .');
   });
 
   it('escapes titles and urls that would break the markdown', async () => {

@@ -14,14 +14,18 @@
  * StreamTokenEstimator): the whole answer is never kept.
  *
  * `text-replace`: a stream cannot retract what it sent, so only the part of the new text
- * after its longest common prefix with `previous` is sent, as a content delta. Usage counts
- * what was actually sent.
+ * after its longest common prefix with `previous` (both with their citation markers) is
+ * sent, as a content delta. Usage counts what was actually sent.
+ *
+ * Citations (citations.ts): a `citation-ref` is sent as its inline marker, as content (or as
+ * reasoning, for a reference inside the thinking text); the sources block comes before the
+ * finish chunk.
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import { reportEnd } from '../response-end.js';
 import { StreamTokenEstimator } from '../../core/tokens.js';
-import { CitationCollector, formatSources } from './citations.js';
+import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from './citations.js';
 import { DONE_FRAME, errorFrame } from './errors.js';
 import type { RenderOptions } from './render-options.js';
 import { appendablePart } from './text-replace.js';
@@ -59,6 +63,33 @@ export async function* renderChatStream(
   let reported = false;
   const citations = new CitationCollector();
 
+  const style = opts.citations;
+
+  /** The frame for answer text (closing an open think block first), counted for usage. */
+  const contentFrame = (text: string): string => {
+    if (track) content.add(text);
+    if (thinkOpen) {
+      thinkOpen = false;
+      return contentPrefix + JSON.stringify(THINK_CLOSE + text) + suffix;
+    }
+    return contentPrefix + JSON.stringify(text) + suffix;
+  };
+  /** The frame for reasoning text per the reasoning mode, or undefined when it is dropped. */
+  const reasoningFrame = (text: string): string | undefined => {
+    if (track) reasoning.add(text);
+    if (mode === 'reasoning_content') {
+      const json = JSON.stringify(text);
+      return alias ? `${reasoningPrefix}${json},"reasoning":${json}${suffix}` : reasoningPrefix + json + suffix;
+    }
+    if (mode === 'think_tags') {
+      // Reasoning that resumes after answer text opens a new think block.
+      if (thinkOpen) return contentPrefix + JSON.stringify(text) + suffix;
+      thinkOpen = true;
+      return contentPrefix + JSON.stringify(THINK_OPEN + text) + suffix;
+    }
+    return undefined;
+  };
+
   const it = events[Symbol.asyncIterator]();
   let exhausted = false;
   try {
@@ -80,34 +111,23 @@ export async function* renderChatStream(
         const event = step.value;
         switch (event.type) {
           case 'text-delta':
+            if (event.text.length > 0) yield contentFrame(event.text);
+            break;
           case 'text-replace': {
-            const text = event.type === 'text-delta' ? event.text : appendablePart(event.previous, event.text);
-            if (text.length === 0) break;
-            if (thinkOpen) {
-              thinkOpen = false;
-              yield contentPrefix + JSON.stringify(THINK_CLOSE + text) + suffix;
-            } else {
-              yield contentPrefix + JSON.stringify(text) + suffix;
-            }
-            if (track) content.add(text);
+            const text = appendablePart(withCitationMarkers(event.previous, event.previousRefs, style), withCitationMarkers(event.text, event.refs, style));
+            if (text.length > 0) yield contentFrame(text);
             break;
           }
           case 'reasoning-delta': {
-            const text = event.text;
-            if (text.length === 0) break;
-            if (track) reasoning.add(text);
-            if (mode === 'reasoning_content') {
-              const json = JSON.stringify(text);
-              yield alias ? `${reasoningPrefix}${json},"reasoning":${json}${suffix}` : reasoningPrefix + json + suffix;
-            } else if (mode === 'think_tags') {
-              // Reasoning that resumes after answer text opens a new think block.
-              if (thinkOpen) {
-                yield contentPrefix + JSON.stringify(text) + suffix;
-              } else {
-                thinkOpen = true;
-                yield contentPrefix + JSON.stringify(THINK_OPEN + text) + suffix;
-              }
-            }
+            const frame = event.text.length > 0 ? reasoningFrame(event.text) : undefined;
+            if (frame !== undefined) yield frame;
+            break;
+          }
+          case 'citation-ref': {
+            const marker = citationMarker(event.index, style);
+            if (marker === '') break;
+            const frame = event.reasoning === true ? reasoningFrame(marker) : contentFrame(marker);
+            if (frame !== undefined) yield frame;
             break;
           }
           case 'citation':

@@ -7,9 +7,11 @@
  *     U+E3A0 "cite" (U+E3A3 <refIndex>)+ U+E3A8      e.g. \ue3a0cite\ue3a3web_search:1#2\ue3a8
  *
  * where `refIndex` matches a search result's `refIndex`. Those characters must never reach
- * a client, so `CitationMarkerFilter` rewrites each marker as `[n]` (one per reference)
- * and removes any other character of the U+E3A0–U+E3A8 range. `CitationRegistry` owns the
- * numbering, so a marker and the citation it points to agree on `n`.
+ * a client, so `CitationMarkerFilter` splits each text stream into its text and its
+ * citation references (one per `refIndex`, numbered), and removes any other character of
+ * the U+E3A0–U+E3A8 range. The decoders pass the references on as `citation-ref` events;
+ * how a reference looks is the renderer's decision. `CitationRegistry` owns the numbering,
+ * so a reference and the citation it points to agree on the number.
  */
 import type { Citation } from '../../core/chat-event.js';
 
@@ -82,15 +84,23 @@ export class CitationRegistry {
   }
 }
 
+/** Receives one text stream as the filter splits it: text and citation references, in order. */
+export interface CitationTextSink {
+  text(text: string): void;
+  /** A reference to citation number `index` at this point of the text. */
+  ref(index: number): void;
+}
+
 const INCOMPLETE = -1;
 const MALFORMED = -2;
 
 /**
- * Streaming rewrite of inline citation markers for one text stream (one block). Text from an
- * unterminated U+E3A0 is held back until the marker completes; past `maxHeld` characters it
- * is released as it is, minus its private-use characters.
+ * Streaming split of inline citation markers out of one text stream (one block). Text from
+ * an unterminated U+E3A0 is held back until the marker completes; past `maxHeld` characters
+ * it is released as it is, minus its private-use characters. Output goes to the sink given
+ * to each call; the output does not depend on how the input is cut.
  *
- * Cost: a delta without private-use characters and nothing held is returned unchanged
+ * Cost: a delta without private-use characters and nothing held goes to the sink unchanged
  * (one regex test over the delta, no allocation).
  */
 export class CitationMarkerFilter {
@@ -107,20 +117,26 @@ export class CitationMarkerFilter {
     return this.held !== '';
   }
 
-  /** Feeds a delta; returns the text that can be output now (possibly empty). */
-  push(text: string): string {
+  /** Feeds a delta; what can be output now goes to `sink` (text only when non-empty). */
+  push(text: string, sink: CitationTextSink): void {
     if (this.held === '') {
-      if (!PUA_TEST.test(text)) return text;
-      return this.scan(text);
+      if (!PUA_TEST.test(text)) {
+        if (text !== '') sink.text(text);
+        return;
+      }
+      this.scan(text, sink);
+      return;
     }
-    return this.scan(this.held + text);
+    this.scan(this.held + text, sink);
   }
 
-  /** Releases held text (an unterminated marker) with its private-use characters removed. */
-  flush(): string {
+  /** Releases held text (an unterminated marker) to `sink`, its private-use characters removed. */
+  flush(sink: CitationTextSink): void {
     const held = this.held;
+    if (held === '') return;
     this.held = '';
-    return held === '' ? '' : stripMarkers(held);
+    const text = stripMarkers(held);
+    if (text !== '') sink.text(text);
   }
 
   /** Drops held text without output. */
@@ -128,7 +144,7 @@ export class CitationMarkerFilter {
     this.held = '';
   }
 
-  private scan(s: string): string {
+  private scan(s: string, sink: CitationTextSink): void {
     this.held = '';
     const n = s.length;
     let out = '';
@@ -156,7 +172,8 @@ export class CitationMarkerFilter {
           out += stripMarkers(s.slice(i));
         }
         this.refs.length = 0;
-        return out;
+        if (out !== '') sink.text(out);
+        return;
       }
       if (end === MALFORMED) {
         // Not a marker after all: drop the start character, keep the text after it.
@@ -165,15 +182,19 @@ export class CitationMarkerFilter {
         plainStart = i;
         continue;
       }
+      if (out !== '') {
+        sink.text(out);
+        out = '';
+      }
       for (const ref of this.refs) {
-        if (ref !== '') out += `[${this.resolve(ref)}]`;
+        if (ref !== '') sink.ref(this.resolve(ref));
       }
       this.refs.length = 0;
       i = end;
       plainStart = i;
     }
     if (plainStart < n) out += plainStart === 0 ? s : s.slice(plainStart);
-    return out;
+    if (out !== '') sink.text(out);
   }
 
   /** Parses a marker starting at `start` (a U+E3A0); collects refIndexes into `this.refs`. */

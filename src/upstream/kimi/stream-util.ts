@@ -1,5 +1,6 @@
 /** Small byte-stream helpers shared by the Kimi decoders' callers and tests. */
 import type { ChatEvent } from '../../core/chat-event.js';
+import type { CitationTextSink } from './citation-markers.js';
 
 /** Replays the given chunks as an async byte stream, one read per chunk. */
 export async function* fromChunks(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
@@ -73,6 +74,25 @@ export function pushDelta(out: ChatEvent[], type: 'text-delta' | 'reasoning-delt
   const last = out.length > 0 ? out[out.length - 1] : undefined;
   if (last !== undefined && last.type === type) last.text += text;
   else out.push({ type, text });
+}
+
+/**
+ * Turns one filtered text stream (answer or reasoning) into events in `out`: its text as
+ * merged deltas, its citation references as `citation-ref` events.
+ */
+export class DeltaSink implements CitationTextSink {
+  constructor(
+    private readonly out: ChatEvent[],
+    private readonly reasoning: boolean,
+  ) {}
+
+  text(text: string): void {
+    pushDelta(this.out, this.reasoning ? 'reasoning-delta' : 'text-delta', text);
+  }
+
+  ref(index: number): void {
+    this.out.push(this.reasoning ? { type: 'citation-ref', index, reasoning: true } : { type: 'citation-ref', index });
+  }
 }
 
 /**

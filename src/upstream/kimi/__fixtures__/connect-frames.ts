@@ -33,8 +33,10 @@ export function merged<T extends { events: ChatEvent[] }>(outcome: T): T {
   return { ...outcome, events: mergeAdjacentDeltas(outcome.events) };
 }
 
+/** The text of one kind of delta, with that text's citation references shown as `[n]`. */
 export function texts(events: ChatEvent[], type: 'text-delta' | 'reasoning-delta' = 'text-delta'): string {
-  return events.map((e) => (e.type === type ? e.text : '')).join('');
+  const reasoning = type === 'reasoning-delta';
+  return events.map((e) => (e.type === type ? e.text : e.type === 'citation-ref' && (e.reasoning === true) === reasoning ? `[${e.index}]` : '')).join('');
 }
 
 /** What a client that applies text-delta and text-replace would show. */

@@ -3,28 +3,72 @@
  * to a block, `set` gives its whole current content. Output is a stream, so a `set` that
  * extends the block emits only its new tail; one that rewrites an answer block emits a
  * `text-replace`; one that rewrites reasoning (which cannot be retracted) emits what follows
- * the common prefix. Inline citation markers are rewritten per block (citation-markers.ts).
+ * the common prefix. Inline citation markers are split out per block (citation-markers.ts)
+ * and passed on as `citation-ref` events.
  */
-import type { ChatEvent } from '../../../core/chat-event.js';
+import type { ChatEvent, CitationRefAt } from '../../../core/chat-event.js';
 import { GrowingText } from '../../../core/growing-text.js';
-import { CitationMarkerFilter } from '../citation-markers.js';
+import { CitationMarkerFilter, type CitationTextSink } from '../citation-markers.js';
 import { pushDelta } from '../stream-util.js';
 
-/** Per-block text state. `raw` is the upstream content (with markers), `out` what was emitted. */
-interface BlockState {
-  reasoning: boolean;
-  raw: GrowingText;
-  /** Emitted output text; tracked for answer blocks only (the `previous` of text-replace). */
-  out: GrowingText;
-  filter: CitationMarkerFilter;
+/**
+ * One block's text state, and the sink its marker filter writes to. `raw` is the upstream
+ * content (with markers); `out` and `refs` what was emitted for an answer block (the
+ * `previous` of a text-replace).
+ */
+class BlockText implements CitationTextSink {
+  readonly raw = new GrowingText();
+  readonly out = new GrowingText();
+  refs: CitationRefAt[] | undefined;
+  readonly filter: CitationMarkerFilter;
+
+  constructor(
+    private readonly events: ChatEvent[],
+    public reasoning: boolean,
+    numberForRef: (refIndex: string) => number,
+  ) {
+    this.filter = new CitationMarkerFilter(numberForRef);
+  }
+
+  text(text: string): void {
+    if (this.reasoning) {
+      pushDelta(this.events, 'reasoning-delta', text);
+    } else {
+      this.out.append(text);
+      pushDelta(this.events, 'text-delta', text);
+    }
+  }
+
+  ref(index: number): void {
+    if (this.reasoning) {
+      this.events.push({ type: 'citation-ref', index, reasoning: true });
+    } else {
+      (this.refs ??= []).push({ at: this.out.length, index });
+      this.events.push({ type: 'citation-ref', index });
+    }
+  }
+}
+
+/** A block's whole filtered content, collected for a comparison with what was emitted. */
+class CollectedText implements CitationTextSink {
+  value = '';
+  readonly refs: CitationRefAt[] = [];
+
+  text(text: string): void {
+    this.value += text;
+  }
+
+  ref(index: number): void {
+    this.refs.push({ at: this.value.length, index });
+  }
 }
 
 export class ConnectBlocks {
   /** Text state per block id; think and text blocks are kept apart in case their ids overlap. */
-  private readonly textBlocks = new Map<string, BlockState>();
-  private readonly thinkBlocks = new Map<string, BlockState>();
+  private readonly textBlocks = new Map<string, BlockText>();
+  private readonly thinkBlocks = new Map<string, BlockText>();
   /** The block that last produced text; its held marker text is released when another block speaks. */
-  private active: BlockState | undefined;
+  private active: BlockText | undefined;
 
   /**
    * Events are pushed to `out`, the decoder's list for the current read; `numberForRef`
@@ -43,7 +87,7 @@ export class ConnectBlocks {
     const blocks = isThink ? this.thinkBlocks : this.textBlocks;
     let state = blocks.get(id);
     if (state === undefined) {
-      state = { reasoning: isThink, raw: new GrowingText(), out: new GrowingText(), filter: new CitationMarkerFilter(this.numberForRef) };
+      state = new BlockText(this.out, isThink, this.numberForRef);
       blocks.set(id, state);
     }
     if (isThink) {
@@ -60,7 +104,7 @@ export class ConnectBlocks {
     if (append) {
       if (content === '') return;
       state.raw.append(content);
-      this.emit(state, state.filter.push(content));
+      state.filter.push(content, state);
       return;
     }
 
@@ -69,7 +113,7 @@ export class ConnectBlocks {
     if (content.startsWith(raw)) {
       if (content.length === raw.length) return;
       state.raw.set(content);
-      this.emit(state, state.filter.push(content.slice(raw.length)));
+      state.filter.push(content.slice(raw.length), state);
       return;
     }
     state.raw.set(content);
@@ -80,35 +124,51 @@ export class ConnectBlocks {
       const max = Math.min(raw.length, content.length);
       while (p < max && raw.charCodeAt(p) === content.charCodeAt(p)) p++;
       state.filter.reset();
-      this.emit(state, state.filter.push(content.slice(p)));
+      state.filter.push(content.slice(p), state);
       return;
     }
     state.filter.reset();
-    const text = state.filter.push(content);
+    const fresh = new CollectedText();
+    state.filter.push(content, fresh);
     const previous = state.out.text;
-    if (text.startsWith(previous)) {
+    const previousRefs = state.refs ?? [];
+    if (fresh.value.startsWith(previous) && refsExtend(previousRefs, fresh.refs, previous.length)) {
       // Only held-back marker text differed: still an extension of what was emitted.
-      this.emit(state, text.slice(previous.length));
+      emitFrom(state, fresh, previous.length, previousRefs.length);
       return;
     }
-    state.out.set(text);
-    this.out.push({ type: 'text-replace', previous, text });
+    state.out.set(fresh.value);
+    state.refs = fresh.refs.length > 0 ? fresh.refs : undefined;
+    const replace: ChatEvent & { type: 'text-replace' } = { type: 'text-replace', previous, text: fresh.value };
+    if (previousRefs.length > 0) replace.previousRefs = previousRefs;
+    if (fresh.refs.length > 0) replace.refs = fresh.refs;
+    this.out.push(replace);
   }
 
   /** Releases marker text held by the last active block (another block spoke, or the end). */
   releaseActive(): void {
     const state = this.active;
     if (state === undefined || !state.filter.holding) return;
-    this.emit(state, state.filter.flush());
+    state.filter.flush(state);
   }
+}
 
-  private emit(state: BlockState, text: string): void {
-    if (text === '') return;
-    if (state.reasoning) {
-      pushDelta(this.out, 'reasoning-delta', text);
-    } else {
-      state.out.append(text);
-      pushDelta(this.out, 'text-delta', text);
-    }
+/** Whether `next` starts with exactly `previous` and adds references only at or after `length`. */
+function refsExtend(previous: readonly CitationRefAt[], next: readonly CitationRefAt[], length: number): boolean {
+  if (next.length < previous.length) return false;
+  for (let i = 0; i < previous.length; i++) {
+    if (next[i]!.at !== previous[i]!.at || next[i]!.index !== previous[i]!.index) return false;
   }
+  return next.length === previous.length || next[previous.length]!.at >= length;
+}
+
+/** Emits `fresh` from text offset `at` and reference `ref` on, in order. */
+function emitFrom(sink: CitationTextSink, fresh: CollectedText, at: number, ref: number): void {
+  for (let i = ref; i < fresh.refs.length; i++) {
+    const r = fresh.refs[i]!;
+    if (r.at > at) sink.text(fresh.value.slice(at, r.at));
+    at = Math.max(at, r.at);
+    sink.ref(r.index);
+  }
+  if (at < fresh.value.length) sink.text(fresh.value.slice(at));
 }

@@ -72,6 +72,37 @@ describe('decodeConnectChat: set vs append', () => {
     expect(shown(r.events)).toBe('Goodbye!');
   });
 
+  it('carries the citation references of a replaced block and of its replacement, at their offsets', async () => {
+    const cite = (ref: string) => `\ue3a0cite\ue3a3${ref}\ue3a8`;
+    const r = await decode([setText('1', `A${cite('r1')}B`), setText('1', `A${cite('r1')}B${cite('r2')}`), setText('1', `X${cite('r2')}${cite('r1')}`), done()]);
+    expect(r.events.filter((e) => e.type !== 'finish')).toEqual([
+      { type: 'text-delta', text: 'A' },
+      { type: 'citation-ref', index: 1 },
+      { type: 'text-delta', text: 'B' },
+      // Extends what was emitted: only the new reference.
+      { type: 'citation-ref', index: 2 },
+      {
+        type: 'text-replace',
+        previous: 'AB',
+        previousRefs: [
+          { at: 1, index: 1 },
+          { at: 2, index: 2 },
+        ],
+        text: 'X',
+        refs: [
+          { at: 1, index: 2 },
+          { at: 1, index: 1 },
+        ],
+      },
+    ]);
+  });
+
+  it('a set whose references differ from what was emitted is a replacement, even with the same text', async () => {
+    const cite = (ref: string) => `\ue3a0cite\ue3a3${ref}\ue3a8`;
+    const r = await decode([setText('1', `A${cite('r1')}B`), setText('1', `AB${cite('r1')}`), done()]);
+    expect(r.events.at(-2)).toEqual({ type: 'text-replace', previous: 'AB', previousRefs: [{ at: 1, index: 1 }], text: 'AB', refs: [{ at: 2, index: 1 }] });
+  });
+
   it('tracks text per block id', async () => {
     const r = await decode([setText('1', 'A'), setText('text_0_1', 'B'), appendText('1', 'a'), setText('text_0_1', 'Bb'), setText('1', 'X'), done()]);
     expect(r.events.filter((e) => e.type !== 'finish')).toEqual([

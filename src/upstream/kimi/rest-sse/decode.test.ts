@@ -15,8 +15,10 @@ async function decode(chunks: (string | Uint8Array)[], opts?: DecodeRestSseOptio
   return collectOutcome(decodeRestSse(fromChunks(chunks.map((c) => (typeof c === 'string' ? enc.encode(c) : c))), opts));
 }
 
+/** The text of one kind of delta, with that text's citation references shown as `[n]`. */
 function text(events: ChatEvent[], type: 'text-delta' | 'reasoning-delta' = 'text-delta'): string {
-  return events.map((e) => (e.type === type ? e.text : '')).join('');
+  const reasoning = type === 'reasoning-delta';
+  return events.map((e) => (e.type === type ? e.text : e.type === 'citation-ref' && (e.reasoning === true) === reasoning ? `[${e.index}]` : '')).join('');
 }
 
 const done = { event: 'all_done' };
@@ -255,9 +257,19 @@ describe('decodeRestSse', () => {
     expect(text(r.events)).toBe(big);
   });
 
-  it('removes private-use citation markers from the answer', async () => {
-    const r = await decode([sse({ event: 'cmpl', text: 'a\ue3a0cite\ue3a3' }, { event: 'cmpl', text: 'r1\ue3a8 b\ue3a5' }, done)]);
-    expect(text(r.events)).toBe('a[1] b');
+  it('turns private-use citation markers into citation-ref events, in the answer and in the reasoning', async () => {
+    const r = await decode([
+      sse({ event: 'k1', text: 'think\ue3a0cite\ue3a3r2\ue3a8.' }, { event: 'cmpl', text: 'a\ue3a0cite\ue3a3' }, { event: 'cmpl', text: 'r1\ue3a8 b\ue3a5' }, done),
+    ]);
+    expect(r.events).toEqual([
+      { type: 'reasoning-delta', text: 'think' },
+      { type: 'citation-ref', index: 1, reasoning: true },
+      { type: 'reasoning-delta', text: '.' },
+      { type: 'text-delta', text: 'a' },
+      { type: 'citation-ref', index: 2 },
+      { type: 'text-delta', text: ' b' },
+      { type: 'finish', reason: 'stop' },
+    ]);
   });
 });
 

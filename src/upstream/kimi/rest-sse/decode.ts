@@ -10,7 +10,7 @@
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
-import { pushDelta } from '../stream-util.js';
+import { DeltaSink } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
 import { Utf8StreamDecoder } from '../utf8-stream.js';
 import { isObject, str, stringList, UnknownNames, type WireObject } from '../wire-json.js';
@@ -49,6 +49,8 @@ class RestSseState implements KimiSseSink {
   private readonly resolveRef = (ref: string): number => this.citations.numberForRef(ref);
   private readonly answer = new CitationMarkerFilter(this.resolveRef);
   private readonly reasoning = new CitationMarkerFilter(this.resolveRef);
+  private readonly answerSink = new DeltaSink(this.out, false);
+  private readonly reasoningSink = new DeltaSink(this.out, true);
   private readonly unknownEvents: UnknownNames;
 
   constructor(
@@ -105,11 +107,11 @@ class RestSseState implements KimiSseSink {
     const name = typeof ev.event === 'string' ? ev.event : '';
     switch (name) {
       case 'cmpl':
-        this.text(ev.text, this.answer, 'text-delta');
+        this.text(ev.text, this.answer, this.answerSink);
         return;
       case 'k1':
         // Thinking text of K1 / k1.5-thinking (event name per [U10]/[U11], spec F.9).
-        this.text(ev.text, this.reasoning, 'reasoning-delta');
+        this.text(ev.text, this.reasoning, this.reasoningSink);
         return;
       case 'req': {
         const id = str(ev.id);
@@ -159,13 +161,12 @@ class RestSseState implements KimiSseSink {
     if (this.plainTextHeld === '') return;
     const text = this.plainTextHeld;
     this.plainTextHeld = '';
-    this.text(text, this.answer, 'text-delta');
+    this.text(text, this.answer, this.answerSink);
   }
 
-  private text(value: unknown, filter: CitationMarkerFilter, type: 'text-delta' | 'reasoning-delta'): void {
+  private text(value: unknown, filter: CitationMarkerFilter, sink: DeltaSink): void {
     if (typeof value !== 'string' || value === '') return;
-    const text = filter.push(value);
-    if (text !== '') pushDelta(this.out, type, text);
+    filter.push(value, sink);
   }
 
   private searchPlus(msg: unknown): void {
@@ -187,10 +188,8 @@ class RestSseState implements KimiSseSink {
   }
 
   private flushHeld(): void {
-    const reasoning = this.reasoning.flush();
-    if (reasoning !== '') pushDelta(this.out, 'reasoning-delta', reasoning);
-    const text = this.answer.flush();
-    if (text !== '') pushDelta(this.out, 'text-delta', text);
+    this.reasoning.flush(this.reasoningSink);
+    this.answer.flush(this.answerSink);
   }
 }
 
