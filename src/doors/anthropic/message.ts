@@ -7,7 +7,7 @@
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import { estimateTokens } from '../../core/tokens.js';
-import { CitationCollector, formatSources } from '../../render/openai/citations.js';
+import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from '../../render/openai/citations.js';
 import { substituteBlock } from '../../render/openai/text-replace.js';
 import { reportEnd } from '../../render/response-end.js';
 import { STOP_REASONS, finishUsage, usageOf, type AnthropicRenderOptions, type AnthropicUsage, type StopReason } from './shapes.js';
@@ -57,17 +57,25 @@ async function collect(events: AsyncIterable<ChatEvent>, opts: AnthropicRenderOp
     content.push(fresh);
     return fresh;
   };
+  const addThinking = (text: string): void => {
+    reasoningTokens += estimateTokens(text);
+    if (opts.omitThinking) return;
+    const b = last();
+    if (b?.type === 'thinking') b.thinking += text;
+    else content.push({ type: 'thinking', thinking: text, signature: '' });
+  };
   for await (const event of events) {
     if (event.type === 'text-delta') textBlock().text += event.text;
     else if (event.type === 'text-replace') {
       const b = textBlock();
-      b.text = substituteBlock(b.text, event.previous, event.text);
-    } else if (event.type === 'reasoning-delta') {
-      reasoningTokens += estimateTokens(event.text);
-      if (opts.omitThinking) continue;
-      const b = last();
-      if (b?.type === 'thinking') b.thinking += event.text;
-      else content.push({ type: 'thinking', thinking: event.text, signature: '' });
+      b.text = substituteBlock(b.text, withCitationMarkers(event.previous, event.previousRefs, opts.citations), withCitationMarkers(event.text, event.refs, opts.citations));
+    } else if (event.type === 'reasoning-delta') addThinking(event.text);
+    else if (event.type === 'citation-ref') {
+      // Shown the way the sources after the answer are (CITATIONS), in the text or the thinking it belongs to.
+      const marker = citationMarker(event.index, opts.citations);
+      if (marker === '') continue;
+      if (event.reasoning === true) addThinking(marker);
+      else textBlock().text += marker;
     } else if (event.type === 'tool-call') {
       toolTokens += estimateTokens(event.call.arguments);
       content.push({ type: 'tool_use', id: event.call.id, name: event.call.name, input: parseInput(event.call.arguments) });

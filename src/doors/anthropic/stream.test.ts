@@ -145,6 +145,30 @@ describe('Anthropic message renderer', () => {
     expect(msg.usage).toMatchObject({ input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
   });
 
+  it('renders citation references per CITATIONS, in the text and in the thinking, streamed and not', async () => {
+    const cited: ChatEvent[] = [
+      { type: 'reasoning-delta', text: 'Read' },
+      { type: 'citation-ref', index: 1, reasoning: true },
+      { type: 'text-delta', text: 'Fact' },
+      { type: 'citation-ref', index: 1 },
+      { type: 'text-delta', text: '.' },
+      { type: 'citation', citation: { index: 1, url: 'https://example.com/a', title: 'A' } },
+      { type: 'finish', reason: 'stop' },
+    ];
+    const msg = await renderAnthropicMessage(eventsFrom(cited), opts({ citations: 'footnotes' }));
+    expect(msg.content).toEqual([
+      { type: 'thinking', thinking: 'Read[^1]', signature: signer.sign('Read[^1]') },
+      { type: 'text', text: 'Fact[^1].\n\n[^1]: [A](https://example.com/a)' },
+    ]);
+    const none = await renderAnthropicMessage(eventsFrom(cited), opts({ citations: 'none' }));
+    expect(none.content.map((b) => (b.type === 'text' ? b.text : b.type === 'thinking' ? b.thinking : ''))).toEqual(['Read', 'Fact.']);
+    const streamed = (await run(cited, undefined, { citations: 'footnotes' }))
+      .filter((e) => e.event === 'content_block_delta')
+      .map((e) => e.data.delta as { text?: string; thinking?: string })
+      .map((d) => d.text ?? d.thinking ?? '');
+    expect(streamed.join('')).toBe('Read[^1]Fact[^1].\n\n[^1]: [A](https://example.com/a)');
+  });
+
   it('throws on a stream without finish (the route answers an HTTP error)', async () => {
     await expect(renderAnthropicMessage(eventsFrom([{ type: 'text-delta', text: 'x' }]), opts())).rejects.toMatchObject({ code: 'upstream_protocol_error' });
   });

@@ -10,7 +10,7 @@
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import { StreamTokenEstimator, estimateTokens } from '../../core/tokens.js';
-import { CitationCollector, formatSources } from '../../render/openai/citations.js';
+import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from '../../render/openai/citations.js';
 import { appendablePart } from '../../render/openai/text-replace.js';
 import { reportEnd } from '../../render/response-end.js';
 import { anthropicErrorFrame } from './errors.js';
@@ -57,6 +57,14 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
     text.add(piece);
     return head + deltaPrefix + JSON.stringify(piece) + '}}\n\n';
   };
+  /** Frames for thinking text, or undefined when thinking is omitted (it still counts). */
+  const thinkingFrames = (piece: string): string | undefined => {
+    reasoning.add(piece);
+    if (opts.omitThinking) return undefined;
+    const head = open === 'thinking' ? '' : stop() + start('thinking');
+    signature!.update(piece);
+    return head + deltaPrefix + JSON.stringify(piece) + '}}\n\n';
+  };
 
   const message = { id: opts.id, type: 'message', role: 'assistant', model: opts.model, content: [], stop_reason: null, stop_sequence: null, usage: usageOf(opts.promptTokens, 0) };
   yield frame('message_start', JSON.stringify({ type: 'message_start', message }));
@@ -83,17 +91,23 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
         switch (event.type) {
           case 'text-delta':
           case 'text-replace': {
-            const piece = event.type === 'text-delta' ? event.text : appendablePart(event.previous, event.text);
+            const piece =
+              event.type === 'text-delta'
+                ? event.text
+                : appendablePart(withCitationMarkers(event.previous, event.previousRefs, opts.citations), withCitationMarkers(event.text, event.refs, opts.citations));
             if (piece.length > 0) yield textFrame(piece);
             break;
           }
           case 'reasoning-delta': {
-            if (event.text.length === 0) break;
-            reasoning.add(event.text);
-            if (opts.omitThinking) break;
-            const head = open === 'thinking' ? '' : stop() + start('thinking');
-            signature!.update(event.text);
-            yield head + deltaPrefix + JSON.stringify(event.text) + '}}\n\n';
+            const out = event.text.length > 0 ? thinkingFrames(event.text) : undefined;
+            if (out !== undefined) yield out;
+            break;
+          }
+          case 'citation-ref': {
+            // Shown the way the sources after the answer are (CITATIONS), in the text or the thinking it belongs to.
+            const marker = citationMarker(event.index, opts.citations);
+            const out = marker === '' ? undefined : event.reasoning === true ? thinkingFrames(marker) : textFrame(marker);
+            if (out !== undefined) yield out;
             break;
           }
           case 'tool-call': {
