@@ -437,7 +437,7 @@ describe('fuzz: HTTP API', () => {
 // ---------------------------------------------------------------------------------------
 // Decoders: malformed upstream streams.
 
-const EVENT_TYPES = new Set(['meta', 'text-delta', 'text-replace', 'reasoning-delta', 'search', 'citation', 'heartbeat', 'finish']);
+const EVENT_TYPES = new Set(['meta', 'text-delta', 'text-replace', 'reasoning-delta', 'search', 'citation', 'citation-ref', 'heartbeat', 'finish']);
 
 async function* chunked(bytes: Uint8Array, cuts: number[]): AsyncGenerator<Uint8Array> {
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
