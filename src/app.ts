@@ -42,6 +42,7 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { refreshAccessToken } from './upstream/kimi/auth.js';
 import { KimiHttp } from './upstream/kimi/http.js';
+import { frameLimitFor } from './upstream/kimi/connect/envelope.js';
 import { openProtocolClient, type UnaryRunner } from './upstream/kimi/protocol-client.js';
 import type { KimiProtocolClient } from './upstream/kimi/types.js';
 import { VERSION } from './version.js';
@@ -115,7 +116,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   };
   const unary: UnaryRunner = (call, opts) => runUnary(attempts, call, opts);
-  const { protocol, client } = await openProtocolClient({ protocol: config.kimiProtocol, http, unary, accountCount: pool.size, connectChatPath: config.connectChatPath, logger });
+  const { protocol, client } = await openProtocolClient({ protocol: config.kimiProtocol, http, unary, accountCount: pool.size, connectChatPath: config.connectChatPath, logger,
+    // Limits that agree: whatever prompt the body limit admits, Kimi's echo of it is read.
+    connectMaxFrameBytes: frameLimitFor(config.maxBodyBytes) });
   late.client = client;
 
   const models = new ModelRegistry({
@@ -171,7 +174,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
 
-  const fastify = createServer({ logger, bodyLimit: config.maxBodyBytes, stopSignal: drain.stopSignal });
+  const fastify = createServer({
+    logger,
+    bodyLimit: config.maxBodyBytes,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    stopSignal: drain.stopSignal,
+    onCut: (reason) => metrics.requestCut(reason),
+  });
   // One log line per request, written when the response has really ended (streams included).
   requestLog.register(fastify);
   drain.register(fastify);

@@ -134,6 +134,7 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: int(90_000, 100, 3_600_000),
   UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
   MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  BODY_TIMEOUT_MS: int(30_000, 100, 3_600_000),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
   RESPONSE_STORE_TTL_MS: int(30 * 86_400_000, 60_000, 365 * 86_400_000),
   MODEL_ALIASES: z
@@ -226,6 +227,8 @@ export interface Config {
   conversationWaitMs: number;
   timeouts: Timeouts;
   maxBodyBytes: number;
+  /** A request whose head and body have not arrived within this is cut with 408. */
+  bodyTimeoutMs: number;
   modelCatalogTtlMs: number;
   /** MODEL_ALIASES: client model names (Claude Code's `claude-…`) answered as one of ours. */
   modelAliases: ModelAliasRule[];
@@ -347,6 +350,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       totalMs: e.UPSTREAM_TOTAL_TIMEOUT_MS,
     },
     maxBodyBytes: e.MAX_BODY_BYTES,
+    bodyTimeoutMs: e.BODY_TIMEOUT_MS,
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
     modelAliases: e.MODEL_ALIASES,
     responseStoreTtlMs: e.RESPONSE_STORE_TTL_MS,

@@ -15,13 +15,34 @@ export interface ConversationServiceDeps {
 export interface ConversationPage {
   limit: number;
   offset: number;
+  /**
+   * Also list implicit conversations (upstream chats kept for a stateless client that resends
+   * its history, CONVERSATION_REUSE=auto). Off by default: the client never named them.
+   */
+  includeImplicit?: boolean;
 }
+
+/** Records read per store page while skipping implicit ones. */
+const SCAN_PAGE = 200;
 
 export class ConversationService {
   constructor(private readonly deps: ConversationServiceDeps) {}
 
-  list(owner: string, page: ConversationPage): Promise<ConversationRecord[]> {
-    return this.deps.store.listConversations({ owner, limit: page.limit, offset: page.offset });
+  async list(owner: string, page: ConversationPage): Promise<ConversationRecord[]> {
+    if (page.includeImplicit) return this.deps.store.listConversations({ owner, limit: page.limit, offset: page.offset });
+    // Newest first, implicit ones skipped; the offset counts listed (named) conversations only.
+    const out: ConversationRecord[] = [];
+    let skip = page.offset;
+    for (let at = 0; out.length < page.limit; at += SCAN_PAGE) {
+      const batch = await this.deps.store.listConversations({ owner, limit: SCAN_PAGE, offset: at });
+      for (const record of batch) {
+        if (record.implicit === true) continue;
+        if (skip > 0) skip -= 1;
+        else if (out.length < page.limit) out.push(record);
+      }
+      if (batch.length < SCAN_PAGE) break;
+    }
+    return out;
   }
 
   /** The conversation, or 404 conversation_not_found. */

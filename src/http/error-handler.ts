@@ -76,6 +76,38 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
   void raw.code(status).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8').send(body);
 };
 
+/** The rest of an oversized body is read and dropped up to this much, then the connection is closed. */
+const DRAIN_AFTER_413_BYTES = 32 * 1024 * 1024;
+/** ...and for at most this long. */
+const DRAIN_AFTER_413_MS = 10_000;
+
+/**
+ * Clients that send the whole body before reading (Python's http.client, curl with a file)
+ * would meet a closed socket, not the 413: the rest of the body is read and dropped, within
+ * bounds, before the connection closes. Beyond them the connection closes at once.
+ */
+function keepReadingAfter413(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  if (raw.complete) return;
+  const declared = Number(raw.headers['content-length']);
+  // Fastify closes the connection after a body error; beyond the bounds it still does.
+  if (Number.isFinite(declared) && declared > DRAIN_AFTER_413_BYTES) return;
+  reply.removeHeader('connection');
+  let drained = 0;
+  const cut = (): void => {
+    clearTimeout(timer);
+    raw.socket.destroy();
+  };
+  const timer = setTimeout(cut, DRAIN_AFTER_413_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > DRAIN_AFTER_413_BYTES) cut();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.resume();
+}
+
 /** Sets the app's error and not-found handlers. Child scopes inherit them. */
 export function registerErrorHandler(app: FastifyInstance, deps: { logger: Logger }): void {
   app.setErrorHandler((error: unknown, request, reply) => {
@@ -83,9 +115,16 @@ export function registerErrorHandler(app: FastifyInstance, deps: { logger: Logge
     const typed = asProxyError(mapped);
     // The request log records the code the client was answered with.
     if (request.ctx) request.ctx.error ??= typed;
+    // A client that left (gave up while queued, closed the tab) is not a server error: its
+    // request ends with the reason at info level, and there is nobody to answer.
+    if (reply.raw.destroyed || request.raw.socket?.destroyed === true) {
+      deps.logger.info({ reqId: request.id, reason: typed.message, code: typed.code }, 'client left before the answer');
+      return;
+    }
     if (typed.status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
       deps.logger.error({ reqId: request.id, err: error }, 'unhandled error');
     }
+    if (typed.code === 'body_too_large') keepReadingAfter413(request, reply);
     sendError(request, reply, typed);
   });
   app.setNotFoundHandler((request, reply) => {

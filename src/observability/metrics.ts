@@ -57,6 +57,7 @@ export class Metrics {
   private readonly failovers: Counter<'code'>;
   private readonly queueRejections: Counter<'reason'>;
   private readonly tokens: Counter<'type' | 'model'>;
+  private readonly cuts: Counter<'reason'>;
 
   constructor(sources: MetricsSources, opts: MetricsOptions) {
     const registers = [this.registry];
@@ -142,6 +143,13 @@ export class Metrics {
       },
     });
     new Gauge({ name: 'kimi_proxy_build_info', help: 'The running version (always 1).', labelNames: ['version'], registers }).set({ version: opts.version }, 1);
+    this.cuts = new Counter({
+      name: 'kimi_proxy_requests_cut_total',
+      help: 'Requests cut before reaching a route: body not received within BODY_TIMEOUT_MS, a body where none is taken, malformed HTTP.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['body_timeout', 'body_not_allowed', 'bad_request']) this.cuts.inc({ reason }, 0);
     for (const reason of ['full', 'timeout']) this.queueRejections.inc({ reason }, 0);
     for (const result of ['ok', 'failed']) this.refreshes.inc({ result }, 0);
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -174,6 +182,11 @@ export class Metrics {
   }
 
   /** An upstream failure that moved the request to another account (it never reached the client). */
+  /** A request cut before it reached a route (http/server.ts). */
+  requestCut(reason: string): void {
+    this.cuts.inc({ reason });
+  }
+
   failover(err: unknown): void {
     const code = isProxyError(err) ? err.code : 'unknown';
     this.failovers.inc({ code });

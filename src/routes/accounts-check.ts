@@ -36,9 +36,12 @@ export function accountsCheckBody(report: AccountCheckReport): Record<string, un
 }
 
 export function registerAccountsCheckRoute(app: FastifyInstance, services: AccountsCheckServices, options: AccountsCheckRouteOptions = {}): void {
-  app.get(options.path ?? '/v1/accounts/check', async (_request, reply) => {
-    const report = await checkAccounts({ pool: services.pool, client: services.client, clock: services.clock });
-    void reply.header('cache-control', 'no-store');
-    return accountsCheckBody(report);
-  });
+  // Like every client route, with and without /v1 (unless mounted at a path of its own).
+  for (const path of options.path ? [options.path] : ['/v1/accounts/check', '/accounts/check']) {
+    app.get(path, async (_request, reply) => {
+      const report = await checkAccounts({ pool: services.pool, client: services.client, clock: services.clock });
+      void reply.header('cache-control', 'no-store');
+      return accountsCheckBody(report);
+    });
+  }
 }

@@ -20,22 +20,26 @@ function view(c: ConversationRecord, withMessages: boolean): Record<string, unkn
 export function registerConversationRoutes(app: FastifyInstance, deps: { conversations: ConversationService }): void {
   const { conversations } = deps;
 
-  app.get('/v1/conversations', async (request) => {
-    const q = request.query as { limit?: string; offset?: string };
-    const limit = Math.min(Math.max(Number(q.limit) || 20, 1), 100);
-    const offset = Math.max(Number(q.offset) || 0, 0);
-    const records = await conversations.list(request.ctx.identity.id, { limit, offset });
-    return { object: 'list', data: records.map((c) => view(c, false)) };
-  });
+  // Like every client route, with and without /v1.
+  for (const prefix of ['', '/v1']) {
+    app.get(`${prefix}/conversations`, async (request) => {
+      const q = request.query as { limit?: string; offset?: string; include_implicit?: string };
+      const limit = Math.min(Math.max(Number(q.limit) || 20, 1), 100);
+      const offset = Math.max(Number(q.offset) || 0, 0);
+      const includeImplicit = q.include_implicit === 'true' || q.include_implicit === '1';
+      const records = await conversations.list(request.ctx.identity.id, { limit, offset, includeImplicit });
+      return { object: 'list', data: records.map((c) => view(c, false)) };
+    });
 
-  app.get('/v1/conversations/:id', async (request) => {
-    const { id } = request.params as { id: string };
-    return view(await conversations.get(request.ctx.identity.id, id), true);
-  });
+    app.get(`${prefix}/conversations/:id`, async (request) => {
+      const { id } = request.params as { id: string };
+      return view(await conversations.get(request.ctx.identity.id, id), true);
+    });
 
-  app.delete('/v1/conversations/:id', async (request) => {
-    const { id } = request.params as { id: string };
-    const record = await conversations.delete(request.ctx.identity.id, id);
-    return { id: record.id, object: 'conversation.deleted', deleted: true };
-  });
+    app.delete(`${prefix}/conversations/:id`, async (request) => {
+      const { id } = request.params as { id: string };
+      const record = await conversations.delete(request.ctx.identity.id, id);
+      return { id: record.id, object: 'conversation.deleted', deleted: true };
+    });
+  }
 }

@@ -26,6 +26,8 @@ export interface ProtocolClientOptions {
   /** Without accounts nothing can be probed: auto means connect. */
   accountCount: number;
   connectChatPath: string;
+  /** Largest Connect frame read (connect/envelope.ts frameLimitFor): agrees with the request body limit. */
+  connectMaxFrameBytes?: number;
   logger: DetectLogger;
 }
 
@@ -36,7 +38,7 @@ export async function openProtocolClient(opts: ProtocolClientOptions): Promise<{
   return { protocol, client: createProtocolClient(protocol, opts) };
 }
 
-export function createProtocolClient(protocol: KimiProtocol, opts: Pick<ProtocolClientOptions, 'http' | 'connectChatPath' | 'logger'>): KimiProtocolClient {
+export function createProtocolClient(protocol: KimiProtocol, opts: Pick<ProtocolClientOptions, 'http' | 'connectChatPath' | 'connectMaxFrameBytes' | 'logger'>): KimiProtocolClient {
   const { http, logger } = opts;
   if (protocol === 'rest') {
     return new RestSseClient(http, { onUnknownEvent: (name) => logger.debug({ event: name }, 'ignored unknown Kimi SSE event') });
@@ -44,6 +46,7 @@ export function createProtocolClient(protocol: KimiProtocol, opts: Pick<Protocol
   return new ConnectClient(http, {
     chatPath: opts.connectChatPath,
     onUnknownMask: (mask) => logger.debug({ mask }, 'ignored unknown Kimi Connect mask'),
+    ...(opts.connectMaxFrameBytes !== undefined ? { maxFrameBytes: opts.connectMaxFrameBytes } : {}),
   });
 }
 

@@ -23,6 +23,8 @@ export const MODELS_PATH = 'kimi.gateway.config.v1.ConfigService/GetAvailableMod
 export interface ConnectClientOptions {
   chatPath?: string;
   onUnknownMask?: (mask: string) => void;
+  /** Largest Connect frame read (default DEFAULT_MAX_PAYLOAD_BYTES); see frameLimitFor. */
+  maxFrameBytes?: number;
 }
 
 export class ConnectClient implements KimiProtocolClient {
@@ -61,7 +63,7 @@ export class ConnectClient implements KimiProtocolClient {
       );
       if (res.status === 404) continue;
       this.remember(this.chatPaths, path);
-      return decodeConnectChat(res.body, { onUnknownMask: this.opts.onUnknownMask });
+      return decodeConnectChat(res.body, { onUnknownMask: this.opts.onUnknownMask, maxPayloadBytes: this.opts.maxFrameBytes });
     }
     throw new ProxyError('upstream_http_error', 'Kimi answered 404 on every known ChatService/Chat path; the protocol may have changed.', {
       upstreamCode: 'chat_path_not_found',

@@ -29,6 +29,16 @@ export function encodeJsonEnvelope(value: unknown, flags: number = FLAG_DATA): U
 /** Default cap on one envelope's payload; Kimi's largest legitimate event is well under 1 KiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The frame cap that agrees with a request body limit: Kimi echoes the user's message in one
+ * frame, so every prompt a body of `maxBodyBytes` can carry must fit. Twice the body leaves
+ * room for a history folded into the prompt and for escaping, plus 1 MiB for the frame's own
+ * fields; never below the default.
+ */
+export function frameLimitFor(maxBodyBytes: number): number {
+  return Math.max(DEFAULT_MAX_PAYLOAD_BYTES, 2 * maxBodyBytes + 1024 * 1024);
+}
+
 export interface DecodedEnvelope {
   flags: number;
   /**
