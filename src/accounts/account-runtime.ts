@@ -1,16 +1,20 @@
 /**
- * Everything the pool knows about one account at run time: its health, its tokens, its
- * counters, and the transitions driven by request outcomes (`report`), refresh results,
- * expiry, re-checks and token replacement.
+ * One account at run time: its health, its tokens, its admission (concurrency slots in the
+ * store, the half-open circuit's single probe, start spacing, counters), and the transitions
+ * driven by request outcomes (`report`), refresh results, expiry, re-checks and token
+ * replacement. The pool only chooses which account to ask; the account admits and releases.
  */
 import type { Clock } from '../core/clock.js';
 import { ERROR_POLICY } from '../core/error-policy.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import { isRefreshTokenRejected } from '../upstream/kimi/auth.js';
+import type { RenewalSweep } from '../store/held-slot.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import { maskSecret, type Account } from './account.js';
 import { AccountHealth, type Availability, type HealthOptions, type HealthState, type InvalidCause } from './health.js';
 import { HealthShare } from './health-share.js';
+import { AccountAdmission } from './admission.js';
+import type { LeaseOwner, PoolLease } from './lease.js';
 import type { AccountStatus, PoolEvent, PoolStore, ProbeFn, RefreshFn } from './pool-types.js';
 import { normalizeToken } from './token-kind.js';
 import { TokenManager, type TokenManagerOptions } from './token-manager.js';
@@ -28,8 +32,14 @@ export interface RuntimeContext {
   tally: { stateChanges: number; refreshOk: number; refreshFailed: number };
   /** Something may have become available: let waiting requests retry. */
   wake(): void;
-  /** Publish health changes to the store and adopt those of other instances (health-share.ts). */
+  /** Publish health changes to the store and adopt those of other instances (health-share.ts); the half-open probe is then one per cluster. */
   shareHealth?: boolean;
+  /** Slot lease length in the store. */
+  leaseMs: number;
+  /** Renews the slots of running requests. */
+  renewals: RenewalSweep;
+  /** Runs a store operation, reporting its failure and turning it into `store_unavailable`. */
+  storeCall<T>(op: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** What a finished request tells the account (see PoolLease). */
@@ -38,28 +48,26 @@ export interface ReportedLease {
   probe: boolean;
 }
 
+
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export class AccountRuntime {
+export class AccountRuntime implements LeaseOwner {
   readonly health: AccountHealth;
   readonly tokens: TokenManager;
-  inFlight = 0;
-  requests = 0;
-  failures = 0;
-  lastUsedAt: number | undefined;
+  private readonly admission: AccountAdmission;
+  private failures = 0;
   private lastState: HealthState;
   private lastRecheckAt = 0;
   private rechecking: Promise<boolean> | undefined;
   /** The account's health as shared with other instances through the store. */
   readonly share: HealthShare;
-  /** The token of the cluster-wide lock held by this instance's half-open probe. */
-  probeLock: string | undefined;
 
   constructor(
     readonly account: Account,
     private readonly ctx: RuntimeContext,
   ) {
     this.health = new AccountHealth(ctx.health, account.disabled);
+    this.admission = new AccountAdmission(this, ctx);
     this.lastState = account.disabled ? 'disabled' : 'healthy';
     this.tokens = new TokenManager(
       account,
@@ -70,7 +78,7 @@ export class AccountRuntime {
       {
         onRefreshStart: () => this.syncState('refresh started'),
         onRefreshEnd: (outcome) => this.onRefreshEnd(outcome),
-        onStoreError: (op, err) => ctx.emit({ type: 'store-error', op, error: messageOf(err) }),
+        onStoreError: (op, err) => this.storeError(op, err),
       },
       ctx.closeSignal,
     );
@@ -96,6 +104,15 @@ export class AccountRuntime {
     return this.account.id;
   }
 
+  /** Loads the persisted token state (rotated refresh tokens, current access token). */
+  async loadPersisted(): Promise<void> {
+    try {
+      this.tokens.load(await this.ctx.store.getAccountState(this.account.stateKey));
+    } catch (err) {
+      this.storeError('getAccountState', err);
+    }
+  }
+
   /** A refresh is running and the account has no usable access token meanwhile. */
   refreshing(now: number): boolean {
     return this.tokens.refreshing && this.tokens.needsRefresh(now);
@@ -105,6 +122,33 @@ export class AccountRuntime {
     this.expireIfNeeded(now);
     this.syncState();
     return this.health.availability(now, this.refreshing(now));
+  }
+
+  /** Requests running on this account now. */
+  get inFlight(): number {
+    return this.admission.running;
+  }
+
+  /**
+   * Admits one request when a slot is free (and, for the half-open circuit's probe, when the
+   * probe is not taken here or on another instance). Undefined when the request has to wait.
+   */
+  admit(probe: boolean, signal: AbortSignal | undefined): Promise<PoolLease | undefined> {
+    return this.admission.admit(probe, signal);
+  }
+
+  /** Spacing between request starts on this account (spec C.1): sleeps until the start reserved for this one. */
+  awaitStart(signal: AbortSignal | undefined): Promise<void> {
+    return this.admission.awaitStart(signal);
+  }
+
+  /** A lease admitted here gave its slot back. */
+  released(lease: PoolLease): void {
+    this.admission.released(lease);
+  }
+
+  private storeError(op: string, err: unknown): void {
+    this.ctx.emit({ type: 'store-error', op, error: messageOf(err) });
   }
 
   async credentials(signal: AbortSignal | undefined): Promise<AccountCredentials> {
@@ -199,7 +243,7 @@ export class AccountRuntime {
 
   /** Emits a state event when the derived state differs from the last one seen. */
   syncState(reason?: string): void {
-    if (this.share.capture()) this.share.sync().catch((err: unknown) => this.ctx.emit({ type: 'store-error', op: 'shareHealth', error: messageOf(err) }));
+    if (this.share.capture()) this.share.sync().catch((err: unknown) => this.storeError('shareHealth', err));
     const now = this.ctx.clock.now();
     const to = this.health.state(now, this.refreshing(now));
     if (to === this.lastState) return;
@@ -279,8 +323,8 @@ export class AccountRuntime {
       maskedToken: maskSecret(this.tokens.primaryToken),
       kind: this.tokens.kind,
       state: this.lastState,
-      inFlight: this.inFlight,
-      requests: this.requests,
+      inFlight: this.admission.running,
+      requests: this.admission.admitted,
       failures: this.failures,
     };
     const expiresAt = this.tokens.expiresAt;
@@ -288,7 +332,7 @@ export class AccountRuntime {
     const until = this.health.blockedUntil(now);
     if (until !== undefined) s.cooldownUntil = until;
     if (this.health.lastError !== undefined) s.lastError = this.health.lastError;
-    if (this.lastUsedAt !== undefined) s.lastUsedAt = this.lastUsedAt;
+    if (this.admission.lastUsedAt !== undefined) s.lastUsedAt = this.admission.lastUsedAt;
     return s;
   }
 }

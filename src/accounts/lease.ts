@@ -1,7 +1,8 @@
 /**
  * One use of an account: holds a concurrency slot in the store (renewed every leaseMs/3),
  * hands out credentials, takes the outcome report, and gives the slot back exactly once —
- * on release() or when the request's signal aborts.
+ * on release() or when the request's signal aborts. The account it was admitted to
+ * (account-runtime.ts) serves the credentials, takes the report and frees the slot.
  */
 import type { HeldSlot, RenewalSweep } from '../store/held-slot.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
@@ -10,18 +11,19 @@ import type { Account } from './account.js';
 export interface AccountLease {
   readonly account: Account;
   credentials(signal?: AbortSignal): Promise<AccountCredentials>;
-  /** Tells the pool how the request went (success, or the error that ended it). Only the first report counts. */
+  /** Tells the account how the request went (success, or the error that ended it). Only the first report counts. */
   report(outcome: 'ok' | unknown): void;
   /** Gives the account back. Idempotent. */
   release(): void;
 }
 
-/** What a lease needs from its pool. */
-export interface LeaseHost {
-  readonly renewals: RenewalSweep;
-  credentialsFor(lease: PoolLease, signal: AbortSignal | undefined): Promise<AccountCredentials>;
-  reportFor(lease: PoolLease, outcome: unknown): void;
-  releasedFor(lease: PoolLease): void;
+/** The account a lease was admitted to. */
+export interface LeaseOwner {
+  readonly account: Account;
+  credentials(signal: AbortSignal | undefined): Promise<AccountCredentials>;
+  report(lease: PoolLease, outcome: unknown): void;
+  /** The lease gave its slot back (called once). */
+  released(lease: PoolLease): void;
 }
 
 export class PoolLease implements AccountLease {
@@ -32,16 +34,20 @@ export class PoolLease implements AccountLease {
   private readonly onAbort = (): void => this.release();
 
   constructor(
-    readonly account: Account,
-    /** The account's concurrency slot, renewed by the pool's sweep while held. */
+    private readonly owner: LeaseOwner,
+    /** The account's concurrency slot, renewed by the sweep while held. */
     readonly slot: HeldSlot,
     /** This lease is the half-open circuit's single probe. */
     readonly probe: boolean,
-    private readonly host: LeaseHost,
+    private readonly renewals: RenewalSweep,
     private readonly signal: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
-    host.renewals.add(slot);
+    renewals.add(slot);
+  }
+
+  get account(): Account {
+    return this.owner.account;
   }
 
   get isReleased(): boolean {
@@ -49,7 +55,7 @@ export class PoolLease implements AccountLease {
   }
 
   async credentials(signal?: AbortSignal): Promise<AccountCredentials> {
-    const creds = await this.host.credentialsFor(this, signal);
+    const creds = await this.owner.credentials(signal);
     this.usedToken = creds.accessToken;
     return creds;
   }
@@ -57,14 +63,14 @@ export class PoolLease implements AccountLease {
   report(outcome: 'ok' | unknown): void {
     if (this.reported) return;
     this.reported = true;
-    this.host.reportFor(this, outcome);
+    this.owner.report(this, outcome);
   }
 
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.renewals.delete(this.slot);
+    this.renewals.delete(this.slot);
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.host.releasedFor(this);
+    this.owner.released(this);
   }
 }

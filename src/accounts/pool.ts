@@ -1,6 +1,7 @@
 /**
  * Chooses which account serves a request, and keeps dead, expired or throttled tokens away
- * from users while a healthy account exists.
+ * from users while a healthy account exists. The pool keeps the registry of accounts, the
+ * wait queue and the ordering; each account admits and releases its own requests.
  *
  * - Per account (account-runtime.ts): health (cooling after 429, a circuit breaker for
  *   5xx/network/timeouts, invalid after a refused token, disabled) and tokens (refresh
@@ -9,18 +10,20 @@
  *   it (health-share.ts), and a half-open circuit lets one probe through per cluster.
  * - Selection (selection.ts): weighted round-robin from a store counter, or least-in-flight;
  *   a conversation stays on its account (affinity).
- * - Limits: per-account concurrent slots and start spacing in the store; requests that find
- *   every slot taken wait in a bounded FIFO (wait-queue.ts).
+ * - Admission (admission.ts, owned by the account): concurrent slots and start spacing in the
+ *   store, the half-open probe; requests that find every slot taken wait in a bounded FIFO
+ *   (wait-queue.ts).
  * Every use is a lease (lease.ts): acquire → credentials → report(outcome) → release.
  */
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
 import type { Account } from './account.js';
 import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
-import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
-import { PoolLease, type AccountLease, type LeaseHost } from './lease.js';
+import { RenewalSweep } from '../store/held-slot.js';
+import type { AccountLease, PoolLease } from './lease.js';
+import { accountOptions, resolvePoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
 import { WaitQueue } from './wait-queue.js';
@@ -36,33 +39,6 @@ export interface AcquireOptions {
   signal?: AbortSignal;
 }
 
-type Resolved = Required<Omit<AccountPoolOptions, 'store' | 'refresh' | 'probe' | 'onEvent'>>;
-
-const DEFAULTS: Resolved = {
-  clock: systemClock,
-  selection: 'round-robin',
-  leaseMs: 30_000,
-  maxQueue: 100,
-  maxWaitMs: 30_000,
-  queuePollMs: 250,
-  maxCooldownWaitMs: 0,
-  breakerThreshold: 3,
-  breakerCoolOffMs: 30_000,
-  breakerMaxCoolOffMs: 600_000,
-  rateLimitBaseMs: 2_000,
-  rateLimitMaxMs: 300_000,
-  refreshMarginMs: 300_000,
-  minValidityMs: 15_000,
-  assumedAccessTtlMs: 300_000,
-  backgroundIntervalMs: 10_000,
-  refreshLockTtlMs: 60_000,
-  refreshPollMs: 250,
-  recheckIntervalMs: 300_000,
-  shareHealth: true,
-  healthSyncMs: 500,
-  random: Math.random,
-};
-
 /** Retry hint when the wait queue is full or a wait timed out. */
 const QUEUE_RETRY_AFTER_MS = 1_000;
 
@@ -76,7 +52,7 @@ interface Ready {
 export class AccountPool {
   private readonly clock: Clock;
   private readonly store: PoolStore;
-  private readonly opts: Resolved;
+  private readonly opts: ResolvedPoolOptions;
   private readonly probeFn: ProbeFn | undefined;
   private readonly onEvent: ((event: PoolEvent) => void) | undefined;
   private readonly accounts: Account[];
@@ -85,7 +61,6 @@ export class AccountPool {
   /** Aborted by close(); every in-flight lease listens to it, so it has no listener cap. */
   private readonly closer = unlimitedController();
   private readonly queue: WaitQueue<PoolLease>;
-  private readonly host: LeaseHost;
   private readonly ringFor = ringCache();
   private readonly tally = { refreshOk: 0, refreshFailed: 0, stateChanges: 0, queueRejectedFull: 0, queueRejectedTimeout: 0 };
   private started = false;
@@ -98,8 +73,7 @@ export class AccountPool {
   private readonly removed = new Set<string>();
 
   constructor(accounts: readonly Account[], options: AccountPoolOptions = {}) {
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as AccountPoolOptions;
-    const o: Resolved = { ...DEFAULTS, ...defined };
+    const o = resolvePoolOptions(options);
     this.opts = o;
     this.clock = o.clock;
     // Without a store, coordination stays in this process (nothing shared, nothing kept).
@@ -114,25 +88,14 @@ export class AccountPool {
       store: this.store,
       refresh: options.refresh,
       closeSignal: this.closer.signal,
-      health: {
-        breakerThreshold: o.breakerThreshold,
-        breakerCoolOffMs: o.breakerCoolOffMs,
-        breakerMaxCoolOffMs: o.breakerMaxCoolOffMs,
-        rateLimitBaseMs: o.rateLimitBaseMs,
-        rateLimitMaxMs: o.rateLimitMaxMs,
-        random: o.random,
-      },
-      tokens: {
-        refreshMarginMs: o.refreshMarginMs,
-        minValidityMs: o.minValidityMs,
-        assumedAccessTtlMs: o.assumedAccessTtlMs,
-        lockTtlMs: o.refreshLockTtlMs,
-        pollMs: o.refreshPollMs,
-      },
+      ...accountOptions(o),
       emit: (event) => this.emit(event),
       tally: this.tally,
       wake: () => this.queue.wake(),
-      shareHealth: options.store !== undefined && o.shareHealth,
+      shareHealth: this.sharing,
+      leaseMs: o.leaseMs,
+      renewals: new RenewalSweep(this.clock, o.leaseMs, this.closer.signal),
+      storeCall: (op, fn) => this.storeCall(op, fn),
     };
     this.ctx = ctx;
     this.runtimes = this.accounts.map((account) => {
@@ -141,12 +104,6 @@ export class AccountPool {
       this.byId.set(account.id, rt);
       return rt;
     });
-    this.host = {
-      renewals: new RenewalSweep(this.clock, o.leaseMs, this.closer.signal),
-      credentialsFor: (lease, signal) => this.runtime(lease.account.id).credentials(signal),
-      reportFor: (lease, outcome) => this.runtime(lease.account.id).report(lease, outcome),
-      releasedFor: (lease) => this.released(lease),
-    };
   }
 
   get size(): number {
@@ -168,15 +125,7 @@ export class AccountPool {
   async init(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await Promise.all(
-      this.runtimes.map(async (rt) => {
-        try {
-          rt.tokens.load(await this.store.getAccountState(rt.account.stateKey));
-        } catch (err) {
-          this.storeError('getAccountState', err);
-        }
-      }),
-    );
+    await Promise.all(this.runtimes.map((rt) => rt.loadPersisted()));
     // Cooldowns, open circuits and invalid marks that other instances (or a previous run) left.
     await this.syncHealth(true);
     void this.backgroundLoop();
@@ -221,7 +170,12 @@ export class AccountPool {
       this.queue.wake();
       lease = await waiting;
     }
-    await this.waitForStart(lease, opts.signal);
+    try {
+      await this.runtime(lease.account.id).awaitStart(opts.signal);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
     return lease;
   }
 
@@ -255,11 +209,7 @@ export class AccountPool {
     };
     clash();
     const rt = new AccountRuntime(account, this.ctx);
-    try {
-      rt.tokens.load(await this.store.getAccountState(account.stateKey));
-    } catch (err) {
-      this.storeError('getAccountState', err);
-    }
+    await rt.loadPersisted();
     await rt.share.sync().catch((err: unknown) => this.storeError('shareHealth', err));
     clash();
     this.removed.delete(account.id);
@@ -317,19 +267,6 @@ export class AccountPool {
     this.emit({ type: 'store-error', op, error: err instanceof Error ? err.message : String(err) });
   }
 
-  private released(lease: PoolLease): void {
-    const rt = this.runtime(lease.account.id);
-    rt.inFlight = Math.max(0, rt.inFlight - 1);
-    if (lease.probe) {
-      rt.health.probeInFlight = false;
-      this.releaseProbeLock(rt);
-    }
-    lease.slot
-      .release()
-      .catch((err: unknown) => this.storeError('releaseSlot', err))
-      .finally(() => this.queue.wake());
-  }
-
   /**
    * One attempt to take a slot on an eligible account. Returns undefined when the request
    * has to wait; throws when no account can serve it (or none will within the allowed wait).
@@ -372,7 +309,7 @@ export class AccountPool {
     const candidates = ready.filter((c) => !full?.has(c.rt.id));
     if (candidates.length === 0) return undefined;
     for (const c of await this.order(candidates)) {
-      const lease = await this.takeSlot(c, opts.signal);
+      const lease = await c.rt.admit(c.probe, opts.signal);
       if (lease) return lease;
       full?.add(c.rt.id);
     }
@@ -384,68 +321,6 @@ export class AccountPool {
     const position = await this.storeCall('increment', () => this.store.increment('rr'));
     const sel: SelectionCandidate[] = ready.map((c, index) => ({ index, weight: c.rt.account.weight, inFlight: c.rt.inFlight }));
     return orderCandidates(this.opts.selection, sel, position - 1, this.ringFor).map((s) => ready[s.index]!);
-  }
-
-  private async takeSlot({ rt, probe }: Ready, signal: AbortSignal | undefined): Promise<PoolLease | undefined> {
-    if (probe) {
-      // Exactly one probe while half-open: claim it before any await …
-      if (rt.health.probeInFlight) return undefined;
-      rt.health.probeInFlight = true;
-      // … and across instances: the one holding the lock probes, the others wait for its verdict.
-      if (!(await this.takeProbeLock(rt))) {
-        rt.health.probeInFlight = false;
-        return undefined;
-      }
-    }
-    const key = `acct:${rt.id}`;
-    const { maxConcurrent } = rt.account;
-    let token: string | undefined;
-    try {
-      token = await this.storeCall('acquireSlot', () => this.store.acquireSlot(key, maxConcurrent, this.opts.leaseMs));
-    } finally {
-      if (probe && !token) {
-        rt.health.probeInFlight = false;
-        this.releaseProbeLock(rt);
-      }
-    }
-    if (!token) return undefined;
-    // The account may have changed state while the store answered.
-    const now = this.clock.now();
-    const av = rt.availability(now);
-    const stillOk = av.kind === 'ready' || (probe && av.kind === 'pending' && !rt.refreshing(now));
-    if (!stillOk || signal?.aborted) {
-      if (probe) {
-        rt.health.probeInFlight = false;
-        this.releaseProbeLock(rt);
-      }
-      await this.store.releaseSlot(key, token).catch((err: unknown) => this.storeError('releaseSlot', err));
-      signal?.throwIfAborted();
-      return undefined;
-    }
-    rt.inFlight += 1;
-    rt.requests += 1;
-    rt.lastUsedAt = now;
-    const slot = new HeldSlot(this.store, { key, token, limit: maxConcurrent, leaseMs: this.opts.leaseMs, onStoreError: (err) => this.storeError('renewSlot', err) });
-    return new PoolLease(rt.account, slot, probe, this.host, signal);
-  }
-
-  /** The cluster-wide half-open probe lock of `rt` (always granted when health is not shared). */
-  private async takeProbeLock(rt: AccountRuntime): Promise<boolean> {
-    if (!this.sharing) return true;
-    try {
-      rt.probeLock = await this.storeCall('tryLock', () => this.store.tryLock(`probe:${rt.id}`, this.opts.leaseMs));
-    } catch (err) {
-      rt.health.probeInFlight = false;
-      throw err;
-    }
-    return rt.probeLock !== undefined;
-  }
-
-  private releaseProbeLock(rt: AccountRuntime): void {
-    const token = rt.probeLock;
-    if (token === undefined) return;
-    rt.probeLock = undefined;
-    this.store.releaseLock(`probe:${rt.id}`, token).catch((err: unknown) => this.storeError('releaseLock', err));
   }
 
   /**
@@ -471,21 +346,6 @@ export class AccountPool {
       this.healthSyncing = undefined;
     });
     return this.healthSyncing;
-  }
-
-  /** Spacing between request starts on one account (spec C.1): sleeps until the reserved start. */
-  private async waitForStart(lease: PoolLease, signal: AbortSignal | undefined): Promise<void> {
-    const interval = lease.account.minIntervalMs;
-    if (interval <= 0) return;
-    try {
-      const now = this.clock.now();
-      const at = await this.storeCall('reserveStart', () => this.store.reserveStart(`start:${lease.account.id}`, interval, now));
-      const delay = at - this.clock.now();
-      if (delay > 0) await this.clock.sleep(delay, signal);
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
   }
 
   private async storeCall<T>(op: string, fn: () => Promise<T>): Promise<T> {
