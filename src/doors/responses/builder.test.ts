@@ -102,4 +102,21 @@ describe('Responses renderer', () => {
     expect(res.output).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Hello, world.', annotations: [] }] }]);
     expect(saved).toEqual([res]);
   });
+
+  it('citation references stand where the answer cited them, as CITATIONS says, with the sources after the answer', async () => {
+    const res = await renderResponse(
+      eventsFrom([
+        { type: 'text-delta', text: 'Paris is the capital' },
+        { type: 'citation-ref', index: 1 },
+        { type: 'text-delta', text: '.' },
+        { type: 'citation', citation: { index: 1, url: 'https://example.com/paris', title: 'Paris' } },
+        { type: 'finish', reason: 'stop' },
+      ]),
+      builder(false),
+      {},
+    );
+    const part = (res.output[0] as { content: Array<{ text: string }> }).content[0]!;
+    expect(part.text.startsWith('Paris is the capital[1].')).toBe(true);
+    expect(part.text).toContain('https://example.com/paris');
+  });
 });

@@ -8,9 +8,9 @@
  * Items: `reasoning` (Kimi thinking as one summary part), `message` (one output_text part),
  * `function_call` / `custom_tool_call` (the whole arguments in one delta).
  */
-import type { Citation, FinishReason, ToolCall } from '../../core/chat-event.js';
+import type { Citation, CitationRefAt, FinishReason, ToolCall } from '../../core/chat-event.js';
 import { StreamTokenEstimator, estimateTokens } from '../../core/tokens.js';
-import { CitationCollector, formatSources } from '../../render/openai/citations.js';
+import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from '../../render/openai/citations.js';
 import type { CitationStyle } from '../../render/openai/render-options.js';
 import { appendablePart, substituteBlock } from '../../render/openai/text-replace.js';
 import { newItemId, responseError, usageOf, type OutputItem, type ResponseObject } from './response-object.js';
@@ -147,6 +147,18 @@ export class ResponseBuilder {
 
   citation(c: Citation): void {
     this.citations.add(c);
+  }
+
+  /** A reference to source `index` at this point of the answer or the reasoning, shown as CITATIONS says. */
+  citationRef(index: number, inReasoning: boolean): string {
+    const marker = citationMarker(index, this.opts.citations);
+    if (marker === '') return '';
+    return inReasoning ? this.reasoning(marker) : this.text(marker);
+  }
+
+  /** The upstream rewrote a block: both texts carry their citation references where they stood. */
+  replaceWithRefs(previous: string, previousRefs: readonly CitationRefAt[] | undefined, text: string, refs: readonly CitationRefAt[] | undefined): string {
+    return this.replace(withCitationMarkers(previous, previousRefs, this.opts.citations), withCitationMarkers(text, refs, this.opts.citations));
   }
 
   /** Closes the last item, sets status and usage; the last event is response.completed or .incomplete. */

@@ -22,7 +22,9 @@ function apply(b: ResponseBuilder, event: ChatEvent): string {
     case 'text-delta':
       return b.text(event.text);
     case 'text-replace':
-      return b.replace(event.previous, event.text);
+      return b.replaceWithRefs(event.previous, event.previousRefs, event.text, event.refs);
+    case 'citation-ref':
+      return b.citationRef(event.index, event.reasoning === true);
     case 'reasoning-delta':
       return b.reasoning(event.text);
     case 'tool-call':
