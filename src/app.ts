@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import { AccountRegistry } from './accounts/account-registry.js';
 import { loadAccounts } from './accounts/accounts-config.js';
 import { AccountPool } from './accounts/pool.js';
 import { ApiKeyService } from './auth/api-keys.js';
@@ -104,6 +105,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
   await pool.init();
+  // Account changes made through the admin API, on this instance or any other sharing the store.
+  const accountRegistry = new AccountRegistry({
+    store,
+    pool,
+    clock,
+    syncMs: config.accounts.syncMs,
+    onError: (op, err) => logger.warn({ op, err: (err as Error).message }, 'could not apply stored account changes'),
+  });
+  await accountRegistry.start();
   // Every upstream call runs through the relay's attempt loop and reports to account health.
   const attempts: AttemptLoopOptions = {
     pool,
@@ -172,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       onError: (op, err) => logger.warn({ op, err: (err as Error).message }, 'could not persist the request log'),
     }),
   });
-  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
+  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
 
   const fastify = createServer({
     logger,
@@ -213,6 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Stop accepting, let running requests finish (SHUTDOWN_GRACE_MS), stop the rest.
       await drain.run(fastify);
       await janitor.stop();
+      accountRegistry.stop();
       await pool.close();
       await http.close();
       await outbound?.close();

@@ -1,5 +1,6 @@
 /** Everything a request handler may use, composed once per app (no module-level state). */
 import type { Logger } from 'pino';
+import type { AccountRegistry } from './accounts/account-registry.js';
 import type { AccountPool } from './accounts/pool.js';
 import type { ApiKeyService } from './auth/api-keys.js';
 import type { Config } from './config/config.js';
@@ -31,4 +32,6 @@ export interface AppServices {
   /** Graceful shutdown state (draining, and the signal that stops running requests). */
   drain: Drain;
   apiKeys: ApiKeyService;
+  /** Run-time account changes shared by every instance using the store. */
+  accountRegistry: AccountRegistry;
 }

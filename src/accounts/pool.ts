@@ -17,7 +17,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
-import type { Account } from './account.js';
+import type { Account, AccountSettings } from './account.js';
 import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
 import { AccountRuntime, type RuntimeContext } from './account-runtime.js';
@@ -232,6 +232,15 @@ export class AccountPool {
     this.runtimes.splice(this.runtimes.indexOf(rt), 1);
     this.accounts.splice(this.accounts.indexOf(rt.account), 1);
     return true;
+  }
+
+  /** Changes an account's weight and limits at run time; the next selection and slot use them. */
+  updateSettings(accountId: string, settings: Partial<Pick<AccountSettings, 'weight' | 'maxConcurrent' | 'minIntervalMs'>>): void {
+    const { account } = this.runtime(accountId);
+    if (settings.weight !== undefined) account.weight = settings.weight;
+    if (settings.maxConcurrent !== undefined) account.maxConcurrent = settings.maxConcurrent;
+    if (settings.minIntervalMs !== undefined) account.minIntervalMs = settings.minIntervalMs;
+    this.queue.wake();
   }
 
   /** Enables or disables an account at runtime. */

@@ -171,6 +171,7 @@ const envSchema = z.object({
   ACCOUNT_BREAKER_COOLOFF_MS: int(30_000, 100, 3_600_000),
   ACCOUNT_LEASE_MS: int(30_000, 300, 3_600_000),
   ACCOUNT_HEALTH_SYNC_MS: int(500, 0, 600_000),
+  ACCOUNT_SYNC_MS: int(2_000, 50, 600_000),
   CONFIG_FILE: z.string().optional(),
   INSTANCE_ID: z.string().optional().transform((v) => v?.trim() || undefined),
   // Encryption of the Kimi tokens kept in the store (store/token-cipher.ts). Secrets: never echoed.
@@ -202,6 +203,7 @@ const envSchema = z.object({
       if (bad !== undefined) ctx.addIssue({ code: 'custom', message: expected('"*" or a comma list of origins such as https://chat.example.com', bad) });
     }),
   ADMIN_CORS: bool(false),
+  ADMIN_SESSION_TTL_MS: int(12 * 3_600_000, 1_000, 30 * 86_400_000),
 });
 
 export interface Timeouts {
@@ -265,6 +267,8 @@ export interface Config {
     leaseMs: number;
     /** How long an instance reuses its view of the account health other instances shared (cooldowns, circuits, invalid marks). */
     healthSyncMs: number;
+    /** How often account changes made on other instances (admin API) are read back. */
+    syncMs: number;
   };
   /** Observability and operations (src/observability). */
   observability: {
@@ -289,6 +293,8 @@ export interface Config {
     corsOrigins: string[];
     /** Apply CORS_ORIGINS to /admin too. */
     adminCors: boolean;
+    /** Lifetime of a dashboard login. */
+    adminSessionTtlMs: number;
   };
 }
 
@@ -373,6 +379,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       breakerCoolOffMs: e.ACCOUNT_BREAKER_COOLOFF_MS,
       leaseMs: e.ACCOUNT_LEASE_MS,
       healthSyncMs: e.ACCOUNT_HEALTH_SYNC_MS,
+      syncMs: e.ACCOUNT_SYNC_MS,
     },
     observability: {
       metricsToken: e.METRICS_TOKEN,
@@ -382,6 +389,6 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       proxy: { kimiProxyUrl: e.KIMI_PROXY_URL, httpsProxy: e.HTTPS_PROXY ?? e.https_proxy, noProxy: e.NO_PROXY ?? e.no_proxy },
     },
-    access: { adminToken: e.ADMIN_TOKEN, allowNoAuth: e.ALLOW_NO_AUTH, corsOrigins: e.CORS_ORIGINS, adminCors: e.ADMIN_CORS },
+    access: { adminToken: e.ADMIN_TOKEN, allowNoAuth: e.ALLOW_NO_AUTH, corsOrigins: e.CORS_ORIGINS, adminCors: e.ADMIN_CORS, adminSessionTtlMs: e.ADMIN_SESSION_TTL_MS },
   };
 }

@@ -60,6 +60,8 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   api_key_expired: NONE,
   api_key_revoked: NONE,
   invalid_admin_token: NONE,
+  admin_session_expired: NONE,
+  csrf_token_invalid: NONE,
   model_not_allowed: NONE,
   model_not_found: NONE,
   not_found: NONE,

@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   api_key_expired: { status: 401, type: 'authentication_error' },
   api_key_revoked: { status: 401, type: 'authentication_error' },
   invalid_admin_token: { status: 401, type: 'authentication_error' },
+  admin_session_expired: { status: 401, type: 'authentication_error' },
+  csrf_token_invalid: { status: 403, type: 'permission_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'not_found_error' },

@@ -1,0 +1,92 @@
+/**
+ * Who may use /admin/api: scripts with ADMIN_TOKEN in a header (as before), or the dashboard
+ * with a session cookie from `POST /admin/api/session` plus the session's CSRF token on every
+ * state-changing call. Client API keys open nothing here. Logins are limited per client
+ * address through the store (so the limit holds across instances).
+ */
+import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AdminTokenVerifier } from '../../auth/admin-token.js';
+import { ProxyError } from '../../core/errors.js';
+import type { AppServices } from '../../services.js';
+import { AdminSessions, SESSION_COOKIE, type Session } from './session.js';
+import { parseBody, seconds } from './validate.js';
+
+/** Login attempts allowed per client address and minute. */
+const LOGINS_PER_MINUTE = 10;
+const MINUTE_MS = 60_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const loginSchema = z.object({ token: z.string({ error: 'expected the admin token' }).min(1, { error: 'expected the admin token' }).max(4096) }).strict();
+
+const behindTls = (request: FastifyRequest): boolean =>
+  request.protocol === 'https' || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https';
+
+export interface AdminAccess {
+  /** The session of a dashboard request (undefined for a script using the token). */
+  sessionOf(request: FastifyRequest): Session | undefined;
+}
+
+export async function registerAdminAccess(admin: FastifyInstance, services: AppServices, adminToken: string, prefix: string): Promise<AdminAccess> {
+  const verifier = new AdminTokenVerifier(adminToken);
+  const sessions = new AdminSessions(adminToken, services.clock, services.config.access.adminSessionTtlMs);
+  const sessionOfRequest = new WeakMap<FastifyRequest, Session>();
+  await admin.register(cookie);
+
+  const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAgeS: number): void => {
+    void reply.setCookie(SESSION_COOKIE, value, { path: '/admin', httpOnly: true, sameSite: 'strict', secure: behindTls(request), maxAge: maxAgeS });
+  };
+
+  admin.addHook('onRequest', async (request) => {
+    if (request.method === 'POST' && request.routeOptions.url === `${prefix}/session`) return;
+    if (request.headers.authorization !== undefined || request.headers['x-admin-token'] !== undefined) {
+      verifier.verify(request.headers);
+      return;
+    }
+    const session = sessions.read(request.cookies[SESSION_COOKIE]);
+    if (session === 'expired') throw new ProxyError('admin_session_expired', 'The dashboard session has expired: log in again.');
+    if (!session) {
+      throw new ProxyError('invalid_admin_token', 'Missing admin token: log in to the dashboard, or send ADMIN_TOKEN as "Authorization: Bearer <token>".');
+    }
+    if (!SAFE_METHODS.has(request.method)) {
+      const presented = request.headers['x-csrf-token'];
+      if (!sessions.csrfValid(session, typeof presented === 'string' ? presented : undefined)) {
+        throw new ProxyError('csrf_token_invalid', 'Missing or wrong x-csrf-token header: reload the dashboard.');
+      }
+    }
+    sessionOfRequest.set(request, session);
+  });
+
+  admin.post('/session', async (request, reply) => {
+    const attempts = await services.store.increment(`admin-login:${request.ip}`, MINUTE_MS);
+    if (attempts > LOGINS_PER_MINUTE) {
+      throw new ProxyError('rate_limit_exceeded', `Too many login attempts: at most ${LOGINS_PER_MINUTE} per minute.`, { retryAfterMs: MINUTE_MS });
+    }
+    const { token } = parseBody(loginSchema, request.body);
+    verifier.verify({ authorization: `Bearer ${token}` });
+    const { session, cookie: value } = sessions.create();
+    setCookie(request, reply, value, Math.floor(sessions.ttlMs / 1000));
+    services.logger.info({ ip: request.ip }, 'dashboard login');
+    return { object: 'admin.session', csrf_token: sessions.csrfToken(session), expires_at: seconds(session.expiresAt) };
+  });
+
+  admin.get('/session', async (request) => {
+    const session = sessionOfRequest.get(request);
+    return {
+      object: 'admin.session',
+      via: session ? 'session' : 'token',
+      csrf_token: session ? sessions.csrfToken(session) : null,
+      expires_at: session ? seconds(session.expiresAt) : null,
+    };
+  });
+
+  admin.delete('/session', async (request, reply) => {
+    const session = sessionOfRequest.get(request);
+    if (session) sessions.end(session);
+    setCookie(request, reply, '', 0);
+    return { object: 'admin.session.deleted', deleted: true };
+  });
+
+  return { sessionOf: (request) => sessionOfRequest.get(request) };
+}

@@ -1,0 +1,109 @@
+/**
+ * /admin/api/stats: the dashboard's overview, computed from the persisted request log when
+ * asked (nothing is counted on the chat path for it): requests, errors, time to first byte
+ * (p50/p95) and estimated tokens per time bucket over the last hour or day, the same per
+ * account and per key, accounts by state, and the requests running now.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AppServices } from '../../services.js';
+import type { RequestLogEntry } from '../../store/store.js';
+import { quantile, scanRequestLog } from './log-scan.js';
+import { parseQuery, seconds } from './validate.js';
+
+const WINDOWS = {
+  hour: { spanMs: 3_600_000, bucketMs: 60_000 },
+  day: { spanMs: 86_400_000, bucketMs: 3_600_000 },
+} as const;
+
+/** A result is reused this long (several open dashboards share one computation). */
+const CACHE_MS = 2_000;
+
+const query = z.object({ window: z.enum(['hour', 'day']).default('hour') });
+
+interface Tally {
+  requests: number;
+  errors: number;
+  tokens: number;
+  ttfb: number[];
+}
+
+const newTally = (): Tally => ({ requests: 0, errors: 0, tokens: 0, ttfb: [] });
+
+export const isError = (e: RequestLogEntry): boolean => e.status >= 400 || e.errorCode !== undefined;
+
+function add(t: Tally, e: RequestLogEntry): void {
+  t.requests++;
+  if (isError(e)) t.errors++;
+  t.tokens += (e.promptTokens ?? 0) + (e.completionTokens ?? 0);
+  if (e.ttfbMs !== undefined) t.ttfb.push(e.ttfbMs);
+}
+
+const show = (t: Tally): Record<string, number | null> => ({
+  requests: t.requests,
+  errors: t.errors,
+  tokens: t.tokens,
+  ttfb_p50_ms: quantile(t.ttfb, 0.5) ?? null,
+  ttfb_p95_ms: quantile(t.ttfb, 0.95) ?? null,
+});
+
+function grouped(entries: RequestLogEntry[], keyOf: (e: RequestLogEntry) => string): Record<string, unknown>[] {
+  const groups = new Map<string, Tally>();
+  for (const e of entries) {
+    const k = keyOf(e);
+    let t = groups.get(k);
+    if (!t) groups.set(k, (t = newTally()));
+    add(t, e);
+  }
+  return [...groups].sort((a, b) => b[1].requests - a[1].requests).map(([name, t]) => ({ name, ...show(t) }));
+}
+
+export function registerStatsAdmin(app: FastifyInstance, services: AppServices): void {
+  const { pool, clock, config } = services;
+  const cache = new Map<string, { at: number; body: Record<string, unknown> }>();
+
+  const compute = async (window: keyof typeof WINDOWS): Promise<Record<string, unknown>> => {
+    const { spanMs, bucketMs } = WINDOWS[window];
+    const now = clock.now();
+    const start = Math.floor((now - spanMs) / bucketMs) * bucketMs + bucketMs;
+    const { entries, more } = await scanRequestLog(services.store, { since: start, max: config.observability.requestLogMaxEntries || 10_000 });
+    const buckets = Array.from({ length: Math.round(spanMs / bucketMs) }, newTally);
+    for (const e of entries) {
+      const i = Math.floor((e.at - start) / bucketMs);
+      if (i >= 0 && i < buckets.length) add(buckets[i]!, e);
+    }
+    const total = newTally();
+    for (const e of entries) add(total, e);
+    const statuses = pool.status();
+    const byState: Record<string, number> = {};
+    for (const s of statuses) byState[s.state] = (byState[s.state] ?? 0) + 1;
+    return {
+      object: 'admin.stats',
+      window,
+      from: seconds(start),
+      to: seconds(now),
+      bucket_seconds: bucketMs / 1000,
+      // The log keeps REQUEST_LOG_MAX_ENTRIES entries: a busier window is cut at that many.
+      truncated: more,
+      totals: show(total),
+      series: buckets.map((t, i) => ({ at: seconds(start + i * bucketMs), ...show(t) })),
+      per_account: grouped(entries, (e) => e.accountName ?? '(none)'),
+      per_key: grouped(entries, (e) => e.keyName ?? '(none)'),
+      accounts_by_state: byState,
+      in_flight: {
+        total: statuses.reduce((n, s) => n + s.inFlight, 0),
+        per_account: statuses.filter((s) => s.inFlight > 0).map((s) => ({ name: s.name, in_flight: s.inFlight })),
+      },
+    };
+  };
+
+  app.get('/stats', async (request) => {
+    const { window } = parseQuery(query, request.query);
+    const hit = cache.get(window);
+    const now = clock.now();
+    if (hit && now - hit.at < CACHE_MS) return hit.body;
+    const body = await compute(window);
+    cache.set(window, { at: now, body });
+    return body;
+  });
+}
