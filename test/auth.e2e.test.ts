@@ -252,7 +252,7 @@ describe('access configuration', () => {
     expect(() => loadConfig({ ADMIN_TOKEN, API_KEYS: `sk-a,${ADMIN_TOKEN}` })).toThrow(/ADMIN_TOKEN: must differ from every API_KEYS entry/);
     expect(() => loadConfig({ CORS_ORIGINS: 'chat.example.com' })).toThrow(ConfigError);
     const config = loadConfig({ CORS_ORIGINS: 'https://a.example/, http://localhost:3000', ALLOW_NO_AUTH: 'true' });
-    expect(config.access).toEqual({ adminToken: undefined, allowNoAuth: true, corsOrigins: ['https://a.example', 'http://localhost:3000'], adminCors: false });
+    expect(config.access).toEqual({ adminToken: undefined, allowNoAuth: true, corsOrigins: ['https://a.example', 'http://localhost:3000'], adminCors: false, adminSessionTtlMs: 43_200_000 });
   });
 });
 
