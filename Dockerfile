@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build stage: compiles TypeScript and the better-sqlite3 native module.
+# Build stage: compiles TypeScript, the dashboard (ui/ → dist/ui) and the better-sqlite3 native module.
 FROM node:26-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
@@ -9,6 +9,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compiler, no dev dependencies, runs as the unprivileged "node" user.

@@ -22,5 +22,8 @@ reply=$(curl -fsS "http://127.0.0.1:$port/v1/chat/completions" \
   -H "Authorization: Bearer sk-pack-smoke" -H "Content-Type: application/json" \
   -d '{"model":"k2","messages":[{"role":"user","content":"[[emu reply=\"packed ok\"]]"}]}')
 echo "$reply" | grep -q '"content":"packed ok"' || { echo "unexpected reply: $reply"; cat demo.log; exit 1; }
+# The dashboard ships in the package: its page and its script are in the tarball.
+tar -tzf "$tarball" | grep -q 'package/dist/ui/index.html' || { echo "dist/ui/index.html missing from the package"; exit 1; }
+tar -tzf "$tarball" | grep -qE 'package/dist/ui/assets/index-[^/]+\.js' || { echo "the dashboard script is missing from the package"; exit 1; }
 echo "pack smoke test: ok"
 cd "$root"

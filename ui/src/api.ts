@@ -41,7 +41,7 @@ async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message);
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+export async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
@@ -63,10 +63,10 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   return (await res.json()) as T;
 }
 
-export const get = <T = any>(path: string): Promise<T> => api<T>('GET', path);
-export const post = <T = any>(path: string, body: unknown = {}): Promise<T> => api<T>('POST', path, body);
-export const patch = <T = any>(path: string, body: unknown): Promise<T> => api<T>('PATCH', path, body);
-export const del = <T = any>(path: string): Promise<T> => api<T>('DELETE', path);
+export const get = <T = unknown>(path: string): Promise<T> => api<T>('GET', path);
+export const post = <T = unknown>(path: string, body: unknown = {}): Promise<T> => api<T>('POST', path, body);
+export const patch = <T = unknown>(path: string, body: unknown): Promise<T> => api<T>('PATCH', path, body);
+export const del = <T = unknown>(path: string): Promise<T> => api<T>('DELETE', path);
 
 /** Query string from the defined, non-empty values. */
 export function query(params: Record<string, string | number | undefined>): string {

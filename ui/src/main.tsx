@@ -54,7 +54,8 @@ function App() {
   useEffect(() => {
     setSignedOutHandler((reason) => {
       setSession(undefined);
-      setAuth(reason === 'expired' ? 'expired' : 'out');
+      // Several calls fail at once when a session ends: the first one says why.
+      setAuth((a) => (a === 'in' ? (reason === 'expired' ? 'expired' : 'out') : a));
     });
     get<{ csrf_token: string | null; expires_at: number | null }>('/session')
       .then((s) => {

@@ -66,7 +66,8 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     const { token } = parseBody(loginSchema, request.body);
     verifier.verify({ authorization: `Bearer ${token}` });
     const { session, cookie: value } = sessions.create();
-    setCookie(request, reply, value, Math.floor(sessions.ttlMs / 1000));
+    // Never shorter than the session: the server, not the browser, says when it expired.
+    setCookie(request, reply, value, Math.ceil(sessions.ttlMs / 1000));
     services.logger.info({ ip: request.ip }, 'dashboard login');
     return { object: 'admin.session', csrf_token: sessions.csrfToken(session), expires_at: seconds(session.expiresAt) };
   });

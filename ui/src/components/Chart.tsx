@@ -11,9 +11,9 @@ export interface Series {
   tone: 'primary' | 'danger' | 'accent';
 }
 
-const W = 640;
-const H = 180;
-const PAD = { left: 44, right: 8, top: 10, bottom: 22 };
+const W = 480;
+const H = 170;
+const PAD = { left: 40, right: 8, top: 12, bottom: 24 };
 
 export function Chart({ title, kind, series, times, id }: { title: string; kind: 'bar' | 'line'; series: Series[]; times: string[]; id: string }) {
   const { t } = useI18n();
@@ -61,7 +61,13 @@ export function Chart({ title, kind, series, times, id }: { title: string; kind:
             )
           : series.map((s) => {
               const points = s.values.map((v, i) => (v === null ? null : `${x(i) + band / 2},${y(v)}`)).filter(Boolean);
-              return <polyline key={s.label} class={`line tone-${s.tone}`} points={points.join(' ')} />;
+              // Dots as well: a window with one measured bucket still shows it.
+              return (
+                <g key={s.label} class={`tone-${s.tone}`}>
+                  <polyline class={`line tone-${s.tone}`} points={points.join(' ')} />
+                  {s.values.map((v, i) => (v === null ? null : <circle key={i} class={`dot tone-${s.tone}`} cx={x(i) + band / 2} cy={y(v)} r={2.5} />))}
+                </g>
+              );
             })}
       </svg>
       <ul class="legend">
