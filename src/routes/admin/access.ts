@@ -4,7 +4,6 @@
  * state-changing call. Client API keys open nothing here. Logins are limited per client
  * address through the store (so the limit holds across instances).
  */
-import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AdminTokenVerifier } from '../../auth/admin-token.js';
@@ -32,6 +31,8 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
   const verifier = new AdminTokenVerifier(adminToken);
   const sessions = new AdminSessions(adminToken, services.clock, services.config.access.adminSessionTtlMs);
   const sessionOfRequest = new WeakMap<FastifyRequest, Session>();
+  // Loaded only with ADMIN_TOKEN (this module runs only then).
+  const { default: cookie } = await import('@fastify/cookie');
   await admin.register(cookie);
 
   const setCookie = (request: FastifyRequest, reply: FastifyReply, value: string, maxAgeS: number): void => {

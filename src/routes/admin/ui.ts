@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -64,6 +63,8 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
     return;
   }
   const index = await readFile(`${root}index.html`, 'utf8');
+  // Loaded only with ADMIN_TOKEN: a proxy without the dashboard does not pay for it at start-up.
+  const { default: fastifyStatic } = await import('@fastify/static');
   await app.register(async (scope) => {
     scope.addHook('onSend', async (_request, reply) => {
       secure(reply);
