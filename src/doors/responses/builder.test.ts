@@ -115,7 +115,7 @@ describe('Responses renderer', () => {
       builder(false),
       {},
     );
-    const part = (res.output[0] as { content: Array<{ text: string }> }).content[0]!;
+    const part = (res.output[0] as unknown as { content: Array<{ text: string }> }).content[0]!;
     expect(part.text.startsWith('Paris is the capital[1].')).toBe(true);
     expect(part.text).toContain('https://example.com/paris');
   });
