@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './core/clock.js';
 import { newConversationId } from './core/ids.js';
 import { ChatService } from './conversations/chat-service.js';
 import { ConversationService } from './conversations/conversation-service.js';
+import { SchemaCache } from './tools/schema-cache.js';
 import { Janitor } from './conversations/janitor.js';
 import { registerClientApi } from './http/client-api.js';
 import { createServer } from './http/server.js';
@@ -165,6 +166,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     newConversationId,
     conversationWaitMs: config.conversationWaitMs,
     turnTimeoutMs: config.timeouts.totalMs,
+    tools: {
+      schemas: new SchemaCache(),
+      ...config.tools,
+      onNote: (note) => logger.debug({ tool: note.kind, detail: note.detail }, 'tool emulation'),
+    },
   });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });
   const requestLog = new RequestLog({

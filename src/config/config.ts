@@ -162,6 +162,9 @@ const envSchema = z.object({
   CONVERSATION_REUSE: oneOf(['auto', 'off'], 'auto'),
   IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
   LENGTH_CONTINUATIONS: int(3, 0, 20),
+  TOOL_REPAIR_TURNS: int(1, 0, 3),
+  TOOL_SCHEMA_MISMATCH: z.enum(['forward', 'repair'], { message: 'expected forward or repair' }).optional().default('forward'),
+  TOOL_RESULT_MAX_CHARS: int(100_000, 1_000, 10_000_000),
   ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
   ACCOUNT_MIN_INTERVAL_MS: int(500, 0, 600_000),
   ACCOUNT_SELECTION: oneOf(['round-robin', 'least-in-flight'], 'round-robin'),
@@ -251,6 +254,15 @@ export interface Config {
   implicitConversationTtlMs: number;
   /** How many times a reply cut by the upstream length limit is continued transparently (REST). */
   lengthContinuations: number;
+  /** Emulated tool calling and JSON output (src/tools, docs/tools.md). */
+  tools: {
+    /** Extra upstream turns on the same chat when a call or a JSON answer cannot be used. */
+    repairTurns: number;
+    /** Arguments that fail the tool's schema: passed on for the client to report, or repaired first. */
+    schemaMismatch: 'forward' | 'repair';
+    /** A longer tool result is sent upstream as its head and tail around a note. */
+    resultMaxChars: number;
+  };
   accounts: {
     /** Accounts from the config file's `accounts:` list, validated. */
     fromFile: AccountEntry[];
@@ -368,6 +380,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     conversationReuse: e.CONVERSATION_REUSE,
     implicitConversationTtlMs: e.IMPLICIT_CONVERSATION_TTL_MS,
     lengthContinuations: e.LENGTH_CONTINUATIONS,
+    tools: { repairTurns: e.TOOL_REPAIR_TURNS, schemaMismatch: e.TOOL_SCHEMA_MISMATCH, resultMaxChars: e.TOOL_RESULT_MAX_CHARS },
     accounts: {
       fromFile,
       maxConcurrent: e.ACCOUNT_MAX_CONCURRENT,

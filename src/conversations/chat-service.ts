@@ -8,16 +8,17 @@
  * Nothing here knows the upstream protocol beyond "can it branch".
  */
 import type { ChatEvent } from '../core/chat-event.js';
+import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
-import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
 import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
 import type { ConversationRecord, Store, TranscriptMessage } from '../store/store.js';
+import { defaultToolOptions, foldTurn, withTools, type ToolOptions } from '../tools/chat-turn.js';
+import { checkToolRequest } from '../tools/tool-request.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 import { fingerprint } from './fingerprint.js';
-import { foldMessages } from './fold.js';
 import type { Janitor } from './janitor.js';
 import { continueOnLength } from './length-continuation.js';
 import type { ChatMessage } from './messages.js';
@@ -38,6 +39,8 @@ export interface ChatServiceOptions {
   /** Upper bound of one turn; a conversation lock never outlives it. */
   turnTimeoutMs: number;
   newConversationId: () => string;
+  /** Tool-call and JSON-output emulation (src/tools); defaults when absent. */
+  tools?: ToolOptions;
 }
 
 export interface ChatInput {
@@ -46,11 +49,16 @@ export interface ChatInput {
   conversationId?: string;
   model: ResolvedModel;
   messages: ChatMessage[];
-  signal: AbortSignal;
-  /** The functions the client offers and how it wants them used (applied by the tool pipeline). */
+  /** Functions offered to the model (emulated: see src/tools). */
   tools?: ToolRequest;
-  /** Structured output the client asked for (applied by the tool pipeline). */
+  /** Structured output (`response_format`), emulated by prompt, validation and a repair turn. */
   responseFormat?: ResponseFormat;
+  /**
+   * The session id an agent client sends with every step (x-session-id, session-id,
+   * x-claude-code-session-id, prompt_cache_key…): scopes implicit conversation reuse.
+   */
+  sessionHint?: string;
+  signal: AbortSignal;
 }
 
 export interface StartedTurn {
@@ -78,20 +86,31 @@ const LOCK_POLL_MS = 50;
 const CONVERSATION_LEASE_MS = 10_000;
 
 const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
-  messages.filter((m): m is ChatMessage & { role: TranscriptMessage['role'] } => m.role !== 'tool').map((m) => ({ role: m.role, content: m.content }));
+  messages
+    .filter((m) => m.role !== 'tool' || m.toolCallId !== undefined)
+    .map((m) => ({
+      role: m.role,
+      content: m.content,
+      ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
+      ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
+    }));
 
 export class ChatService {
   /** Keeps the conversation locks of running turns alive (renewed every third of their lease). */
   private readonly lockRenewals: RenewalSweep;
 
+  private readonly tools: ToolOptions;
+
   constructor(private readonly opts: ChatServiceOptions) {
     this.lockRenewals = new RenewalSweep(opts.clock, CONVERSATION_LEASE_MS);
+    this.tools = opts.tools ?? defaultToolOptions();
   }
 
   async start(input: ChatInput): Promise<StartedTurn> {
     if (!input.messages.some((m) => m.role === 'user' || m.role === 'tool')) {
       throw new ProxyError('invalid_request', 'messages must contain at least one user message.', { param: 'messages' });
     }
+    checkToolRequest(input.tools, input.responseFormat, this.tools.schemas);
     if (input.conversationId) return this.startStateful(input, input.conversationId);
     if (this.opts.conversationReuse === 'auto') return this.startImplicit(input);
     return this.startStateless(input);
@@ -99,10 +118,10 @@ export class ChatService {
 
   /** A throw-away upstream chat, deleted when the turn ends. */
   private async startStateless(input: ChatInput): Promise<StartedTurn> {
-    const text = foldMessages(input.messages);
+    const text = this.fold(input.messages, input, false);
     const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
     const outcome = newOutcome();
-    const events = this.cleanupAfter(tapTurn(this.withContinuation(turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
+    const events = this.cleanupAfter(tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
     return wrapTurn(events, turn, () => text);
   }
 
@@ -111,7 +130,7 @@ export class ChatService {
     const { store } = this.opts;
     const lastAssistant = input.messages.findLastIndex((m) => m.role === 'assistant');
     if (lastAssistant >= 0) {
-      const fp = fingerprint(input.messages.slice(0, lastAssistant + 1));
+      const fp = fingerprint(input.messages.slice(0, lastAssistant + 1), reuseContext(input));
       const record = await store.findConversationByFingerprint(input.owner, fp);
       if (record?.implicit && record.protocol === this.opts.protocol) {
         const key = lockKey(input.owner, record.id);
@@ -156,7 +175,7 @@ export class ChatService {
     const { record, plan } = target;
     const reuses = record !== undefined && plan.kind !== 'restart';
     const base: TranscriptMessage[] = !record || plan.kind === 'restart' ? [] : plan.kind === 'branch' ? record.transcript.slice(0, plan.keep) : record.transcript;
-    let text = foldMessages(plan.fresh);
+    let text = this.fold(plan.fresh, input, reuses);
     let request: RelayRequest = { upstream: { text, model: input.model }, signal: input.signal };
     if (reuses) {
       const parentId = plan.kind === 'branch' ? plan.parentId : record.lastAssistantMessageId;
@@ -166,7 +185,7 @@ export class ChatService {
         // The chat's account is unusable (or the chat is gone): the relay rebuilds the
         // conversation on a healthy account, seeded with the stored transcript, so the user sees no break.
         migrate: () => {
-          text = foldMessages([...base, ...plan.fresh]);
+          text = this.fold([...base, ...plan.fresh], input, false);
           return { text, model: input.model };
         },
         signal: input.signal,
@@ -191,7 +210,12 @@ export class ChatService {
       const transcript: TranscriptMessage[] = [
         ...base,
         ...toTranscript(plan.fresh),
-        { role: 'assistant', content: o.answer, ...(o.assistantMessageId ? { upstreamId: o.assistantMessageId } : {}) },
+        {
+          role: 'assistant',
+          content: o.answer,
+          ...(o.assistantMessageId ? { upstreamId: o.assistantMessageId } : {}),
+          ...(o.toolCalls.length > 0 ? { toolCalls: o.toolCalls } : {}),
+        },
       ];
       const next: ConversationRecord = {
         id: target.conversationId,
@@ -208,11 +232,11 @@ export class ChatService {
       if (parent) next.lastAssistantMessageId = parent;
       if (target.implicit) {
         next.implicit = true;
-        next.fingerprint = fingerprint(transcript);
+        next.fingerprint = fingerprint(transcript, reuseContext(input));
       }
       await this.opts.store.saveConversation(next);
     };
-    const tapped = tapTurn(this.withContinuation(turn, input), outcome, save);
+    const tapped = tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome, save);
     // A chat this turn created that never got saved is an orphan: delete it.
     const unlock = (): void => {
       abandonOldChat();
@@ -220,6 +244,14 @@ export class ChatService {
     };
     const events = this.cleanupAfter(tapped, turn, outcome, () => !continuing(), unlock);
     return wrapTurn(events, turn, () => text, target.unlock);
+  }
+
+  private fold(messages: ChatMessage[], input: ChatInput, continuing: boolean): string {
+    return foldTurn(messages, input, continuing, this.tools);
+  }
+
+  private withTools(events: AsyncIterable<ChatEvent>, turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
+    return withTools(events, turn, this.opts.relay, input, this.tools);
   }
 
   private withContinuation(turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
@@ -294,6 +326,17 @@ export class ChatService {
 }
 
 const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
+
+/**
+ * What must match, besides the messages, for a request to continue an implicit conversation:
+ * the offered functions and the output format (their instructions are in that upstream chat;
+ * a request offering others cannot continue it), and the client's session hint, so that two
+ * agent sessions with the same opening never continue each other's chat.
+ */
+function reuseContext(input: ChatInput): string {
+  if (!input.tools && !input.responseFormat && !input.sessionHint) return '';
+  return JSON.stringify([input.tools?.tools ?? [], input.responseFormat ?? null, input.sessionHint ?? null]);
+}
 
 function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: () => string, onAbandon?: () => void): StartedTurn {
   let started = false;

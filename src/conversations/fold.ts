@@ -7,6 +7,8 @@
 import type { ChatMessage } from './messages.js';
 
 function tag(m: ChatMessage): string {
+  // A result with a call id was rendered as a labelled data record by the tool dialect (tools/history.ts).
+  if (m.role === 'tool' && m.toolCallId !== undefined) return m.content;
   const name = m.role === 'tool' ? 'tool_result' : m.role;
   const attr = m.name ? ` name="${m.name.replace(/["<>]/g, '')}"` : '';
   return `<${name}${attr}>\n${m.content}\n</${name}>`;
@@ -28,10 +30,13 @@ export function foldMessages(messages: ChatMessage[]): string {
   if (system.length > 0) parts.push(`<system_instructions>\n${system.map((m) => m.content).join('\n\n')}\n</system_instructions>`);
   if (history.length > 0) parts.push(`<conversation_history>\n${history.map(tag).join('\n')}\n</conversation_history>`);
   if (latest.length > 0) {
+    const onlyResults = latest.every((m) => m.role === 'tool');
     parts.push(
-      history.length > 0
-        ? 'Reply to the latest user message below. The conversation history above is context only; do not repeat it.'
-        : 'Reply to the user message below, following the system instructions above.',
+      onlyResults
+        ? 'Continue the task using the tool results below. The conversation history above is context only; do not repeat it.'
+        : history.length > 0
+          ? 'Reply to the latest user message below. The conversation history above is context only; do not repeat it.'
+          : 'Reply to the user message below, following the system instructions above.',
     );
     parts.push(`<latest_user_message>\n${latest.map((m) => (m.role === 'user' ? m.content : tag(m))).join('\n\n')}\n</latest_user_message>`);
   } else {

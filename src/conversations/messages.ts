@@ -20,6 +20,10 @@ export interface IncomingMessage {
   content?: unknown;
   name?: unknown;
   tool_call_id?: unknown;
+  /** Assistant turns: `[{id, type:"function", function:{name, arguments}}]`. */
+  tool_calls?: unknown;
+  /** Legacy assistant turns (`functions` API): one call without an id. */
+  function_call?: unknown;
 }
 
 const ROLE_MAP: Record<string, Role> = {
@@ -58,7 +62,35 @@ function contentToText(content: unknown, path: string): string {
   return texts.join('\n');
 }
 
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Arguments as JSON text: clients send a string; an object is accepted and serialised. */
+function argumentsText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return v === undefined || v === null ? '{}' : JSON.stringify(v);
+}
+
+function toolCallsOf(m: IncomingMessage, i: number): ToolCall[] | undefined {
+  if (m.tool_calls !== undefined && m.tool_calls !== null) {
+    if (!Array.isArray(m.tool_calls)) throw new ProxyError('invalid_request', `messages[${i}].tool_calls must be an array.`, { param: `messages[${i}].tool_calls` });
+    const calls = m.tool_calls.map((c: unknown, j): ToolCall => {
+      const call = c as { id?: unknown; function?: { name?: unknown; arguments?: unknown } } | null;
+      const name = str(call?.function?.name);
+      if (!name) throw new ProxyError('invalid_request', `messages[${i}].tool_calls[${j}].function.name must be a string.`, { param: `messages[${i}].tool_calls[${j}].function.name` });
+      return { id: str(call?.id) ?? `call_${i}_${j}`, name, arguments: argumentsText(call?.function?.arguments) };
+    });
+    return calls.length > 0 ? calls : undefined;
+  }
+  const legacy = m.function_call as { name?: unknown; arguments?: unknown } | null | undefined;
+  const name = str(legacy?.name);
+  // Legacy calls have no id: the function result that follows is matched by position.
+  return name ? [{ id: `call_legacy_${i}`, name, arguments: argumentsText(legacy?.arguments) }] : undefined;
+}
+
 export function normalizeMessages(messages: IncomingMessage[]): ChatMessage[] {
+  let legacyCallId: string | undefined;
   return messages.map((m, i) => {
     // Own keys only: "constructor", "toString" or "__proto__" are not roles.
     const role = Object.hasOwn(ROLE_MAP, m.role) ? ROLE_MAP[m.role] : undefined;
@@ -69,6 +101,14 @@ export function normalizeMessages(messages: IncomingMessage[]): ChatMessage[] {
     }
     const out: ChatMessage = { role, content: contentToText(m.content, `messages[${i}].content`) };
     if (typeof m.name === 'string' && m.name) out.name = m.name;
+    if (role === 'assistant') {
+      const calls = toolCallsOf(m, i);
+      if (calls) out.toolCalls = calls;
+      legacyCallId = m.function_call ? calls?.[0]?.id : undefined;
+    } else if (role === 'tool') {
+      const id = str(m.tool_call_id) ?? (m.role === 'function' ? legacyCallId : undefined);
+      if (id !== undefined) out.toolCallId = id;
+    }
     return out;
   });
 }

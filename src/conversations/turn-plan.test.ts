@@ -60,7 +60,7 @@ describe('planTurn', () => {
     for (const citations of ['list', 'footnotes', 'none'] as CitationStyle[]) {
       for (const reasoning of ['think_tags', 'reasoning_content', 'none'] as ReasoningOutput[]) {
         const opts = baseOptions({ citations, reasoning });
-        const completion = (await renderCompletion(eventsFrom(reply), opts)).choices[0].message.content;
+        const completion = (await renderCompletion(eventsFrom(reply), opts)).choices[0].message.content ?? '';
         const streamed = streamedText(await collect(renderChatStream(eventsFrom(reply), opts))).content;
         for (const shown of [completion, streamed]) {
           // Decorated, except with neither citations nor think tags.

@@ -3,7 +3,7 @@
  * `finish` is passed on. With a hook, the turn is followed to its upstream end even when the
  * reader leaves first: what Kimi finished is saved, whoever was reading.
  */
-import type { ChatEvent } from '../core/chat-event.js';
+import type { ChatEvent, ToolCall } from '../core/chat-event.js';
 import { GrowingText } from '../core/growing-text.js';
 
 export interface TurnOutcome {
@@ -12,6 +12,8 @@ export interface TurnOutcome {
   segmentId?: string;
   /** The answer text as emitted, without citation markers (those are `citation-ref` events, rendered by the door). */
   answer: string;
+  /** Function calls the answer made (tool pipeline). */
+  toolCalls: ToolCall[];
   finished: boolean;
   /**
    * Set when the reader left before the end and the rest of the turn is being followed
@@ -21,7 +23,7 @@ export interface TurnOutcome {
 }
 
 export function newOutcome(chatId?: string): TurnOutcome {
-  return chatId ? { chatId, answer: '', finished: false } : { answer: '', finished: false };
+  return chatId ? { chatId, answer: '', toolCalls: [], finished: false } : { answer: '', toolCalls: [], finished: false };
 }
 
 /** `onFinish` runs before the finish event reaches the client, so the next turn always finds the saved state. */
@@ -43,6 +45,9 @@ export async function* tapTurn(events: AsyncIterable<ChatEvent>, outcome: TurnOu
           answer.set(answer.text.slice(0, answer.length - ev.previous.length) + ev.text);
           outcome.answer = answer.text;
         }
+        break;
+      case 'tool-call':
+        outcome.toolCalls.push(ev.call);
         break;
       case 'finish':
         outcome.finished = true;

@@ -80,6 +80,10 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   store_unavailable: NONE,
   shutting_down: NONE,
   internal_error: NONE,
+  // The model did not produce a usable call or JSON answer (tool emulation): nothing about the account.
+  missing_tool_call: NONE,
+  invalid_tool_call: NONE,
+  invalid_json_output: NONE,
   // Kimi's answers.
   upstream_unauthenticated: with_({ failover: true, retrySameAccount: true, migrate: true, health: 'reauthenticate', refreshRejected: true }),
   upstream_rate_limited: with_({ failover: true, health: 'cool-down' }),

@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   upstream_bad_request: { status: 400, type: 'invalid_request_error' },
   upstream_chat_busy: { status: 409, type: 'conflict_error' },
   upstream_chat_not_found: { status: 404, type: 'not_found_error' },
+  /** Tool emulation: `tool_choice` required/named, and the model made no usable call even after a repair turn. */
+  missing_tool_call: { status: 422, type: 'upstream_error' },
+  /** Tool emulation: the model's call block could not be read or named no offered tool, even after a repair turn. */
+  invalid_tool_call: { status: 422, type: 'upstream_error' },
+  /** `response_format` emulation: the model gave no valid JSON for the requested format, even after a repair turn. */
+  invalid_json_output: { status: 422, type: 'upstream_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, CodeSpec>;
 

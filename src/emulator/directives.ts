@@ -1,6 +1,7 @@
 /**
  * `[[emu key=value key2="quoted value" flag]]` directives inside the user text. Several
- * directives merge left to right; quoted values support \n, \" and \\ escapes. A directive
+ * directives merge left to right; quoted values support \n, \" and \\ escapes, and a value in
+ * JSON-escaped quotes (key=\"…\", a prompt a client sent JSON-quoted) is read too. A directive
  * that does not close is ordinary text.
  */
 
@@ -34,7 +35,30 @@ function parseOne(text: string, start: number): { entries: [string, string | tru
       continue;
     }
     i++;
-    if (text[i] === '"') {
+    if (text.startsWith('\\"', i)) {
+      // The prompt arrived JSON-quoted (opencode sends "\"…\""): undo that quoting while
+      // reading the value, which ends at the first quote the directive itself did not escape.
+      let value = '';
+      let escaped = false;
+      i += 2;
+      for (;;) {
+        if (i >= text.length) return undefined;
+        let ch = text[i]!;
+        if (ch === '\\') {
+          const next = text[i + 1];
+          if (next === undefined) return undefined;
+          ch = next === 'n' ? '\n' : next === 't' ? '\t' : next;
+          i += 2;
+        } else i++;
+        if (escaped) {
+          value += ch === 'n' ? '\n' : ch;
+          escaped = false;
+        } else if (ch === '\\') escaped = true;
+        else if (ch === '"') break;
+        else value += ch;
+      }
+      entries.push([key, value]);
+    } else if (text[i] === '"') {
       let value = '';
       i++;
       for (;;) {

@@ -6,6 +6,7 @@
 import { flagDirective, intDirective, parseDirectives, stringDirective, type Directives } from './directives.js';
 import { DEFAULT_RETRY_AFTER_SEC, isFaultName } from './faults.js';
 import { shortDigest } from './ids.js';
+import { isRepairRequest, plannedCalls, toolResultAnswer } from './tool-replies.js';
 import type { FaultSpec } from './types.js';
 
 export interface SearchResult {
@@ -131,6 +132,29 @@ function explicitAnswer(d: Directives, ctx: ReplyContext): string | undefined {
   return undefined;
 }
 
+/**
+ * Tool behaviour (tool-replies.ts): tool results as the latest input are quoted; the proxy's
+ * repair request is answered from the branch's last directive, corrected; a `call`
+ * directive writes a call block into the answer (or into the thinking with `think_call`).
+ */
+function toolAnswer(d: Directives, ctx: ReplyContext): { answer: string; thinkExtra?: string } | undefined {
+  const quoted = toolResultAnswer(ctx.text);
+  if (quoted !== undefined) return { answer: quoted };
+  let directives = d;
+  const repair = isRepairRequest(ctx.text);
+  if (repair) {
+    const earlier = ctx.history.findLast((h) => h.includes('[[emu'));
+    if (earlier === undefined) return undefined;
+    directives = parseDirectives(earlier);
+    const fix = stringDirective(directives, 'fixreply');
+    if (fix !== undefined) return { answer: fix };
+  }
+  const planned = plannedCalls(directives, repair);
+  if (!planned) return undefined;
+  if (planned.inThinking && ctx.thinkingRequested) return { answer: planned.prose || 'Let me check.', thinkExtra: planned.block };
+  return { answer: planned.prose ? `${planned.prose}\n${planned.block}` : planned.block };
+}
+
 export function buildReplyPlan(ctx: ReplyContext, directives: Directives = parseDirectives(ctx.text)): ReplyPlan {
   const d = directives;
   const chars = Array.from(ctx.text).length;
@@ -139,7 +163,8 @@ export function buildReplyPlan(ctx: ReplyContext, directives: Directives = parse
   const results = ctx.searchEnabled ? searchResults(intDirective(d, 'search', 0)) : [];
   const cite = ctx.protocol === 'connect' && flagDirective(d, 'cite') && results.length > 0;
 
-  let answer = explicitAnswer(d, ctx);
+  const tool = toolAnswer(d, ctx);
+  let answer = tool?.answer ?? explicitAnswer(d, ctx);
   let answerDeltas: string[];
   if (answer === undefined && deltasWanted !== undefined) {
     answerDeltas = Array.from({ length: deltasWanted }, (_, k) => (k + 1 < deltasWanted ? `w${k + 1} ` : `w${k + 1}`));
@@ -150,7 +175,8 @@ export function buildReplyPlan(ctx: ReplyContext, directives: Directives = parse
     answerDeltas = deltasWanted !== undefined ? splitEvenly(answer, deltasWanted) : splitWords(answer);
   }
 
-  const think = stringDirective(d, 'think') ?? `Thinking about a message of ${chars} characters.`;
+  let think = stringDirective(d, 'think') ?? `Thinking about a message of ${chars} characters.`;
+  if (tool?.thinkExtra !== undefined) think = `${think}\n${tool.thinkExtra}`;
   const chunkingValue = stringDirective(d, 'chunking');
   const plan: ReplyPlan = {
     answerDeltas,

@@ -13,6 +13,9 @@ const message = z.looseObject({
   name: z.unknown().optional(),
   // Accepted and not forwarded: earlier reasoning is not part of Kimi's input.
   reasoning_content: z.unknown().optional(),
+  tool_calls: z.unknown().optional(),
+  tool_call_id: z.unknown().optional(),
+  function_call: z.unknown().optional(),
 });
 
 const optBool = z.boolean().nullish();
@@ -36,6 +39,15 @@ export const chatRequestSchema = z.looseObject({
   thinking: z.looseObject({ type: z.string().max(20).optional() }).nullish(),
   conversation_id: z.string().max(200).nullish(),
   web_search_options: z.unknown().optional(),
+  // Function calling and structured output: read by routes/openai-tools.ts.
+  tools: z.array(z.unknown(), { error: 'expected an array of tools' }).max(512).nullish(),
+  tool_choice: z.unknown().optional(),
+  parallel_tool_calls: optBool,
+  functions: z.array(z.unknown(), { error: 'expected an array of functions' }).max(512).nullish(),
+  function_call: z.unknown().optional(),
+  response_format: z.unknown().optional(),
+  // Agent clients' session id (Qwen Code's Responses mode, Codex): scopes conversation reuse.
+  prompt_cache_key: z.string().max(500).nullish(),
 });
 
 export type ChatRequestBody = z.infer<typeof chatRequestSchema>;
@@ -59,6 +71,17 @@ export function parseChatRequest(body: unknown): ChatRequestBody {
     throw new ProxyError('invalid_request', 'Only n = 1 is supported: Kimi returns one answer per request.', { param: 'n' });
   }
   return req;
+}
+
+const SESSION_HEADERS = ['x-session-id', 'session-id', 'x-claude-code-session-id'];
+
+/** The session id agent clients send with every step (opencode `x-session-id`, Codex `session-id`, `prompt_cache_key`). */
+export function sessionHintFrom(headers: Record<string, string | string[] | undefined>, req: ChatRequestBody): string | undefined {
+  for (const name of SESSION_HEADERS) {
+    const v = headers[name];
+    if (typeof v === 'string' && v.trim()) return `${name}:${v.trim().slice(0, 200)}`;
+  }
+  return req.prompt_cache_key ? `prompt_cache_key:${req.prompt_cache_key}` : undefined;
 }
 
 /** Request-level thinking switch from the vendor fields clients send (Cherry Studio, Kimi API users). */

@@ -13,7 +13,8 @@ import { renderCompletion } from '../render/openai/completion.js';
 import { renderChatStream } from '../render/openai/stream.js';
 import { SseWriter } from '../render/sse-writer.js';
 import { API_PREFIXES } from './prefixes.js';
-import { parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
+import { parseChatRequest, sessionHintFrom, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
+import { openAIToolFields } from './openai-tools.js';
 
 const CONVERSATION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -44,8 +45,10 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     const conversationId = conversationIdFrom(request, body.conversation_id);
     track.setRequest(body, conversationId);
     const messages = normalizeMessages(body.messages);
+    const toolFields = openAIToolFields(body);
+    const sessionHint = sessionHintFrom(request.headers, body);
     const thinking = thinkingFromRequest(body);
-    const webSearch = webSearchFromRequest(body);
+    const webSearch = webSearchFromRequest(body) ?? (toolFields.webSearch ? true : undefined);
     const model = await deps.models.resolve(body.model, {
       ...(thinking !== undefined ? { thinking } : {}),
       ...(webSearch !== undefined ? { webSearch } : {}),
@@ -58,7 +61,16 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
 
     // The client going away, or the end of a shutdown's grace period, stops the upstream work.
     const signal = ctx.signal;
-    const turn = await deps.chat.start({ owner: ctx.identity.id, model, messages, signal, ...(conversationId ? { conversationId } : {}) });
+    const turn = await deps.chat.start({
+      owner: ctx.identity.id,
+      model,
+      messages,
+      signal,
+      ...(conversationId ? { conversationId } : {}),
+      ...(toolFields.tools ? { tools: toolFields.tools } : {}),
+      ...(toolFields.responseFormat ? { responseFormat: toolFields.responseFormat } : {}),
+      ...(sessionHint ? { sessionHint } : {}),
+    });
     track.setTurn(turn);
     const config = deps.render;
     const renderOptions = {
@@ -70,6 +82,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       citations: config.citations,
       promptTokens: estimateTokens(turn.promptText),
       requestId: request.id,
+      legacyFunctions: toolFields.legacyFunctions,
       // How the response ended and its usage: for the key's counters and the request log.
       onEnd: ctx.reportEnd,
     };

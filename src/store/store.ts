@@ -2,13 +2,18 @@
  * The one persistence interface. Every backend (memory, SQLite, Redis) implements it and
  * passes the same contract suite (store.contract.ts).
  */
+import type { ToolCall } from '../core/chat-event.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 
 export interface TranscriptMessage {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
   /** Connect: the upstream message id of an assistant turn (a branch point for edited history). */
   upstreamId?: string;
+  /** Assistant turns: the function calls the reply made. */
+  toolCalls?: ToolCall[];
+  /** Tool results: the call answered. */
+  toolCallId?: string;
 }
 
 export interface ConversationRecord {

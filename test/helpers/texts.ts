@@ -44,3 +44,15 @@ export function longAnswer(count: number): string {
   }
   return words.join(' ').replace(/\n /g, '\n');
 }
+
+/**
+ * `[[emu call=… args64=…]]`: the emulator answers with a call block (tool-replies.ts); args
+ * travel base64url-encoded so that no client quoting can change them.
+ */
+export function emuCall(names: string | string[], args: unknown = {}, extra: Record<string, string | number | true> = {}): string {
+  const parts = [`call=${Array.isArray(names) ? names.join(',') : names}`, `args64=${Buffer.from(JSON.stringify(args)).toString('base64url')}`];
+  for (const [key, value] of Object.entries(extra)) {
+    parts.push(value === true ? key : typeof value === 'number' ? `${key}=${value}` : `${key}=${quoteDirective(value)}`);
+  }
+  return `[[emu ${parts.join(' ')}]]`;
+}

@@ -103,7 +103,8 @@ describe('renderCompletion', () => {
 
     it('list style appends sources and annotations that point at each line', async () => {
       const result = await complete(cited, { citations: 'list' });
-      const { content, annotations } = result.choices[0].message;
+      const { annotations } = result.choices[0].message;
+      const content = result.choices[0].message.content ?? '';
       expect(content).toBe('Claim [1] and [2].\n\nSources:\n1. [One](https://one.example/p?q=1)\n2. [\\[Two\\]](https://two.example/)');
       expect(annotations).toHaveLength(2);
       const [a, b] = annotations ?? [];
@@ -118,7 +119,8 @@ describe('renderCompletion', () => {
 
     it('footnotes style appends definitions, with indices past the think block', async () => {
       const result = await complete([{ type: 'reasoning-delta', text: 'r' }, ...cited], { citations: 'footnotes', reasoning: 'think_tags' });
-      const { content, annotations } = result.choices[0].message;
+      const { annotations } = result.choices[0].message;
+      const content = result.choices[0].message.content ?? '';
       expect(content).toBe('<think>\nr\n</think>\n\nClaim [^1] and [^2].\n\n[^1]: [One](https://one.example/p?q=1)\n[^2]: [\\[Two\\]](https://two.example/)');
       for (const annotation of annotations ?? []) {
         const line = content.slice(annotation.url_citation.start_index, annotation.url_citation.end_index);
@@ -134,7 +136,7 @@ describe('renderCompletion', () => {
 
     it('counts the sources in usage', async () => {
       const result = await complete(cited, { citations: 'list' });
-      expect(result.usage.completion_tokens).toBe(estimateTokens(result.choices[0].message.content));
+      expect(result.usage.completion_tokens).toBe(estimateTokens(result.choices[0].message.content ?? ''));
     });
   });
 

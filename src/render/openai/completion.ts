@@ -13,10 +13,13 @@
  *   every rendered source gets a `url_citation` annotation whose `start_index`/`end_index`
  *   delimit that source's whole line in the appended block (UTF-16 code unit offsets into
  *   `content`, end exclusive). Style `none` renders no sources and no annotations.
+ * - Tool calls: `message.tool_calls` (`content` is null when there was no text before the
+ *   calls) and `finish_reason: "tool_calls"`; legacy `functions` requests get
+ *   `message.function_call` and `finish_reason: "function_call"`.
  * - Errors thrown by the event iterable propagate; a stream without `finish` throws
  *   `upstream_protocol_error`. The caller maps either to an HTTP error.
  */
-import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
+import type { ChatEvent, FinishReason, ToolCall } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import { reportEnd } from '../response-end.js';
 import { estimateTokens } from '../../core/tokens.js';
@@ -31,10 +34,18 @@ export interface UrlCitationAnnotation {
   url_citation: { url: string; title: string; start_index: number; end_index: number };
 }
 
+export interface ChatCompletionToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
 export interface ChatCompletionMessage {
   role: 'assistant';
-  content: string;
+  content: string | null;
   refusal: null;
+  tool_calls?: ChatCompletionToolCall[];
+  function_call?: { name: string; arguments: string };
   reasoning_content?: string;
   reasoning?: string;
   annotations?: UrlCitationAnnotation[];
@@ -44,7 +55,7 @@ export interface ChatCompletionChoice {
   index: 0;
   message: ChatCompletionMessage;
   logprobs: null;
-  finish_reason: FinishReason;
+  finish_reason: FinishReason | 'function_call';
 }
 
 export interface ChatCompletion {
@@ -61,6 +72,7 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
   let answer = '';
   let reasoning = '';
   let finish: FinishReason | undefined;
+  const calls: ToolCall[] = [];
   const citations = new CitationCollector();
 
   const style = opts.citations;
@@ -75,6 +87,7 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
         if (event.reasoning === true) reasoning += citationMarker(event.index, style);
         else answer += citationMarker(event.index, style);
       } else if (event.type === 'citation') citations.add(event.citation);
+      else if (event.type === 'tool-call') calls.push(event.call);
       else if (event.type === 'finish') {
         finish = event.reason;
         break;
@@ -101,14 +114,18 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
     }));
   }
 
-  const message: ChatCompletionMessage = { role: 'assistant', content, refusal: null };
+  const message: ChatCompletionMessage = { role: 'assistant', content: calls.length > 0 && content === '' ? null : content, refusal: null };
+  const legacy = opts.legacyFunctions === true && calls.length > 0;
+  if (legacy) message.function_call = { name: calls[0]!.name, arguments: calls[0]!.arguments };
+  else if (calls.length > 0) message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
   if (opts.reasoning === 'reasoning_content' && reasoning.length > 0) {
     message.reasoning_content = reasoning;
     if (opts.reasoningAlias === true) message.reasoning = reasoning;
   }
   if (annotations !== undefined) message.annotations = annotations;
 
-  const usage = buildUsage(opts.promptTokens, estimateTokens(content.slice(thinkBlock.length)), estimateTokens(reasoning));
+  const callText = calls.map((c) => c.name + c.arguments).join('');
+  const usage = buildUsage(opts.promptTokens, estimateTokens(content.slice(thinkBlock.length) + callText), estimateTokens(reasoning));
   reportEnd(opts.onEnd, { outcome: 'finish', usage });
 
   return {
@@ -116,7 +133,7 @@ export async function renderCompletion(events: AsyncIterable<ChatEvent>, opts: R
     object: 'chat.completion',
     created: Math.floor(opts.created),
     model: opts.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: legacy && finish === 'tool_calls' ? 'function_call' : finish }],
     usage,
     system_fingerprint: null,
   };

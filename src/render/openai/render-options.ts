@@ -21,6 +21,11 @@ export interface RenderOptions {
   promptTokens: number;
   /** Also send `delta.reasoning` beside `reasoning_content` (OpenRouter-style clients). Default false. */
   reasoningAlias?: boolean;
+  /**
+   * The request used the legacy `functions` API: a call is rendered as `function_call` with
+   * finish reason `function_call` instead of `tool_calls`.
+   */
+  legacyFunctions?: boolean;
   /** Added to in-stream error objects as `request_id`. */
   requestId?: string;
   /**

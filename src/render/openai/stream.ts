@@ -13,6 +13,11 @@
  * and only when someone wants usage, from a bounded sample of the sent text (see
  * StreamTokenEstimator): the whole answer is never kept.
  *
+ * `tool-call`: two chunks per call, exactly as OpenAI streams them: the first carries
+ * `index`, `id`, `type` and `function.name` with empty arguments (clients such as the AI
+ * SDK wait for the name), the second the whole arguments text; then `finish_reason:
+ * "tool_calls"`. Legacy `functions` requests get `function_call` deltas instead.
+ *
  * `text-replace`: a stream cannot retract what it sent, so only the part of the new text
  * after its longest common prefix with `previous` (both with their citation markers) is
  * sent, as a content delta. Usage counts what was actually sent.
@@ -57,6 +62,7 @@ export async function* renderChatStream(
   const content = new StreamTokenEstimator();
   const reasoning = new StreamTokenEstimator();
   let thinkOpen = false;
+  let callIndex = 0;
   let finish: FinishReason | undefined;
   let failure: unknown;
   let failed = false;
@@ -133,6 +139,24 @@ export async function* renderChatStream(
           case 'citation':
             citations.add(event.citation);
             break;
+          case 'tool-call': {
+            if (thinkOpen) {
+              thinkOpen = false;
+              yield contentPrefix + JSON.stringify(THINK_CLOSE) + suffix;
+            }
+            const { id, name, arguments: args } = event.call;
+            if (track) content.add(args);
+            if (opts.legacyFunctions === true) {
+              if (callIndex++ > 0) break;
+              yield `${prefix}"function_call":{"name":${JSON.stringify(name)},"arguments":""}${suffix}`;
+              yield `${prefix}"function_call":{"arguments":${JSON.stringify(args)}}${suffix}`;
+              break;
+            }
+            const index = callIndex++;
+            yield `${prefix}"tool_calls":[{"index":${index},"id":${JSON.stringify(id)},"type":"function","function":{"name":${JSON.stringify(name)},"arguments":""}}]${suffix}`;
+            yield `${prefix}"tool_calls":[{"index":${index},"function":{"arguments":${JSON.stringify(args)}}}]${suffix}`;
+            break;
+          }
           case 'finish':
             finish = event.reason;
             break loop;
@@ -168,7 +192,8 @@ export async function* renderChatStream(
       if (track) content.add(sources.text);
     }
 
-    yield `${prefix}},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]${usageNull}}\n\n`;
+    const finishReason = finish === 'tool_calls' && opts.legacyFunctions === true ? 'function_call' : finish;
+    yield `${prefix}},"logprobs":null,"finish_reason":${JSON.stringify(finishReason)}}]${usageNull}}\n\n`;
 
     if (track) {
       const usage = buildUsage(opts.promptTokens, content.estimate(), reasoning.estimate());

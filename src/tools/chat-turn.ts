@@ -1,0 +1,75 @@
+/**
+ * The tool emulation's two hooks into a chat turn (used by conversations/chat-service.ts):
+ * the upstream message rendered in the tool dialect, and the event pipeline with its repair
+ * turns on the same upstream chat and account.
+ */
+import type { ChatEvent } from '../core/chat-event.js';
+import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
+import { foldMessages } from '../conversations/fold.js';
+import type { ChatMessage } from '../conversations/messages.js';
+import type { ResolvedModel } from '../models/model-table.js';
+import type { Relay, RelayTurn } from '../relay/relay.js';
+import { renderToolConversation, usesToolRendering } from './history.js';
+import { toolPipeline } from './pipeline.js';
+import { SchemaCache } from './schema-cache.js';
+import type { SchemaMismatchPolicy } from './tool-calls.js';
+
+/** The tool-call and JSON-output emulation's settings (docs/tools.md). */
+export interface ToolOptions {
+  schemas: SchemaCache;
+  /** Repair turns on the same upstream chat when a call or JSON answer cannot be used. */
+  repairTurns: number;
+  schemaMismatch: SchemaMismatchPolicy;
+  /** Longer tool results are cut to their head and tail. */
+  resultMaxChars: number;
+  onNote?: (note: { kind: string; detail?: string }) => void;
+}
+
+export const defaultToolOptions = (): ToolOptions => ({ schemas: new SchemaCache(), repairTurns: 1, schemaMismatch: 'forward', resultMaxChars: 100_000 });
+
+export interface ToolTurnInput {
+  model: ResolvedModel;
+  messages: ChatMessage[];
+  tools?: ToolRequest;
+  responseFormat?: ResponseFormat;
+  signal: AbortSignal;
+}
+
+/**
+ * The one upstream message for `messages` (all of the request's, or only the new ones); with
+ * tools or JSON output, the conversation in the tool dialect. A continued chat already has
+ * the instructions: it gets only the short reminder.
+ */
+export function foldTurn(messages: ChatMessage[], input: ToolTurnInput, continuing: boolean, opts: ToolOptions): string {
+  if (!usesToolRendering(messages, input) && !usesToolRendering(input.messages, input)) return foldMessages(messages);
+  return foldMessages(
+    renderToolConversation(messages, {
+      ...(input.tools ? { tools: input.tools } : {}),
+      ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
+      resultMaxChars: opts.resultMaxChars,
+      callsFrom: input.messages,
+      continuing,
+    }),
+  );
+}
+
+/** Tool calls and JSON output read out of the answer; repair turns continue the same chat and account. */
+export function withTools(events: AsyncIterable<ChatEvent>, turn: RelayTurn, relay: Relay, input: ToolTurnInput, opts: ToolOptions): AsyncIterable<ChatEvent> {
+  if (!usesToolRendering(input.messages, input)) return events;
+  return toolPipeline(events, {
+    ...(input.tools ? { tools: input.tools } : {}),
+    ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
+    schemas: opts.schemas,
+    repairTurns: opts.repairTurns,
+    schemaMismatch: opts.schemaMismatch,
+    ...(opts.onNote ? { onNote: opts.onNote } : {}),
+    followUp: async (text, after) =>
+      (
+        await relay.open({
+          upstream: { text, model: input.model, ...(after.chatId ? { chatId: after.chatId } : {}), ...(after.assistantMessageId ? { parentId: after.assistantMessageId } : {}) },
+          accountId: turn.accountId,
+          signal: input.signal,
+        })
+      ).events,
+  });
+}

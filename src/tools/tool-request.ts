@@ -1,0 +1,42 @@
+/**
+ * Checks what a request asks of the tool pipeline before anything goes upstream, in the
+ * core, so every front door answers bad input the same way: a schema that does not compile
+ * is a 400 naming the tool, a named `tool_choice` must name an offered function.
+ */
+import { ProxyError } from '../core/errors.js';
+import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
+import { SchemaCompileError, type SchemaCache } from './schema-cache.js';
+
+export function checkToolRequest(tools: ToolRequest | undefined, format: ResponseFormat | undefined, schemas: SchemaCache): void {
+  if (tools) {
+    const seen = new Set<string>();
+    tools.tools.forEach((tool, i) => {
+      if (seen.has(tool.name)) throw new ProxyError('invalid_request', `tools[${i}]: the function name "${tool.name}" is offered twice.`, { param: `tools[${i}]` });
+      seen.add(tool.name);
+      if (tool.freeform) return;
+      try {
+        schemas.compile(tool.parameters);
+      } catch (err) {
+        if (!(err instanceof SchemaCompileError)) throw err;
+        throw new ProxyError('invalid_request', `tools[${i}]: the parameters schema of function "${tool.name}" is not a valid JSON Schema: ${err.message}`, {
+          param: `tools[${i}]`,
+        });
+      }
+    });
+    const { choice } = tools;
+    if (choice.kind === 'function' && !seen.has(choice.name)) {
+      throw new ProxyError('invalid_request', `tool_choice names the function "${choice.name}", which is not among the offered tools.`, { param: 'tool_choice' });
+    }
+    if ((choice.kind === 'required' || choice.kind === 'function') && tools.tools.length === 0) {
+      throw new ProxyError('invalid_request', 'tool_choice requires a function call, but no tools are offered.', { param: 'tool_choice' });
+    }
+  }
+  if (format?.kind === 'json_schema') {
+    try {
+      schemas.compile(format.schema);
+    } catch (err) {
+      if (!(err instanceof SchemaCompileError)) throw err;
+      throw new ProxyError('invalid_request', `response_format: the schema "${format.name}" is not a valid JSON Schema: ${err.message}`, { param: 'response_format' });
+    }
+  }
+}
