@@ -1,4 +1,5 @@
-/** Everything a request handler may use, composed once per app (no module-level state). */
+/** What the composition root (app.ts) takes and builds: everything composed once per app (no module-level state). */
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountRegistry } from './accounts/account-registry.js';
 import type { AccountPool } from './accounts/pool.js';
@@ -12,6 +13,7 @@ import type { Metrics } from './observability/metrics.js';
 import type { RequestLog } from './observability/request-log.js';
 import type { Drain } from './observability/shutdown.js';
 import type { Store } from './store/store.js';
+import type { Dispatcher } from 'undici';
 import type { KimiHttp } from './upstream/kimi/http.js';
 import type { KimiProtocolClient } from './upstream/kimi/types.js';
 
@@ -34,4 +36,20 @@ export interface AppServices {
   apiKeys: ApiKeyService;
   /** Run-time account changes shared by every instance using the store. */
   accountRegistry: AccountRegistry;
+}
+
+/** The injected parts of an app (tests build several apps side by side against an emulator). */
+export interface AppDeps {
+  config: Config;
+  clock?: Clock;
+  store?: Store;
+  logger?: Logger;
+  dispatcher?: Dispatcher;
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  services: AppServices;
+  /** Stops background work, closes the server, the upstream agent and the store. */
+  close(): Promise<void>;
 }

@@ -12,12 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { isProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
-import type { RequestLogEntry } from '../store/store.js';
+import type { RequestLogEntry, Store } from '../store/store.js';
 import { OTHER_MODEL, type Metrics } from './metrics.js';
-import type { RequestLogStore } from './request-log-store.js';
+import { RequestLogStore } from './request-log-store.js';
 
 export interface RequestLogOptions {
   logger: Logger;
@@ -243,4 +244,24 @@ export class RequestLog {
     });
     this.opts.entries.add(entry);
   }
+}
+
+/** The request log with the settings of `config` (LOG_BODIES, REQUEST_LOG_MAX_ENTRIES, REQUEST_LOG_MAX_AGE_MS). */
+export function createRequestLog(
+  config: Config,
+  deps: Pick<RequestLogOptions, 'logger' | 'metrics' | 'clock' | 'protocol' | 'accountName'> & { store: Store },
+): RequestLog {
+  const { logger, clock, store } = deps;
+  const { logBodies, requestLogMaxEntries, requestLogMaxAgeMs } = config.observability;
+  return new RequestLog({
+    ...deps,
+    logBodies,
+    entries: new RequestLogStore({
+      store,
+      clock,
+      maxEntries: requestLogMaxEntries,
+      maxAgeMs: requestLogMaxAgeMs,
+      onError: (op, err) => logger.warn({ op, err: (err as Error).message }, 'could not persist the request log'),
+    }),
+  });
 }
