@@ -34,7 +34,7 @@ describe('deployment files', () => {
   });
 
   it('the documentation names only Markdown files that exist', () => {
-    const docs = ['README.md', 'README.zh-CN.md', 'src/emulator/README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)];
+    const docs = ['README.md', 'README.zh-CN.md', 'src/emulator/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
     const known = new Set<string>();
     const walk = (dir: string): void => {
       for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
