@@ -1,4 +1,5 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -303,6 +304,50 @@ describe('SseWriter', () => {
     res.resume();
     res.on('data', () => {});
     expect(await observed.promise).toEqual({ pendingWhileFull: true, resolvedAfterResume: true });
+  });
+
+  it('goes on when a refused write reached a socket with room and no drain will come (Node 26)', async () => {
+    // What Node 26 does when a tick's writes pass the high-water mark in the response's chunk
+    // buffer, and its uncork hands them to a socket that stays below its own mark: write()
+    // returned false, yet neither the socket nor the response ever emits 'drain'.
+    const socket = Object.assign(new EventEmitter(), { destroyed: false, writableNeedDrain: false });
+    const written: string[] = [];
+    const res = Object.assign(new EventEmitter(), {
+      socket,
+      headersSent: false,
+      writableEnded: false,
+      writableFinished: false,
+      destroyed: false,
+      writableLength: 0,
+      writableHighWaterMark: 64 * 1024,
+      writeHead(): void {
+        res.headersSent = true;
+      },
+      flushHeaders(): void {},
+      write(chunk: string): boolean {
+        written.push(chunk);
+        return chunk.length < res.writableHighWaterMark;
+      },
+    });
+    const writer = writerFor(res as unknown as ServerResponse);
+    const big = `data: ${'z'.repeat(70 * 1024)}\n\n`;
+    const frames = (async function* () {
+      for (let i = 0; i < 3; i++) yield big;
+    })();
+    const outcome = await Promise.race([writer.pipe(frames), sleep(2_000).then(() => 'stuck')]);
+    expect(outcome).toBe('completed');
+    expect(written.join('')).toBe(big.repeat(3));
+
+    // A socket that is itself full still waits for its 'drain'.
+    socket.writableNeedDrain = true;
+    let resolved = false;
+    const waiting = writer.write(big).then((ok) => (resolved = ok));
+    await sleep(50);
+    expect(resolved).toBe(false);
+    socket.writableNeedDrain = false;
+    res.emit('drain');
+    await waiting;
+    expect(resolved).toBe(true);
   });
 
   it('client disconnect makes pipe() return client_closed and runs the source cleanup', async () => {

@@ -215,8 +215,24 @@ export class SseWriter {
     this.#headersPending = false;
     this.#pending = '';
     this.#lastWrite = Date.now();
-    if (!this.#res.write(chunk)) this.#needDrain = true;
+    if (!this.#res.write(chunk)) {
+      this.#needDrain = true;
+      setImmediate(this.#recheckDrain);
+    }
   }
+
+  /**
+   * A response can refuse a write while its socket never needs to drain: Node 26 holds the
+   * writes of a tick in the response's own chunk buffer and flushes them when it uncorks; when
+   * the socket takes that flush below its high-water mark, neither the socket nor the response
+   * ever emits 'drain' (nodejs/node#60432). So, once the tick's writes have reached the socket,
+   * a socket with room counts as drained; a full one emits 'drain' as usual.
+   */
+  readonly #recheckDrain = (): void => {
+    const socket = this.#res.socket;
+    if (!this.#needDrain || this.#closed || socket === null || socket.writableNeedDrain) return;
+    if (this.#res.writableLength < this.#res.writableHighWaterMark) this.#onDrain();
+  };
 
   #waitDrain(): Promise<boolean> {
     if (this.#closed || this.#ended) return RESOLVED_FALSE;

@@ -37,16 +37,19 @@ export async function startLazyUpstream(opts: LazyUpstreamOptions): Promise<Lazy
         cancelled += 1;
         return;
       }
-      const fits = res.write(record({ event: 'cmpl', text: opts.delta(i) }));
+      // Waits on the write's own callback (its bytes reached the kernel) rather than on
+      // 'drain', which Node 26 can fail to emit (nodejs/node#60432).
+      let written!: () => void;
+      const handedOver = new Promise<void>((resolve) => (written = resolve));
+      const fits = res.write(record({ event: 'cmpl', text: opts.delta(i) }), () => written());
       generated += 1;
       if (!fits) {
         await new Promise<void>((resolve) => {
           const done = (): void => {
-            res.off('drain', done);
             res.off('close', done);
             resolve();
           };
-          res.on('drain', done);
+          void handedOver.then(done);
           res.on('close', done);
         });
       }
