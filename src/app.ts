@@ -58,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     maxWaitMs: config.accounts.queueWaitMs,
     breakerThreshold: config.accounts.breakerThreshold,
     breakerCoolOffMs: config.accounts.breakerCoolOffMs,
+    quotaCooldownMs: config.accounts.quotaCooldownMs,
     leaseMs: config.accounts.leaseMs,
     healthSyncMs: config.accounts.healthSyncMs,
     refresh: ({ account, refreshToken, signal }) =>

@@ -179,6 +179,15 @@ export class AccountRuntime implements LeaseOwner {
           this.health.lastError = why;
           this.health.onRateLimited(now, outcome.retryAfterMs);
           break;
+        case 'rest': {
+          // Kimi's usage limit: rest until its reset time when it gave one, else the configured period.
+          this.failures += 1;
+          this.health.lastError = why;
+          const hint = outcome.retryAfterMs;
+          const until = now + (hint !== undefined && Number.isFinite(hint) && hint > 0 ? hint : this.ctx.health.quotaCooldownMs);
+          this.health.rest(now, until, 'quota');
+          break;
+        }
         case 'breaker':
           this.failures += 1;
           this.health.lastError = why;
@@ -186,6 +195,9 @@ export class AccountRuntime implements LeaseOwner {
           break;
         case 'none':
           break;
+      }
+      if (outcome.code === 'upstream_generation_error' || outcome.code === 'upstream_http_error') {
+        this.ctx.emit({ type: 'unclassified-error', accountId: this.id, code: outcome.code, upstreamCode: outcome.upstreamCode ?? 'none', message: outcome.message });
       }
     }
     this.syncState(isProxyError(outcome) ? outcome.code : undefined);
@@ -331,6 +343,8 @@ export class AccountRuntime implements LeaseOwner {
     if (expiresAt !== undefined) s.expiresAt = expiresAt;
     const until = this.health.blockedUntil(now);
     if (until !== undefined) s.cooldownUntil = until;
+    const rest = this.health.restReason(now);
+    if (rest !== undefined) s.restReason = rest;
     if (this.health.lastError !== undefined) s.lastError = this.health.lastError;
     if (this.admission.lastUsedAt !== undefined) s.lastUsedAt = this.admission.lastUsedAt;
     return s;

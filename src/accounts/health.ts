@@ -18,13 +18,21 @@ export interface HealthOptions {
   /** Rate-limit backoff without Retry-After: base · 2^(n−1), up to max, plus up to 20 % jitter. */
   rateLimitBaseMs: number;
   rateLimitMaxMs: number;
+  /** How long an account rests after Kimi's usage-limit answer when Kimi gives no reset time. */
+  quotaCooldownMs: number;
   random: () => number;
 }
+
+/**
+ * Why a cooling account rests beyond an ordinary rate limit: Kimi said its usage limit is
+ * reached, or its own daily request budget (`dailyRequests`) is spent.
+ */
+export type RestReason = 'quota' | 'daily-budget';
 
 /** Whether the account can take a request now, later (known time), after something in progress, or not at all. */
 export type Availability =
   | { readonly kind: 'ready'; readonly probe: boolean }
-  | { readonly kind: 'later'; readonly until: number }
+  | { readonly kind: 'later'; readonly until: number; readonly rest?: RestReason }
   | { readonly kind: 'pending' }
   | { readonly kind: 'never'; readonly state: 'invalid' | 'disabled' };
 
@@ -46,6 +54,8 @@ export class AccountHealth {
 
   cooldownUntil = 0;
   private rateStrikes = 0;
+  /** The current cooldown is a rest (usage limit, daily budget) lasting until `until`. */
+  private resting: { until: number; reason: RestReason } | undefined;
 
   private consecutiveFailures = 0;
   /** 0 = circuit closed; otherwise the end of the open period (half-open after it). */
@@ -93,7 +103,10 @@ export class AccountHealth {
     if (this.disabled) return DISABLED;
     if (this.invalid) return INVALID;
     if (this.openUntil !== 0 && now < this.openUntil) return { kind: 'later', until: Math.max(this.openUntil, this.cooldownUntil) };
-    if (now < this.cooldownUntil) return { kind: 'later', until: this.cooldownUntil };
+    if (now < this.cooldownUntil) {
+      const rest = this.restReason(now);
+      return rest ? { kind: 'later', until: this.cooldownUntil, rest } : { kind: 'later', until: this.cooldownUntil };
+    }
     if (refreshing) return PENDING;
     if (this.isHalfOpen(now)) return this.probeInFlight ? PENDING : READY_TO_PROBE;
     return READY;
@@ -112,6 +125,23 @@ export class AccountHealth {
   blockedUntil(now: number): number | undefined {
     const until = Math.max(this.cooldownUntil, this.openUntil);
     return until > now ? until : undefined;
+  }
+
+  /** Why the account rests now, when its cooldown is a rest. */
+  restReason(now: number): RestReason | undefined {
+    return this.resting && now < this.resting.until && now < this.cooldownUntil ? this.resting.reason : undefined;
+  }
+
+  /**
+   * Kimi's usage limit is reached, or the daily budget is spent: the account rests until
+   * `until` (the limit's reset time when known). Unlike a rate limit this is not capped at
+   * an hour and does not grow the backoff.
+   */
+  rest(now: number, until: number, reason: RestReason): number {
+    if (until <= now) return this.cooldownUntil;
+    this.cooldownUntil = Math.max(this.cooldownUntil, until);
+    this.resting = { until: this.cooldownUntil, reason };
+    return this.cooldownUntil;
   }
 
   onSuccess(now: number): void {

@@ -18,6 +18,7 @@ const DEFAULTS: ResolvedPoolOptions = {
   breakerMaxCoolOffMs: 600_000,
   rateLimitBaseMs: 2_000,
   rateLimitMaxMs: 300_000,
+  quotaCooldownMs: 3_600_000,
   refreshMarginMs: 300_000,
   minValidityMs: 15_000,
   assumedAccessTtlMs: 300_000,
@@ -45,6 +46,7 @@ export function accountOptions(o: ResolvedPoolOptions): Pick<RuntimeContext, 'he
       breakerMaxCoolOffMs: o.breakerMaxCoolOffMs,
       rateLimitBaseMs: o.rateLimitBaseMs,
       rateLimitMaxMs: o.rateLimitMaxMs,
+      quotaCooldownMs: o.quotaCooldownMs,
       random: o.random,
     },
     tokens: {

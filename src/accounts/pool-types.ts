@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import type { RefreshResult } from '../upstream/kimi/auth.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
 import type { Account } from './account.js';
-import type { HealthState } from './health.js';
+import type { HealthState, RestReason } from './health.js';
 import type { TokenKind } from './token-kind.js';
 
 /** The part of the Store the pool uses (slots, start spacing, rotation counter, locks, account state). */
@@ -53,6 +53,8 @@ export interface AccountPoolOptions {
   rateLimitBaseMs?: number;
   /** … up to this (default 5 min). */
   rateLimitMaxMs?: number;
+  /** Rest after Kimi's usage-limit answer when it gives no reset time (Retry-After). Default 1 h. */
+  quotaCooldownMs?: number;
   /** Refresh this long before expiry, or at 80 % of the lifetime when that is sooner. Default 5 min. */
   refreshMarginMs?: number;
   /** A token with less validity left than this is refreshed before use. Default 15 s. */
@@ -84,7 +86,9 @@ export type PoolEvent =
   | { type: 'state'; accountId: string; from: HealthState; to: HealthState; reason?: string }
   | { type: 'refresh'; accountId: string; ok: boolean; rotated?: boolean; error?: string }
   | { type: 'queue-rejected'; reason: 'full' | 'timeout' }
-  | { type: 'store-error'; op: string; error: string };
+  | { type: 'store-error'; op: string; error: string }
+  /** A Kimi error no table knows (generation error, unexpected HTTP status), with its raw code: the usage-limit table can grow from these. */
+  | { type: 'unclassified-error'; accountId: string; code: string; upstreamCode: string; message: string };
 
 export interface PoolCounters {
   refreshOk: number;
@@ -106,6 +110,8 @@ export interface AccountStatus {
   state: HealthState;
   /** End of the current cooldown or open-circuit period. */
   cooldownUntil?: number;
+  /** The cooldown is a rest: Kimi's usage limit is reached, or the daily request budget is spent. */
+  restReason?: RestReason;
   inFlight: number;
   lastError?: string;
   lastUsedAt?: number;

@@ -295,11 +295,16 @@ export class AccountPool {
     const ready: Ready[] = [];
     let pending = false;
     let earliest = Infinity;
+    /** Every account that comes back later rests for its usage limit. */
+    let allOutOfQuota = true;
     for (const rt of eligible) {
       const av = rt.availability(now);
       if (av.kind === 'ready') ready.push({ rt, probe: av.probe });
       else if (av.kind === 'pending') pending = true;
-      else if (av.kind === 'later') earliest = Math.min(earliest, av.until);
+      else if (av.kind === 'later') {
+        earliest = Math.min(earliest, av.until);
+        if (av.rest !== 'quota') allOutOfQuota = false;
+      }
       else if (pinned) {
         const why = pinned.health.invalid ? `: ${pinned.health.invalid.reason}` : '';
         throw new ProxyError('account_unavailable', `The Kimi account that owns this conversation is unavailable (${av.state}${why}).`);
@@ -310,6 +315,9 @@ export class AccountPool {
       if (earliest !== Infinity) {
         const retryAfterMs = earliest - now;
         if (retryAfterMs <= this.opts.maxCooldownWaitMs) return undefined;
+        if (allOutOfQuota) {
+          throw new ProxyError('quota_exhausted', `Every usable Kimi account has reached its usage limit; the first one is back in ${Math.ceil(retryAfterMs / 60_000)} min.`, { retryAfterMs });
+        }
         throw new ProxyError('accounts_exhausted', `Every usable Kimi account is cooling down or failing; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, { retryAfterMs });
       }
       if (this.runtimes.every((rt) => rt.health.disabled)) throw new ProxyError('no_accounts', 'Every configured Kimi account is disabled.');

@@ -172,6 +172,7 @@ const envSchema = z.object({
   QUEUE_WAIT_MS: int(30_000, 0, 600_000),
   ACCOUNT_BREAKER_THRESHOLD: int(3, 1, 1_000),
   ACCOUNT_BREAKER_COOLOFF_MS: int(30_000, 100, 3_600_000),
+  QUOTA_COOLDOWN_MS: int(3_600_000, 1_000, 7 * 86_400_000),
   ACCOUNT_LEASE_MS: int(30_000, 300, 3_600_000),
   ACCOUNT_HEALTH_SYNC_MS: int(500, 0, 600_000),
   ACCOUNT_SYNC_MS: int(2_000, 50, 600_000),
@@ -275,6 +276,8 @@ export interface Config {
     breakerThreshold: number;
     /** First open period of an account's circuit (doubles after each failed half-open probe). */
     breakerCoolOffMs: number;
+    /** How long an account rests after Kimi's usage-limit answer when Kimi gives no reset time. */
+    quotaCooldownMs: number;
     /** Lease of a concurrency slot in the store, renewed every third of it: a crashed instance's slots free themselves after this. */
     leaseMs: number;
     /** How long an instance reuses its view of the account health other instances shared (cooldowns, circuits, invalid marks). */
@@ -390,6 +393,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       queueWaitMs: e.QUEUE_WAIT_MS,
       breakerThreshold: e.ACCOUNT_BREAKER_THRESHOLD,
       breakerCoolOffMs: e.ACCOUNT_BREAKER_COOLOFF_MS,
+      quotaCooldownMs: e.QUOTA_COOLDOWN_MS,
       leaseMs: e.ACCOUNT_LEASE_MS,
       healthSyncMs: e.ACCOUNT_HEALTH_SYNC_MS,
       syncMs: e.ACCOUNT_SYNC_MS,

@@ -4,20 +4,22 @@ import { ERROR_POLICY, policyOf } from './error-policy.js';
 
 const codes = Object.keys(ERROR_CODES) as ErrorCode[];
 const where = (test: (code: ErrorCode) => boolean): ErrorCode[] => codes.filter(test).sort();
+/** Kimi's answers: the upstream_* codes and its usage limit. */
+const fromKimi = (c: ErrorCode): boolean => c.startsWith('upstream_') || c === 'quota_exhausted';
 
 describe('error policy', () => {
   it('decides every error code', () => {
     expect(Object.keys(ERROR_POLICY).sort()).toEqual([...codes].sort());
   });
 
-  it('fails over exactly on the upstream failures another account may not have: refused token, rate limit, 5xx, network, timeout', () => {
+  it('fails over exactly on the upstream failures another account may not have: refused token, rate limit, usage limit, 5xx, network, timeout', () => {
     expect(where((c) => ERROR_POLICY[c].failover)).toEqual(
-      ['upstream_http_error', 'upstream_network_error', 'upstream_overloaded', 'upstream_rate_limited', 'upstream_timeout', 'upstream_unauthenticated'].sort(),
+      ['quota_exhausted', 'upstream_http_error', 'upstream_network_error', 'upstream_overloaded', 'upstream_rate_limited', 'upstream_timeout', 'upstream_unauthenticated'].sort(),
     );
   });
 
   it('never retries what the client sent or its own limits', () => {
-    for (const code of codes.filter((c) => ERROR_CODES[c].status >= 400 && ERROR_CODES[c].status < 500 && !c.startsWith('upstream_'))) {
+    for (const code of codes.filter((c) => ERROR_CODES[c].status >= 400 && ERROR_CODES[c].status < 500 && !fromKimi(c))) {
       const p = ERROR_POLICY[code];
       expect([p.failover, p.retrySameAccount, p.migrate, p.health], code).toEqual([false, false, false, 'none']);
     }
@@ -25,6 +27,7 @@ describe('error policy', () => {
 
   it('a Kimi 429 cools the account down; a refused token re-authenticates; 5xx, network and timeouts count toward the breaker', () => {
     expect(where((c) => ERROR_POLICY[c].health === 'cool-down')).toEqual(['upstream_rate_limited']);
+    expect(where((c) => ERROR_POLICY[c].health === 'rest')).toEqual(['quota_exhausted']);
     expect(where((c) => ERROR_POLICY[c].health === 'reauthenticate')).toEqual(['upstream_unauthenticated']);
     expect(where((c) => ERROR_POLICY[c].health === 'breaker')).toEqual(['upstream_http_error', 'upstream_network_error', 'upstream_overloaded', 'upstream_timeout']);
   });
@@ -33,8 +36,8 @@ describe('error policy', () => {
     for (const code of where((c) => ERROR_POLICY[c].health !== 'none')) expect(ERROR_POLICY[code].failover, code).toBe(true);
   });
 
-  it('migrates a pinned conversation when its account is unavailable, its chat is gone or its token refused, but not when nothing is configured', () => {
-    expect(where((c) => ERROR_POLICY[c].migrate)).toEqual(['account_unavailable', 'upstream_chat_not_found', 'upstream_unauthenticated']);
+  it('migrates a pinned conversation when its account is unavailable, its chat is gone, its token refused or its usage limit reached, but not when nothing is configured', () => {
+    expect(where((c) => ERROR_POLICY[c].migrate)).toEqual(['account_unavailable', 'quota_exhausted', 'upstream_chat_not_found', 'upstream_unauthenticated']);
     expect(ERROR_POLICY.no_accounts.migrate).toBe(false);
   });
 

@@ -13,6 +13,8 @@ export type HealthEffect =
   | 'reauthenticate'
   /** Rate limited: the account cools down (Retry-After, else a growing backoff). */
   | 'cool-down'
+  /** Kimi's usage limit is reached: the account rests until the limit resets (else a configured period). */
+  | 'rest'
   /** Counts toward the circuit breaker (consecutive failures open it). */
   | 'breaker'
   /** Says nothing about the account. */
@@ -87,6 +89,8 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   // Kimi's answers.
   upstream_unauthenticated: with_({ failover: true, retrySameAccount: true, migrate: true, health: 'reauthenticate', refreshRejected: true }),
   upstream_rate_limited: with_({ failover: true, health: 'cool-down' }),
+  // Another account still has quota; a pinned conversation is rebuilt on one.
+  quota_exhausted: with_({ failover: true, migrate: true, health: 'rest' }),
   upstream_overloaded: TRANSIENT,
   upstream_http_error: TRANSIENT,
   upstream_network_error: TRANSIENT,

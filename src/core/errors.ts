@@ -10,6 +10,8 @@ export type OpenAIErrorType =
   | 'not_found_error'
   | 'conflict_error'
   | 'rate_limit_error'
+  /** OpenAI's type for a spent quota: SDKs show it as such rather than as a passing rate limit. */
+  | 'insufficient_quota'
   | 'upstream_error'
   | 'timeout_error'
   | 'server_error'
@@ -18,6 +20,8 @@ export type OpenAIErrorType =
 interface CodeSpec {
   status: number;
   type: OpenAIErrorType;
+  /** False: retrying soon cannot help, so the answer carries `x-should-retry: false` (openai-node, openai-python honour it). */
+  clientRetry?: boolean;
 }
 
 /**
@@ -56,6 +60,11 @@ export const ERROR_CODES = {
   // Upstream (Kimi) failures.
   upstream_unauthenticated: { status: 502, type: 'upstream_error' },
   upstream_rate_limited: { status: 429, type: 'rate_limit_error' },
+  /**
+   * Kimi says the account's usage limit is reached (spec A.12, B.11; the classifier is
+   * upstream/kimi/usage-limit.ts). A client sees it only when every account is out.
+   */
+  quota_exhausted: { status: 429, type: 'insufficient_quota', clientRetry: false },
   upstream_overloaded: { status: 503, type: 'service_unavailable' },
   upstream_http_error: { status: 502, type: 'upstream_error' },
   upstream_network_error: { status: 502, type: 'upstream_error' },
@@ -108,6 +117,12 @@ export class ProxyError extends Error {
 
   get type(): OpenAIErrorType {
     return ERROR_CODES[this.code].type;
+  }
+
+  /** Whether a client's automatic retry may help (see CodeSpec.clientRetry). */
+  get clientRetry(): boolean {
+    const spec: CodeSpec = ERROR_CODES[this.code];
+    return spec.clientRetry ?? true;
   }
 }
 

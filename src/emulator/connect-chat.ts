@@ -8,6 +8,7 @@ import { streamConnectReply } from './connect-stream.js';
 import { CONNECT_CODE_FOR_STATUS, STATUS_FAULTS } from './faults.js';
 import { retryAfterHeader, sendConnectError } from './http-io.js';
 import { kimiUuid } from './ids.js';
+import { sendConnectLimit } from './quota.js';
 import { buildReplyPlan } from './reply-plan.js';
 import type { EmulatorState } from './state.js';
 import { StreamOutput } from './stream-output.js';
@@ -65,6 +66,8 @@ export async function handleConnectChat(state: EmulatorState, req: IncomingMessa
     sendConnectError(res, status, fault.code ?? CONNECT_CODE_FOR_STATUS[status]!, `emulated HTTP ${status}`, headers);
     return;
   }
+  const refusal = state.quota.take(caller.accountKey);
+  if (refusal) return sendConnectLimit(res, refusal);
   const max = state.maxConcurrentPerAccount;
   if (max !== null && state.stats.openStreamsFor(caller.accountKey) >= max) {
     const frames = new ConnectFrames();

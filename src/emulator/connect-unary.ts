@@ -81,14 +81,15 @@ const otherMethods: Record<string, Handler> = {
     const userId = userIdFor(caller.accountKey);
     sendJson(res, 200, { subscription: { userId, userName: `Emulator user ${userId.slice(0, 6)}`, email: `${userId}@example.com` } });
   },
-  'kimi.gateway.membership.v2.MembershipService/GetSubscriptionStats': (_state, caller, _body, res) => {
+  'kimi.gateway.membership.v2.MembershipService/GetSubscriptionStats': (state, caller, _body, res) => {
+    const usage = state.quota.usage(caller.accountKey);
     sendJson(res, 200, {
       subscriptionBalance: {
         id: userIdFor(caller.accountKey),
         feature: 'FEATURE_OMNI',
         type: 'SUBSCRIPTION',
         unit: 'UNIT_CREDIT',
-        amountUsedRatio: 0,
+        amountUsedRatio: usage && usage.total > 0 ? usage.used / usage.total : 0,
         expireTime: rfc3339(Date.UTC(2099, 0, 1)),
         domain: 'DOMAIN_NEXUS',
       },

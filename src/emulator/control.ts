@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseJsonObject, sendJson } from './http-io.js';
+import { QUOTA_SHAPES } from './quota.js';
 import type { EmulatorState } from './state.js';
 import { FAULT_NAMES, type EmulatorControl, type TokenFaultOptions } from './types.js';
 
@@ -16,6 +17,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
       state.tokens.clearInvalidations();
       state.catalogFailure = false;
       state.maxConcurrentPerAccount = null;
+      state.quota.clear();
     },
     setTokenFault: (key, fault, options) => state.faults.set(key, fault, options),
     clearTokenFault: (key) => state.faults.clear(key),
@@ -25,6 +27,11 @@ export function createControl(state: EmulatorState): EmulatorControl {
     },
     setMaxConcurrentPerAccount: (n) => {
       state.maxConcurrentPerAccount = n === null ? null : Math.max(0, Math.floor(n));
+    },
+    setQuota: (key, settings) => {
+      const accountKey = state.tokens.accountKeyOf(key);
+      if (settings === null) state.quota.clear(accountKey);
+      else state.quota.set(accountKey, settings);
     },
     accountKeyOf: (token) => state.tokens.accountKeyOf(token),
   };
@@ -37,6 +44,12 @@ const tokenFaultBody = z.object({
   retryAfter: z.number().nonnegative().nullable().optional(),
   code: z.string().optional(),
   after: z.number().int().nonnegative().optional(),
+});
+const quotaBody = z.object({
+  token: z.string().min(1),
+  limit: z.number().int().nonnegative().nullable(),
+  resetSec: z.number().positive().optional(),
+  shape: z.enum(QUOTA_SHAPES).optional(),
 });
 const tokenBody = z.object({ token: z.string().min(1) });
 const catalogBody = z.object({ fail: z.boolean() });
@@ -58,6 +71,10 @@ const POST_ACTIONS: Record<string, Action> = {
   'clear-token-fault': (c, body) => c.clearTokenFault(tokenBody.parse(body).token),
   invalidate: (c, body) => c.invalidateToken(tokenBody.parse(body).token),
   'catalog-failure': (c, body) => c.setCatalogFailure(catalogBody.parse(body).fail),
+  quota: (c, body) => {
+    const b = quotaBody.parse(body);
+    c.setQuota(b.token, b.limit === null ? null : { limit: b.limit, resetSec: b.resetSec ?? 3 * 3600, ...(b.shape ? { shape: b.shape } : {}) });
+  },
   'max-concurrent': (c, body) => c.setMaxConcurrentPerAccount(maxConcurrentBody.parse(body).n),
 };
 

@@ -64,7 +64,7 @@ export async function handleRest(state: EmulatorState, req: IncomingMessage, res
     case 'GET /api/user':
       return sendJson(res, 200, { id: userIdFor(caller.accountKey), status: 'normal' });
     case 'GET /api/chat/research/usage':
-      return sendJson(res, 200, { remain: 20, total: 20, used: 0 });
+      return sendJson(res, 200, state.quota.usage(caller.accountKey) ?? { remain: 20, total: 20, used: 0 });
     case 'GET /api/chat/models/available':
       return sendJson(res, 200, legacyCatalog());
     case 'POST /api/pre-sign-url':

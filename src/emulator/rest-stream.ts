@@ -7,6 +7,7 @@ import type { Caller } from './auth-gate.js';
 import type { StoredChat, StoredMessage } from './chat-store.js';
 import { STATUS_FAULTS } from './faults.js';
 import { retryAfterHeader, sendRestError } from './http-io.js';
+import { sendRestLimit } from './quota.js';
 import { legacyId } from './ids.js';
 import { buildReplyPlan, type ReplyPlan } from './reply-plan.js';
 import type { EmulatorState } from './state.js';
@@ -70,6 +71,8 @@ export async function handleCompletion(
     sendRestError(res, 400, 'chat.user_stream_pushing', 'a reply is already streaming in this chat');
     return;
   }
+  const refusal = state.quota.take(caller.accountKey);
+  if (refusal) return sendRestLimit(res, refusal);
   const max = state.maxConcurrentPerAccount;
   if (max !== null && state.stats.openStreamsFor(caller.accountKey) >= max) {
     sendRestError(res, 429, 'internal.error', 'too many concurrent generations for this account');

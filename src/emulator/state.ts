@@ -2,6 +2,7 @@
 import { ChatStore } from './chat-store.js';
 import { TokenFaults } from './faults.js';
 import { FileStore } from './file-store.js';
+import { QuotaBook } from './quota.js';
 import { StatsRecorder } from './stats.js';
 import { TokenRegistry } from './tokens.js';
 import type { EmulatorOptions, ResolvedEmulatorOptions } from './types.js';
@@ -15,6 +16,8 @@ export interface EmulatorState {
   stats: StatsRecorder;
   chats: ChatStore;
   files: FileStore;
+  /** Usage limits per account key (quota.ts). */
+  quota: QuotaBook;
   catalogFailure: boolean;
   maxConcurrentPerAccount: number | null;
 }
@@ -41,6 +44,7 @@ export function createState(options: ResolvedEmulatorOptions): EmulatorState {
     stats: new StatsRecorder(options.maxEventsLogged),
     chats: new ChatStore(),
     files: new FileStore(),
+    quota: new QuotaBook(),
     catalogFailure: false,
     maxConcurrentPerAccount: null,
   };

@@ -1,4 +1,5 @@
 /** Public types of the Kimi web emulator (options, stats, control surface, fault vocabulary). */
+import type { QuotaSettings } from './quota.js';
 
 export interface EmulatorOptions {
   /** Default '127.0.0.1'. */
@@ -104,6 +105,11 @@ export interface EmulatorControl {
   setCatalogFailure(fail: boolean): void;
   /** Beyond n open streams for one account key, Chat is refused; null removes the limit. */
   setMaxConcurrentPerAccount(n: number | null): void;
+  /**
+   * Gives an account (by token or account key) a usage limit: `limit` chat replies per
+   * `resetSec` window, then the limit answer (quota.ts) until the window ends. null removes it.
+   */
+  setQuota(tokenOrAccountKey: string, settings: QuotaSettings | null): void;
   /** The account key a token counts under (see EmulatorStats.requestsByAccount). */
   accountKeyOf(token: string): string;
 }

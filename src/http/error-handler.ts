@@ -66,6 +66,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, error: ProxyErr
     void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     void reply.header('retry-after-ms', String(Math.round(retryAfterMs)));
   }
+  if (!error.clientRetry) void reply.header('x-should-retry', 'false');
   void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 

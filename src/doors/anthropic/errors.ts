@@ -30,6 +30,7 @@ const TYPE_MAP: Record<OpenAIErrorType, AnthropicErrorType> = {
   not_found_error: 'not_found_error',
   conflict_error: 'invalid_request_error',
   rate_limit_error: 'rate_limit_error',
+  insufficient_quota: 'rate_limit_error',
   upstream_error: 'api_error',
   timeout_error: 'timeout_error',
   server_error: 'api_error',

@@ -4,6 +4,7 @@
  * raw body. Kimi's own error code, when the body carries one, goes to `upstreamCode`.
  */
 import { ProxyError, type ErrorCode, type ProxyErrorOptions } from '../../core/errors.js';
+import { isUsageLimit } from './usage-limit.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -47,30 +48,38 @@ function header(headers: Headers, name: string): string | undefined {
   return undefined;
 }
 
-/** Kimi's error code from a REST `{"error_type","message"}` or Connect `{"code","message","details"}` body. */
-function upstreamCodeOf(bodyText: string, protocol: 'rest' | 'connect'): string | undefined {
+/** Kimi's error code (and the body's message) from a REST `{"error_type","message"}` or Connect `{"code","message","details"}` body. */
+function upstreamErrorOf(bodyText: string, protocol: 'rest' | 'connect'): { upstreamCode?: string; reason?: string; message?: string } {
   const text = bodyText.trim();
-  if (!text.startsWith('{')) return undefined;
+  if (!text.startsWith('{')) return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    return undefined;
+    return {};
   }
-  if (typeof body !== 'object' || body === null) return undefined;
+  if (typeof body !== 'object' || body === null) return {};
   const b = body as Record<string, unknown>;
   // Some Connect errors arrive wrapped as {"error":{...}} (the in-stream shape).
   const inner = typeof b.error === 'object' && b.error !== null ? (b.error as Record<string, unknown>) : undefined;
   const restCode = typeof b.error_type === 'string' ? b.error_type : undefined;
   const connectObj = inner ?? b;
   const connectCode = typeof connectObj.code === 'string' ? connectObj.code : undefined;
+  const rawMessage = connectObj.message ?? b.message;
+  const message = typeof rawMessage === 'string' ? rawMessage : undefined;
   let code = protocol === 'rest' ? (restCode ?? connectCode) : (connectCode ?? restCode);
-  if (code === undefined) return undefined;
+  if (code === undefined) return message === undefined ? {} : { message };
+  let reason: string | undefined;
   if (code === connectCode) {
-    const reason = debugReason(connectObj.details);
+    reason = debugReason(connectObj.details);
     if (reason) code = `${code}:${reason}`;
   }
-  return sanitizeUpstreamCode(code);
+  const out: { upstreamCode?: string; reason?: string; message?: string } = {};
+  const upstreamCode = sanitizeUpstreamCode(code);
+  if (upstreamCode !== undefined) out.upstreamCode = upstreamCode;
+  if (reason !== undefined) out.reason = reason;
+  if (message !== undefined) out.message = message;
+  return out;
 }
 
 /** `details[0].debug.reason` of a Connect error, when present. */
@@ -91,7 +100,8 @@ function baseCode(upstreamCode: string | undefined): string {
 }
 
 export function errorFromUpstreamResponse(status: number, headers: Headers, bodyText: string, protocol: 'rest' | 'connect'): ProxyError {
-  const upstreamCode = upstreamCodeOf(bodyText, protocol);
+  const fields = upstreamErrorOf(bodyText, protocol);
+  const upstreamCode = fields.upstreamCode;
   const code = baseCode(upstreamCode);
   const tag = upstreamCode ? `HTTP ${status}, ${upstreamCode}` : `HTTP ${status}`;
   const make = (errorCode: ErrorCode, message: string, extra: { retryAfterMs?: number; status?: number } = {}): ProxyError => {
@@ -101,6 +111,11 @@ export function errorFromUpstreamResponse(status: number, headers: Headers, body
     return new ProxyError(errorCode, `${message} (${tag}).`, opts);
   };
 
+  if (status >= 400 && isUsageLimit({ code, reason: fields.reason, message: fields.message })) {
+    // The reset time, when Kimi gives one, can only be the documented Retry-After (spec B.11).
+    const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), Date.now());
+    return make('quota_exhausted', 'Kimi says this account has reached its usage limit', retryAfterMs === undefined ? {} : { retryAfterMs });
+  }
   if (code === 'chat.user_stream_pushing') {
     return make('upstream_chat_busy', 'Kimi is still streaming another reply in this chat');
   }

@@ -5,6 +5,7 @@
  */
 import { ProxyError, type ErrorCode } from '../../../core/errors.js';
 import { debugReason, sanitizeUpstreamCode } from '../upstream-errors.js';
+import { isUsageLimit } from '../usage-limit.js';
 import { obj, str } from '../wire-json.js';
 
 /** One-line, bounded version of an upstream human message. */
@@ -30,8 +31,12 @@ export function connectError(err: unknown, where: 'stream' | 'trailer'): ProxyEr
   const code = str(e.code) ?? 'unknown';
   const reason = debugReason(e.details);
   const upstreamCode = sanitizeUpstreamCode(reason ? `${code}:${reason}` : code);
-  const known = Object.hasOwn(CONNECT_CODES, code) ? CONNECT_CODES[code] : undefined;
   const detail = shortText(e.message);
+  const known = isUsageLimit({ code, reason, message: detail })
+    ? { code: 'quota_exhausted' as const, what: 'Kimi says this account has reached its usage limit' }
+    : Object.hasOwn(CONNECT_CODES, code)
+      ? CONNECT_CODES[code]
+      : undefined;
   const what = known?.what ?? 'Kimi stopped the reply with an error';
   const message = `${what} (${code}${where === 'trailer' ? ', in the stream trailer' : ''})${detail ? `: ${detail}` : '.'}`;
   return new ProxyError(known?.code ?? 'upstream_generation_error', message, upstreamCode ? { upstreamCode } : {});
@@ -44,11 +49,12 @@ export function exceptionError(exception: unknown): ProxyError {
   const reason = str(e.reason) ?? 'REASON_UNKNOWN';
   const localized = shortText(obj(e.localizedMessage)?.message);
   const overloaded = reason === 'REASON_COMPLETION_OVERLOADED';
-  const what = overloaded ? 'Kimi is overloaded and could not generate the reply' : 'Kimi failed to generate the reply';
+  const spent = !overloaded && isUsageLimit({ reason, message: localized });
+  const [code, what] = overloaded
+    ? (['upstream_overloaded', 'Kimi is overloaded and could not generate the reply'] as const)
+    : spent
+      ? (['quota_exhausted', 'Kimi says this account has reached its usage limit'] as const)
+      : (['upstream_generation_error', 'Kimi failed to generate the reply'] as const);
   const upstreamCode = sanitizeUpstreamCode(reason);
-  return new ProxyError(
-    overloaded ? 'upstream_overloaded' : 'upstream_generation_error',
-    `${what} (${reason})${localized ? `: ${localized}` : '.'}`,
-    upstreamCode ? { upstreamCode } : {},
-  );
+  return new ProxyError(code, `${what} (${reason})${localized ? `: ${localized}` : '.'}`, upstreamCode ? { upstreamCode } : {});
 }

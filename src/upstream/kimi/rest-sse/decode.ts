@@ -12,6 +12,7 @@ import { ProxyError } from '../../../core/errors.js';
 import { CitationMarkerFilter, CitationRegistry } from '../citation-markers.js';
 import { DeltaSink } from '../stream-util.js';
 import { sanitizeUpstreamCode } from '../upstream-errors.js';
+import { isUsageLimit } from '../usage-limit.js';
 import { Utf8StreamDecoder } from '../utf8-stream.js';
 import { isObject, str, stringList, UnknownNames, type WireObject } from '../wire-json.js';
 import { KimiSseRecords, type KimiSseSink } from './records.js';
@@ -139,11 +140,11 @@ class RestSseState implements KimiSseSink {
         return;
       case 'error': {
         const code = str(ev.error_type) ?? str(ev.type) ?? str(ev.code);
-        this.error = new ProxyError(
-          'upstream_generation_error',
-          'Kimi stopped the reply (error event in the stream; this is often content moderation).',
-          { upstreamCode: (code && sanitizeUpstreamCode(code)) ?? 'error_event' },
-        );
+        const upstreamCode = (code && sanitizeUpstreamCode(code)) ?? 'error_event';
+        // The error event's fields are not documented (spec F.8): a `message` is read when there is one.
+        this.error = isUsageLimit({ code, message: str(ev.message) })
+          ? new ProxyError('quota_exhausted', 'Kimi says this account has reached its usage limit (error event in the stream).', { upstreamCode })
+          : new ProxyError('upstream_generation_error', 'Kimi stopped the reply (error event in the stream; this is often content moderation).', { upstreamCode });
         return;
       }
       case 'resp':
