@@ -1,13 +1,8 @@
-/** Accounts that stay healthy: refresh, 401 recovery, invalid accounts, cooldowns, circuit breaker, limits, migration. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/** Accounts that stay healthy (the account check and dead tokens: account-check.e2e.test.ts): refresh, 401 recovery, invalid accounts, cooldowns, circuit breaker, limits, migration. */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccountStatus } from '../src/accounts/pool.js';
 import { keyId } from '../src/auth/api-keys.js';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { CHAT_PATH, chatCallsByAccount } from './helpers/account-calls.js';
 import { JumpClock } from './helpers/jump-clock.js';
 import { postJson, postStream, startHarness, streamText, waitFor, type Harness, type HarnessOptions } from './helpers/harness.js';
 
@@ -15,8 +10,6 @@ const user = (content: string) => ({ role: 'user', content });
 const reply = (r: { json: any }): string => r.json.choices[0].message.content;
 const chatOf = (text: string): string => /chat=(\S+)/.exec(text)![1]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
 
 function statusOf(h: Harness, name: string): AccountStatus {
   const s = h.app.services.pool.status().find((a) => a.name === name);
@@ -28,18 +21,6 @@ function accountNamed(h: Harness, name: string) {
   const a = h.app.services.pool.list().find((x) => x.name === name);
   if (!a) throw new Error(`no account named ${name}`);
   return a;
-}
-
-/** Chat calls the emulator received, by the name of the proxy account that sent them (its stable device id). */
-function chatCallsByAccount(h: Harness): Record<string, number> {
-  const byDevice = new Map(h.app.services.pool.list().map((a) => [a.deviceId, a.name]));
-  const out: Record<string, number> = {};
-  for (const r of h.emulator.stats().recentRequests) {
-    if (!CHAT_PATH.test(r.path)) continue;
-    const name = byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown';
-    out[name] = (out[name] ?? 0) + 1;
-  }
-  return out;
 }
 
 /** Chat calls made while `fn` runs, by account name. */
@@ -294,140 +275,5 @@ describe('account pool end to end', () => {
     expect(body.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
     expect(body.messages[0]!.content).toBe('My name is Ada Lovelace. [[emu turn]]');
     expect(statusOf(h, from.name).state).toBe('invalid');
-  });
-});
-
-describe('account check', () => {
-  const GOOD = 'cpmt_alpha_0123456789';
-  const BAD = 'cpmt_revoked_9876543210';
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
-
-  it('GET /v1/accounts/check validates every account against the upstream and masks tokens', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}` } });
-    h.emulator.control.invalidateToken(BAD);
-    const denied = await fetch(`${h.base}/v1/accounts/check`);
-    expect(denied.status).toBe(401);
-
-    const t0 = Date.now();
-    const res = await fetch(`${h.base}/v1/accounts/check`, { headers: { authorization: `Bearer ${h.apiKey}` } });
-    expect(res.status).toBe(200);
-    const raw = await res.text();
-    const body = JSON.parse(raw);
-    expect(body.ok).toBe(false);
-    expect(body.data).toHaveLength(2);
-    const [good, bad] = body.data;
-    expect(good).toMatchObject({ name: 'account-1', token_kind: 'refresh', masked_token: 'cpmt_a…6789', status: 'ok', state: 'healthy', last_error: null });
-    // The emulator issues 900 s access tokens.
-    expect(good.access_token_expires_at * 1000).toBeGreaterThan(t0 + 800_000);
-    expect(good.access_token_expires_at * 1000).toBeLessThan(Date.now() + 901_000);
-    expect(bad).toMatchObject({ name: 'account-2', token_kind: 'refresh', masked_token: 'cpmt_r…3210', status: 'invalid', state: 'invalid' });
-    expect(bad.last_error).toMatch(/refresh token/i);
-    // No token in any form but the masked one.
-    expect(raw).not.toContain(GOOD);
-    expect(raw).not.toContain(BAD);
-    expect(raw).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
-
-    // Once the second account works again, the check says so.
-    h.emulator.control.reset();
-    const again = (await (await fetch(`${h.base}/v1/accounts/check`, { headers: { 'x-api-key': h.apiKey } })).json()) as any;
-    expect(again.ok).toBe(true);
-    expect(again.data.map((a: any) => a.status)).toEqual(['ok', 'ok']);
-  });
-
-  it('checks without taking a slot or refreshing a token that is still good, while every slot is busy', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}`, ACCOUNT_MAX_CONCURRENT: '1' } });
-    const h0 = h;
-    // Both accounts have an access token, then both slots are taken by slow streams.
-    await waitFor(async () => {
-      await ask(h0, 'warm up');
-      const seen = chatCallsByAccount(h0);
-      return (seen['account-1'] ?? 0) > 0 && (seen['account-2'] ?? 0) > 0;
-    }, 5_000, 'both accounts to serve');
-    const refreshes = { ...h.emulator.stats().refreshes };
-    const slow = [0, 1].map((i) => postStream(h0, { model: 'k2', messages: [user(`[[emu reply="slow ${i}" deltas=5 delay=150]]`)] }));
-    await waitFor(() => h0.emulator.stats().openStreams === 2, 2_000, 'both slots to be busy');
-
-    let streamsDone = 0;
-    for (const stream of slow) void stream.then(() => (streamsDone += 1));
-    const res = await fetch(`${h.base}/v1/accounts/check`, { headers: { authorization: `Bearer ${h.apiKey}` } });
-    const body = (await res.json()) as any;
-    expect(body.data.map((a: any) => a.status)).toEqual(['ok', 'ok']);
-    // It did not wait for a stream to free a slot: both were still running when it answered.
-    expect(streamsDone).toBe(0);
-    expect(h.emulator.stats().openStreams).toBe(2);
-    expect(h.emulator.stats().refreshes).toEqual(refreshes);
-    const done = await Promise.all(slow);
-    expect(done.map((r) => streamText(r.events))).toEqual(['slow 0', 'slow 1']);
-    expect(h.app.services.pool.status().map((s) => s.inFlight)).toEqual([0, 0]);
-  });
-});
-
-describe('kimi-proxy check (the built CLI)', () => {
-  const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-  const GOOD = 'cpmt_alpha_0123456789';
-  const BAD = 'cpmt_revoked_9876543210';
-  const children = new Set<ChildProcess>();
-  let emulator: Emulator | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    children.clear();
-    await emulator?.close();
-    emulator = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
-
-  function runCheck(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      // A clean environment and working directory: nothing from the developer's .env leaks in.
-      const child = spawn(process.execPath, [CLI, 'check'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        children.delete(child);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
-
-  it('prints a table of every account and exits non-zero when one fails', async () => {
-    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
-    emulator = await startEmulator();
-    emulator.control.invalidateToken(BAD);
-    dir = mkdtempSync(join(tmpdir(), 'kp-check-'));
-    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: 'connect', LOG_LEVEL: 'silent' };
-
-    const failing = await runCheck({ ...env, KIMI_TOKENS: `${GOOD},${BAD}` });
-    expect(failing.code).toBe(1);
-    const lines = failing.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ACCOUNT\s+KIND\s+TOKEN\s+ACCESS TOKEN EXPIRES\s+STATUS\s+LAST ERROR$/);
-    const row1 = lines.find((l) => l.startsWith('account-1'))!;
-    const row2 = lines.find((l) => l.startsWith('account-2'))!;
-    expect(row1).toMatch(/^account-1\s+refresh\s+cpmt_a…6789\s+\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m \d+s\)\s+ok\s+-$/);
-    expect(row2).toMatch(/^account-2\s+refresh\s+cpmt_r…3210\s+-\s+invalid\s+.*refresh token/i);
-    expect(failing.stdout).toContain('1 of 2 account(s) failed the check.');
-    for (const out of [failing.stdout, failing.stderr]) {
-      expect(out).not.toContain(GOOD);
-      expect(out).not.toContain(BAD);
-      expect(out).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
-    }
-
-    // Same data directory, only the working account: exit 0. Its rotated refresh token comes
-    // from the store (the configured one was spent by the first run's refresh).
-    const passing = await runCheck({ ...env, KIMI_TOKENS: GOOD });
-    expect(passing.stdout).toMatch(/^account-1\s.*\sok\s+-$/m);
-    expect(passing.stdout).toContain('All 1 checked account(s) work.');
-    expect(passing.code).toBe(0);
   });
 });

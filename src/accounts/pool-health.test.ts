@@ -197,9 +197,32 @@ describe('AccountPool health', () => {
     await expect(pool.acquire({ accountId: 'acct_c' })).rejects.toMatchObject({ code: 'accounts_exhausted', retryAfterMs: 4_000 });
   });
 
-  it('gives no_accounts without accounts and when every account is disabled', async () => {
+  it('gives no_accounts only when nothing is configured', async () => {
     await expect(setup([]).pool.acquire()).rejects.toMatchObject({ code: 'no_accounts' });
-    await expect(setup([account('a', { disabled: true })]).pool.acquire()).rejects.toMatchObject({ code: 'no_accounts' });
+  });
+
+  it('gives accounts_invalid (not a wait) naming each account, never its token, when every account is invalid or disabled', async () => {
+    const { pool } = setup([account('main'), account('spare', { disabled: true })]);
+    await run(pool, err('upstream_unauthenticated'));
+    const refused = await pool.acquire().catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'accounts_invalid', retryAfterMs: undefined });
+    const message = (refused as Error).message;
+    expect(message).toContain('main (invalid: Kimi rejected the access token');
+    expect(message).toContain('spare (disabled)');
+    expect(message).toContain('replace the token');
+    expect(message).toContain('`kimi-proxy check`');
+    expect(message).not.toContain('cpmt_');
+    // Only disabled: the fix is to enable one.
+    const off = await setup([account('a', { disabled: true })]).pool.acquire().catch((e: unknown) => e);
+    expect(off).toMatchObject({ code: 'accounts_invalid' });
+    expect((off as Error).message).toBe('No Kimi account can serve: a (disabled). To fix: enable a disabled account.');
+  });
+
+  it('while one account is only cooling down, the others being invalid is a wait (429 accounts_exhausted), not accounts_invalid', async () => {
+    const { pool } = setup([account('a'), account('b')]);
+    await run(pool, err('upstream_unauthenticated'), 'acct_a');
+    await run(pool, err('upstream_rate_limited', 9_000), 'acct_b');
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'accounts_exhausted', retryAfterMs: 9_000 });
   });
 
   it('reports state changes as events', async () => {

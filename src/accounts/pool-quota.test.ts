@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProxyError } from '../core/errors.js';
+import { policyOf } from '../core/error-policy.js';
 import { MemoryStore } from '../store/memory.js';
 import { makeAccount, type Account } from './account.js';
 import { AccountPool, type AccountPoolOptions } from './pool.js';
@@ -56,7 +57,8 @@ describe('AccountPool usage limits', () => {
     await run(pool, spent(2 * HOUR), { accountId: 'acct_a' });
     await run(pool, spent(HOUR), { accountId: 'acct_b' });
     const err = await pool.acquire().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'quota_exhausted', status: 429, retryAfterMs: HOUR, clientRetry: false });
+    expect(err).toMatchObject({ code: 'quota_exhausted', status: 429, retryAfterMs: HOUR });
+    expect(policyOf(err).clientRetry).toBe('after-reset');
     await clock.advance(HOUR);
     expect(await run(pool, 'ok')).toBe('acct_b');
   });

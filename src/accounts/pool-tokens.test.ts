@@ -262,7 +262,7 @@ describe('AccountPool tokens', () => {
     expect(await credentialsOnce(pool)).toBe(token);
     await clock.advance(60_000);
     const err = await pool.acquire().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'accounts_exhausted' });
+    expect(err).toMatchObject({ code: 'accounts_invalid' });
     expect(pool.status()[0]).toMatchObject({ state: 'invalid', lastError: 'access token expired; configure a refresh token' });
     await expect(pool.acquire({ accountId: 'acct_jwt' })).rejects.toMatchObject({ code: 'account_unavailable' });
   });

@@ -17,6 +17,7 @@
  */
 import type { Clock } from '../core/clock.js';
 import { ProxyError, isProxyError } from '../core/errors.js';
+import { policyOf } from '../core/error-policy.js';
 import type { Account, AccountSettings } from './account.js';
 import { unlimitedController } from '../core/signals.js';
 import { MemoryStore } from '../store/memory.js';
@@ -26,6 +27,7 @@ import type { AccountLease, PoolLease } from './lease.js';
 import { accountOptions, resolvePoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
+import { accountsInvalid } from './accounts-invalid.js';
 import { WaitQueue } from './wait-queue.js';
 
 export type { AccountLease } from './lease.js';
@@ -286,7 +288,7 @@ export class AccountPool {
     if (syncing) {
       const failure = await syncing;
       // The store does not answer: the slot it would hand out next would fail (or time out) as well.
-      if (isProxyError(failure) && failure.code === 'store_unavailable') throw failure;
+      if (policyOf(failure).endsSelection) throw failure;
       opts.signal?.throwIfAborted();
     }
     const now = this.clock.now();
@@ -320,8 +322,9 @@ export class AccountPool {
         }
         throw new ProxyError('accounts_exhausted', `Every usable Kimi account is cooling down or failing; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, { retryAfterMs });
       }
-      if (this.runtimes.every((rt) => rt.health.disabled)) throw new ProxyError('no_accounts', 'Every configured Kimi account is disabled.');
-      throw new ProxyError('accounts_exhausted', 'No Kimi account can serve this request: every account is invalid, disabled or already failed for it.');
+      const rejected = accountsInvalid(this.runtimes, now);
+      if (rejected) throw rejected;
+      throw new ProxyError('accounts_exhausted', 'No Kimi account can serve this request: every other account is invalid, disabled or already failed for it.');
     }
     const candidates = ready.filter((c) => !full?.has(c.rt.id));
     if (candidates.length === 0) return undefined;

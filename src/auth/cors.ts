@@ -20,6 +20,7 @@ const EXPOSED_HEADERS = [
   'x-conversation-id',
   'retry-after',
   'retry-after-ms',
+  'x-should-retry',
   'x-ratelimit-limit',
   'x-ratelimit-remaining',
   'x-ratelimit-reset',

@@ -49,6 +49,21 @@ describe('error policy', () => {
     expect(where((c) => ERROR_POLICY[c].chatGone)).toEqual(['upstream_chat_not_found']);
   });
 
+  it('tells the client to wait on every 429, a busy conversation and passing overloads, and not to retry what only an operator can fix', () => {
+    expect(where((c) => ERROR_POLICY[c].clientRetry === 'after-wait')).toEqual(
+      [...where((c) => ERROR_CODES[c].status === 429 && c !== 'quota_exhausted'), 'conversation_busy', 'overloaded', 'shutting_down', 'store_unavailable', 'upstream_overloaded'].sort(),
+    );
+    expect(where((c) => ERROR_POLICY[c].clientRetry === 'not-until-fixed')).toEqual(['account_unavailable', 'accounts_invalid', 'no_accounts']);
+    // A spent quota: Retry-After names the reset, and SDKs must not retry on their own.
+    expect(where((c) => ERROR_POLICY[c].clientRetry === 'after-reset')).toEqual(['quota_exhausted']);
+  });
+
+  it('only an internal error is the proxy\'s own fault; only an unreachable store ends an account selection', () => {
+    expect(where((c) => ERROR_POLICY[c].serverFault)).toEqual(['internal_error']);
+    expect(where((c) => ERROR_POLICY[c].endsSelection)).toEqual(['store_unavailable']);
+    expect(policyOf(new Error('bug')).serverFault).toBe(false);
+  });
+
   it('errors without a code are never retried and say nothing about the account', () => {
     const p = policyOf(new Error('bug'));
     expect([p.failover, p.retrySameAccount, p.migrate, p.health]).toEqual([false, false, false, 'none']);

@@ -2,10 +2,29 @@
  * What each error code means for the request that met it and for the account it ran on —
  * the one table every retry, failover, migration and health decision reads. The relay's
  * attempt loop (relay/attempt-loop.ts) applies the request columns, the account runtime
- * (accounts/account-runtime.ts) the `health` column, the janitor the `chatGone` column.
- * Nothing else branches on error codes to make these decisions.
+ * (accounts/account-runtime.ts) the `health` column, the janitor the `chatGone` column, the
+ * pool (accounts/pool.ts) `endsSelection`, and the error handler (http/error-handler.ts)
+ * `clientRetry` and `serverFault`. Nothing else branches on error codes to make these decisions.
  */
 import { isProxyError, type ErrorCode } from './errors.js';
+
+/** What the answer tells the client about sending the same request again. */
+export type ClientRetry =
+  /** Waiting helps: the answer carries `Retry-After` (the error's own hint, else a short default). */
+  | 'after-wait'
+  /**
+   * Nothing changes until an operator acts (replaces a token, adds an account): no
+   * `Retry-After`, and `x-should-retry: false`, which the OpenAI and Anthropic SDKs obey
+   * instead of retrying a 5xx.
+   */
+  | 'not-until-fixed'
+  /**
+   * Only the known reset helps (a spent usage quota): `Retry-After` names it, and
+   * `x-should-retry: false` keeps SDKs from retrying on their own backoff, far shorter than the wait.
+   */
+  | 'after-reset'
+  /** The status says enough; clients apply their own rules. */
+  | 'by-status';
 
 /** What a failure does to the account's health. */
 export type HealthEffect =
@@ -37,6 +56,11 @@ export interface ErrorPolicy {
   readonly refreshRejected: boolean;
   /** The pool has no account left for this request: after a failed attempt, that attempt's error is the better answer. */
   readonly noAccountLeft: boolean;
+  /** The pool could not read the shared account health with this error: choosing an account now would fail as well. */
+  readonly endsSelection: boolean;
+  readonly clientRetry: ClientRetry;
+  /** Answering with this code means the proxy itself failed: the error is logged with its stack. */
+  readonly serverFault: boolean;
 }
 
 const NONE: ErrorPolicy = {
@@ -47,9 +71,14 @@ const NONE: ErrorPolicy = {
   chatGone: false,
   refreshRejected: false,
   noAccountLeft: false,
+  endsSelection: false,
+  clientRetry: 'by-status',
+  serverFault: false,
 };
 const with_ = (overrides: Partial<ErrorPolicy>): ErrorPolicy => ({ ...NONE, ...overrides });
 
+/** Too much at once: the client should come back after the wait the answer names. */
+const WAIT = with_({ clientRetry: 'after-wait' });
 /** An upstream failure that another account (or a later try) may not have. */
 const TRANSIENT = with_({ failover: true, health: 'breaker' });
 
@@ -68,30 +97,32 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   model_not_found: NONE,
   not_found: NONE,
   conversation_not_found: NONE,
-  conversation_busy: NONE,
+  // The conversation is answering another request: it will be free shortly.
+  conversation_busy: WAIT,
   already_exists: NONE,
   body_too_large: NONE,
-  rate_limited: NONE,
-  rate_limit_exceeded: NONE,
-  too_many_concurrent_streams: NONE,
+  rate_limited: WAIT,
+  rate_limit_exceeded: WAIT,
+  too_many_concurrent_streams: WAIT,
   // The proxy's own state.
-  accounts_exhausted: with_({ noAccountLeft: true }),
-  no_accounts: NONE,
-  account_unavailable: with_({ migrate: true }),
-  overloaded: NONE,
-  store_unavailable: NONE,
-  shutting_down: NONE,
-  internal_error: NONE,
+  accounts_exhausted: with_({ noAccountLeft: true, clientRetry: 'after-wait' }),
+  no_accounts: with_({ clientRetry: 'not-until-fixed' }),
+  accounts_invalid: with_({ clientRetry: 'not-until-fixed' }),
+  account_unavailable: with_({ migrate: true, clientRetry: 'not-until-fixed' }),
+  overloaded: WAIT,
+  store_unavailable: with_({ endsSelection: true, clientRetry: 'after-wait' }),
+  shutting_down: WAIT,
+  internal_error: with_({ serverFault: true }),
   // The model did not produce a usable call or JSON answer (tool emulation): nothing about the account.
   missing_tool_call: NONE,
   invalid_tool_call: NONE,
   invalid_json_output: NONE,
   // Kimi's answers.
   upstream_unauthenticated: with_({ failover: true, retrySameAccount: true, migrate: true, health: 'reauthenticate', refreshRejected: true }),
-  upstream_rate_limited: with_({ failover: true, health: 'cool-down' }),
+  upstream_rate_limited: with_({ failover: true, health: 'cool-down', clientRetry: 'after-wait' }),
   // Another account still has quota; a pinned conversation is rebuilt on one.
-  quota_exhausted: with_({ failover: true, migrate: true, health: 'rest' }),
-  upstream_overloaded: TRANSIENT,
+  quota_exhausted: with_({ failover: true, migrate: true, health: 'rest', clientRetry: 'after-reset' }),
+  upstream_overloaded: with_({ failover: true, health: 'breaker', clientRetry: 'after-wait' }),
   upstream_http_error: TRANSIENT,
   upstream_network_error: TRANSIENT,
   upstream_timeout: TRANSIENT,

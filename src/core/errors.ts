@@ -20,8 +20,6 @@ export type OpenAIErrorType =
 interface CodeSpec {
   status: number;
   type: OpenAIErrorType;
-  /** False: retrying soon cannot help, so the answer carries `x-should-retry: false` (openai-node, openai-python honour it). */
-  clientRetry?: boolean;
 }
 
 /**
@@ -50,8 +48,10 @@ export const ERROR_CODES = {
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
   too_many_concurrent_streams: { status: 429, type: 'rate_limit_error' },
   accounts_exhausted: { status: 429, type: 'rate_limit_error' },
-  /** No Kimi account is configured, or every configured one is disabled. */
+  /** No Kimi account is configured. */
   no_accounts: { status: 503, type: 'service_unavailable' },
+  /** Every configured Kimi account is invalid (its token was refused) or disabled: an operator has to act. */
+  accounts_invalid: { status: 503, type: 'service_unavailable' },
   /** The account a request is pinned to (a conversation's upstream chat lives there) is gone, invalid or disabled. */
   account_unavailable: { status: 503, type: 'service_unavailable' },
   overloaded: { status: 503, type: 'service_unavailable' },
@@ -64,7 +64,7 @@ export const ERROR_CODES = {
    * Kimi says the account's usage limit is reached (spec A.12, B.11; the classifier is
    * upstream/kimi/usage-limit.ts). A client sees it only when every account is out.
    */
-  quota_exhausted: { status: 429, type: 'insufficient_quota', clientRetry: false },
+  quota_exhausted: { status: 429, type: 'insufficient_quota' },
   upstream_overloaded: { status: 503, type: 'service_unavailable' },
   upstream_http_error: { status: 502, type: 'upstream_error' },
   upstream_network_error: { status: 502, type: 'upstream_error' },
@@ -117,12 +117,6 @@ export class ProxyError extends Error {
 
   get type(): OpenAIErrorType {
     return ERROR_CODES[this.code].type;
-  }
-
-  /** Whether a client's automatic retry may help (see CodeSpec.clientRetry). */
-  get clientRetry(): boolean {
-    const spec: CodeSpec = ERROR_CODES[this.code];
-    return spec.clientRetry ?? true;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * One error handler for the whole app: anything thrown (typed `ProxyError`, Fastify's own
- * errors, bugs) becomes a status, Retry-After headers and a body in the dialect of the door
+ * errors, bugs) becomes a status, retry headers and a body in the dialect of the door
  * the request came through. A door picks its dialect in its route config (`errorDialect`),
  * for one route or, with `useErrorDialect`, for every route of its plugin scope; without
  * one, errors are OpenAI-shaped.
@@ -8,6 +8,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { isProxyError, ProxyError, toOpenAIError } from '../core/errors.js';
+import { policyOf } from '../core/error-policy.js';
 
 /** Renders a typed error as a door's error response body (and its status). */
 export type ErrorDialect = (error: ProxyError, requestId: string) => { status: number; body: unknown };
@@ -29,7 +30,7 @@ export function useErrorDialect(scope: FastifyInstance, dialect: ErrorDialect): 
   });
 }
 
-/** Retry hint for 429/503 answers when nothing better is known. */
+/** Retry hint for answers that tell the client to wait, when nothing better is known. */
 const DEFAULT_RETRY_AFTER_MS = 5_000;
 
 /** Fastify's own errors (bad JSON, body too large, …) as typed errors; anything else unchanged. */
@@ -57,16 +58,17 @@ function dialectOf(request: FastifyRequest): ErrorDialect {
   return request.routeOptions.config?.errorDialect ?? openAIDialect;
 }
 
-/** Sends `error` in the request's dialect, with Retry-After on 429/503. */
+/** Sends `error` in the request's dialect, with the retry headers its policy asks for. */
 function sendError(request: FastifyRequest, reply: FastifyReply, error: ProxyError): void {
   const { status, body } = dialectOf(request)(error, request.id);
-  // Every 429/503 says when to come back; without an upstream hint, a short default.
-  const retryAfterMs = error.retryAfterMs ?? (status === 429 || status === 503 ? DEFAULT_RETRY_AFTER_MS : undefined);
-  if (retryAfterMs !== undefined) {
+  const { clientRetry } = policyOf(error);
+  if (clientRetry === 'after-wait' || clientRetry === 'after-reset') {
+    // Without a hint (Kimi's or the proxy's own), a short default.
+    const retryAfterMs = error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
     void reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     void reply.header('retry-after-ms', String(Math.round(retryAfterMs)));
   }
-  if (!error.clientRetry) void reply.header('x-should-retry', 'false');
+  if (clientRetry === 'not-until-fixed' || clientRetry === 'after-reset') void reply.header('x-should-retry', 'false');
   void reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
 
@@ -122,7 +124,7 @@ export function registerErrorHandler(app: FastifyInstance, deps: { logger: Logge
       deps.logger.info({ reqId: request.id, reason: typed.message, code: typed.code }, 'client left before the answer');
       return;
     }
-    if (typed.status >= 500 && !(mapped instanceof ProxyError && mapped.code !== 'internal_error')) {
+    if (policyOf(typed).serverFault) {
       deps.logger.error({ reqId: request.id, err: error }, 'unhandled error');
     }
     if (typed.code === 'body_too_large') keepReadingAfter413(request, reply);

@@ -4,6 +4,7 @@
  * so @anthropic-ai/sdk raises its typed error (AuthenticationError, RateLimitError, …).
  */
 import { ProxyError, isProxyError, type OpenAIErrorType } from '../../core/errors.js';
+import { policyOf } from '../../core/error-policy.js';
 
 export type AnthropicErrorType =
   | 'invalid_request_error'
@@ -45,6 +46,8 @@ export function anthropicErrorType(err: ProxyError): AnthropicErrorType {
   // Two statuses have a type of their own in Anthropic's table whatever the cause.
   if (err.status === 404) return 'not_found_error';
   if (err.status === 413) return 'request_too_large';
+  // Anthropic clients retry an overload; no account to serve (a refused token) is not one.
+  if (policyOf(err).clientRetry === 'not-until-fixed') return 'api_error';
   return TYPE_MAP[err.type];
 }
 
