@@ -10,6 +10,8 @@ import { AdminTokenVerifier } from '../../auth/admin-token.js';
 import { ProxyError } from '../../core/errors.js';
 import type { AppServices } from '../../services.js';
 import { AdminSessions, SESSION_COOKIE, type Session } from './session.js';
+import { requestSchema } from './openapi.js';
+import { answers, bool, constant, int, object, oneOf, orNull, str, time } from './schema-parts.js';
 import { parseBody, seconds } from './validate.js';
 
 /** Login attempts allowed per client address and minute. */
@@ -17,7 +19,21 @@ const LOGINS_PER_MINUTE = 10;
 const MINUTE_MS = 60_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-const loginSchema = z.object({ token: z.string({ error: 'expected the admin token' }).min(1, { error: 'expected the admin token' }).max(4096) }).strict();
+const loginSchema = z
+  .object({ token: z.string({ error: 'expected the admin token' }).min(1, { error: 'expected the admin token' }).max(4096).describe('ADMIN_TOKEN.') })
+  .strict();
+
+const sessionFields = {
+  object: constant('admin.session', 'Always "admin.session".'),
+  csrf_token: str('Send it as x-csrf-token on every call other than GET/HEAD made with the session cookie.'),
+  expires_at: int('When the session ends (unix seconds).'),
+};
+const session = object('Who is calling.', {
+  ...sessionFields,
+  via: oneOf(['session', 'token'], 'session: the dashboard\'s cookie; token: ADMIN_TOKEN in a header.'),
+  csrf_token: orNull(sessionFields.csrf_token),
+  expires_at: time('When the session ends; null with a token'),
+});
 
 const behindTls = (request: FastifyRequest): boolean =>
   request.protocol === 'https' || String(request.headers['x-forwarded-proto'] ?? '').split(',')[0]?.trim() === 'https';
@@ -59,7 +75,15 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     sessionOfRequest.set(request, session);
   });
 
-  admin.post('/session', async (request, reply) => {
+  const tags = ['session'];
+  const login = {
+    tags,
+    summary: 'Log in (dashboard)',
+    description: 'Sets the session cookie. At most 10 attempts per client address and minute (then 429 with Retry-After). Needs no other credential.',
+    body: requestSchema(loginSchema),
+    response: answers(200, object('The new session.', sessionFields)),
+  };
+  admin.post('/session', { schema: login }, async (request, reply) => {
     const attempts = await services.store.increment(`admin-login:${request.ip}`, MINUTE_MS);
     if (attempts > LOGINS_PER_MINUTE) {
       throw new ProxyError('rate_limit_exceeded', `Too many login attempts: at most ${LOGINS_PER_MINUTE} per minute.`, { retryAfterMs: MINUTE_MS });
@@ -73,7 +97,7 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     return { object: 'admin.session', csrf_token: sessions.csrfToken(session), expires_at: seconds(session.expiresAt) };
   });
 
-  admin.get('/session', async (request) => {
+  admin.get('/session', { schema: { tags, summary: 'Who is calling', description: 'The dashboard reads its CSRF token here after a reload.', response: answers(200, session) } }, async (request) => {
     const session = sessionOfRequest.get(request);
     return {
       object: 'admin.session',
@@ -83,7 +107,8 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     };
   });
 
-  admin.delete('/session', async (request, reply) => {
+  const loggedOut = object('The session is over.', { object: constant('admin.session.deleted', 'Always "admin.session.deleted".'), deleted: bool('Always true.') });
+  admin.delete('/session', { schema: { tags, summary: 'Log out', description: 'Clears the cookie; this instance refuses the session from then on.', response: answers(200, loggedOut) } }, async (request, reply) => {
     const session = sessionOfRequest.get(request);
     if (session) sessions.end(session);
     setCookie(request, reply, '', 0);

@@ -15,26 +15,40 @@ import type { AccountStatus } from '../../accounts/pool.js';
 import { fetchQuota, type AccountQuota } from '../../accounts/quota.js';
 import { ProxyError } from '../../core/errors.js';
 import type { AppServices } from '../../services.js';
+import { accountAnswer, parsedToken, recheckAnswer, removedAccount } from './account-schemas.js';
+import { requestSchema } from './openapi.js';
+import { answers, idParam, list } from './schema-parts.js';
 import { parseBody, seconds } from './validate.js';
 
 const PROBE_TIMEOUT_MS = 15_000;
 const MAX_PASTE = 200_000;
 
-const pasted = z.string({ error: 'expected a string' }).min(1, { error: 'must not be empty' }).max(MAX_PASTE, { error: `expected at most ${MAX_PASTE} characters` });
+const pasted = z
+  .string({ error: 'expected a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_PASTE, { error: `expected at most ${MAX_PASTE} characters` })
+  .describe('Anything holding a token: the token in any form, the kimi-auth cookie, a localStorage dump or a "Copy as cURL". Not with token.');
+const token = accountFields.token.optional().describe('A Kimi token as is (refresh or access). Not with text.');
 
 const settingsFields = {
-  weight: accountFields.weight.optional(),
-  max_concurrent: accountFields.maxConcurrent.optional(),
-  min_interval_ms: accountFields.minIntervalMs.optional(),
-  disabled: accountFields.disabled.optional(),
+  weight: accountFields.weight.optional().describe('Share of traffic relative to the other accounts (2: about twice as many requests as 1).'),
+  max_concurrent: accountFields.maxConcurrent.optional().describe('Requests the account may run at once.'),
+  min_interval_ms: accountFields.minIntervalMs.optional().describe('Least time between two request starts on the account, in milliseconds.'),
+  disabled: accountFields.disabled.optional().describe('true: out of rotation (no new request gets it).'),
 };
 
 const addSchema = z
-  .object({ token: accountFields.token.optional(), text: pasted.optional(), name: accountFields.name.optional(), proxy_url: accountFields.proxyUrl.optional(), ...settingsFields })
+  .object({
+    token,
+    text: pasted.optional(),
+    name: accountFields.name.optional().describe('A name (1-64 of A-Z a-z 0-9 . _ -); default account-N.'),
+    proxy_url: accountFields.proxyUrl.optional().describe("An outbound proxy for this account's upstream traffic (http(s):// or socks5://)."),
+    ...settingsFields,
+  })
   .strict()
   .refine((b) => (b.token === undefined) !== (b.text === undefined), { error: 'give token or text (one of them)', path: ['token'] });
 const tokenSchema = z
-  .object({ token: accountFields.token.optional(), text: pasted.optional() })
+  .object({ token, text: pasted.optional() })
   .strict()
   .refine((b) => (b.token === undefined) !== (b.text === undefined), { error: 'give token or text (one of them)', path: ['token'] });
 const parseSchema = z.object({ text: pasted }).strict();
@@ -110,15 +124,19 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     return `account-${n}`;
   };
 
-  app.get('/accounts', async () => {
+  const tags = ['accounts'];
+  const params = idParam('The account id (acct_…) or name.');
+  const one = answers(200, accountAnswer);
+  app.get('/accounts', { schema: { tags, summary: 'List accounts', response: answers(200, list(accountAnswer, 'Every account.')) } }, async () => {
     // A read shows other instances' latest changes without waiting for the next sync.
     await registry.sync();
     return { object: 'list', data: pool.status().map(view) };
   });
 
-  app.get('/accounts/:id', async (request) => view(find(request)));
+  app.get('/accounts/:id', { schema: { tags, summary: 'Show an account', params, response: one } }, async (request) => view(find(request)));
 
-  app.post('/accounts/parse', async (request) => {
+  const parse = { tags, summary: 'Read a pasted text', description: 'What a pasted text holds, without adding an account.', body: requestSchema(parseSchema), response: answers(200, parsedToken) };
+  app.post('/accounts/parse', { schema: parse }, async (request) => {
     const found = tokenOf(parseBody(parseSchema, request.body), clock.now());
     return {
       object: 'account.token',
@@ -130,7 +148,14 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     };
   });
 
-  app.post('/accounts', async (request, reply) => {
+  const add = {
+    tags,
+    summary: 'Add an account',
+    description: 'Give token or text. Stored, and applied by every instance sharing the store. 409 already_exists for the same name or token.',
+    body: requestSchema(addSchema),
+    response: answers(201, accountAnswer),
+  };
+  app.post('/accounts', { schema: add }, async (request, reply) => {
     const body = parseBody(addSchema, request.body);
     const { token } = tokenOf(body, clock.now());
     const name = body.name ?? freeName();
@@ -157,7 +182,8 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     return view(current(id));
   });
 
-  app.delete('/accounts/:id', async (request) => {
+  const remove = { tags, summary: 'Remove an account', description: 'No new request gets it; running ones finish.', params, response: answers(200, removedAccount) };
+  app.delete('/accounts/:id', { schema: remove }, async (request) => {
     const { id, name } = find(request);
     await registry.change((entries) => {
       // A removed account keeps only its mark (no token stays in the store for it).
@@ -180,21 +206,23 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     ['disable', true],
     ['enable', false],
   ] as const) {
-    app.post(`/accounts/:id/${action}`, async (request) => {
+    const summary = disabled ? 'Take an account out of rotation' : 'Put an account back into rotation';
+    app.post(`/accounts/:id/${action}`, { schema: { tags, summary, params, response: one } }, async (request) => {
       const status = find(request);
       await changeSettings(status, { disabled });
       return view(current(status.id));
     });
   }
 
-  app.patch('/accounts/:id', async (request) => {
+  app.patch('/accounts/:id', { schema: { tags, summary: "Change an account's weight and limits", params, body: requestSchema(patchSchema), response: one } }, async (request) => {
     const status = find(request);
     const body = parseBody(patchSchema, request.body);
     await changeSettings(status, { weight: body.weight, maxConcurrent: body.max_concurrent, minIntervalMs: body.min_interval_ms, disabled: body.disabled });
     return view(current(status.id));
   });
 
-  app.post('/accounts/:id/recheck', async (request) => {
+  const recheck = { tags, summary: 'Re-check an account', description: 'Asks Kimi whether the account works (a working one becomes healthy) and reads its quota.', params, response: answers(200, recheckAnswer) };
+  app.post('/accounts/:id/recheck', { schema: recheck }, async (request) => {
     const { id } = find(request);
     const ok = await pool.recheck(id, async (credentials, probeSignal) => {
       const signal = AbortSignal.any([probeSignal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
@@ -210,7 +238,8 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     return { ok, account: view(current(id)) };
   });
 
-  app.post('/accounts/:id/token', async (request) => {
+  const replace = { tags, summary: "Replace an account's token", description: 'Give token or text.', params, body: requestSchema(tokenSchema), response: one };
+  app.post('/accounts/:id/token', { schema: replace }, async (request) => {
     const status = find(request);
     const { token } = tokenOf(parseBody(tokenSchema, request.body), clock.now());
     await registry.change((entries) => {

@@ -9,7 +9,9 @@ import { registerAdminAccess } from './access.js';
 import { registerAccountAdmin } from './accounts.js';
 import { registerConversationAdmin } from './conversations.js';
 import { registerKeyAdmin } from './keys.js';
+import { registerAdminOpenApi } from './openapi.js';
 import { registerRequestLogAdmin } from './requests.js';
+import { answers, array, constant, object, str } from './schema-parts.js';
 import { registerStatsAdmin } from './stats.js';
 import { registerDashboard, registerDisabledDashboard } from './ui.js';
 
@@ -23,10 +25,13 @@ export async function registerAdminRoutes(app: FastifyInstance, services: AppSer
   }
   await app.register(
     async (admin) => {
+      // First: it describes the routes registered after it.
+      await registerAdminOpenApi(admin);
       await registerAdminAccess(admin, services, token, ADMIN_PREFIX);
-      admin.get('/', async () => ({
+      const index = object('Where to start.', { object: constant('admin', 'Always "admin".'), endpoints: array(str('A path.'), 'The collections of the admin API; openapi.json describes every route.') });
+      admin.get('/', { schema: { tags: ['meta'], summary: 'The admin API\'s collections', response: answers(200, index) } }, async () => ({
         object: 'admin',
-        endpoints: ['session', 'accounts', 'keys', 'conversations', 'requests', 'stats'].map((p) => `${ADMIN_PREFIX}/${p}`),
+        endpoints: ['session', 'accounts', 'keys', 'conversations', 'requests', 'stats', 'openapi.json'].map((p) => `${ADMIN_PREFIX}/${p}`),
       }));
       registerAccountAdmin(admin, services);
       registerKeyAdmin(admin, services);

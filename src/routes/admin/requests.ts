@@ -9,6 +9,8 @@ import { ProxyError } from '../../core/errors.js';
 import type { AppServices } from '../../services.js';
 import type { RequestLogEntry } from '../../store/store.js';
 import { scanRequestLog } from './log-scan.js';
+import { requestSchema } from './openapi.js';
+import { answers, bool, idParam, int, list, object, oneOf, orNull, str } from './schema-parts.js';
 import { parseQuery, queryIntIn } from './validate.js';
 
 /** Entries one filtered call looks through at most. */
@@ -16,20 +18,37 @@ const SCAN_MAX = 20_000;
 
 const text = z.string().trim().min(1).max(200).optional();
 const query = z.object({
-  limit: queryIntIn(1, 500).default(50),
-  /** Epoch ms: only entries logged before this (the `next_before` of the previous page). */
-  before: queryIntIn(0, Number.MAX_SAFE_INTEGER).optional(),
-  /** Epoch ms: only entries logged at or after this. */
-  since: queryIntIn(0, Number.MAX_SAFE_INTEGER).optional(),
-  key: text,
-  account: text,
-  model: text,
-  /** An exact status (429) or a class (4xx). */
+  limit: queryIntIn(1, 500).default(50).describe('Entries per page.'),
+  before: queryIntIn(0, Number.MAX_SAFE_INTEGER).optional().describe('Epoch ms: only entries logged before this (the next_before of the previous page).'),
+  since: queryIntIn(0, Number.MAX_SAFE_INTEGER).optional().describe('Epoch ms: only entries logged at or after this.'),
+  key: text.describe('Only requests made with the key of this name.'),
+  account: text.describe('Only requests served by the account of this name.'),
+  model: text.describe('Only requests for this model.'),
   status: z
     .string()
     .regex(/^(?:[1-5]\d\d|[1-5]xx)$/i, { error: 'expected a status such as 429 or a class such as 4xx' })
-    .optional(),
-  error_code: text,
+    .optional()
+    .describe('Only this status (429) or class (4xx).'),
+  error_code: text.describe("Only requests that failed with this code (the proxy's or Kimi's)."),
+});
+
+const entry = object('One request (names, codes and timings only: never a message, token, key or cookie).', {
+  id: str('The entry id.'),
+  at: int('When it was logged (epoch ms).'),
+  request_id: str('The request id (x-request-id).'),
+  key_name: orNull(str('The name of the API key used.')),
+  model: orNull(str('The model asked for.')),
+  account_name: orNull(str('The account that served it.')),
+  protocol: orNull(oneOf(['rest', 'connect'], 'The upstream protocol.')),
+  conversation_id: orNull(str('The conversation, when stateful.')),
+  stream: bool('Whether the answer was streamed.'),
+  status: int('The HTTP status answered.'),
+  ttfb_ms: orNull(int('Time to the first byte of the answer, in ms.')),
+  duration_ms: int('Time to the end of the answer, in ms.'),
+  prompt_tokens: orNull(int('Estimated prompt tokens.')),
+  completion_tokens: orNull(int('Estimated completion tokens.')),
+  error_code: orNull(str("The proxy's error code, when it failed.")),
+  upstream_code: orNull(str("Kimi's own code or reason, when it gave one.")),
 });
 
 function view(e: RequestLogEntry): Record<string, unknown> {
@@ -67,7 +86,9 @@ function matcher(q: z.output<typeof query>): ((e: RequestLogEntry) => boolean) |
 }
 
 export function registerRequestLogAdmin(app: FastifyInstance, services: AppServices): void {
-  app.get('/requests', async (request) => {
+  const tags = ['requests'];
+  const page = list(entry, 'A page of the request log, newest first.', { next_before: orNull(int('Pass as before for the next page; null on the last page.')) });
+  app.get('/requests', { schema: { tags, summary: 'List the request log', querystring: requestSchema(query), response: answers(200, page) } }, async (request) => {
     const q = parseQuery(query, request.query);
     const keep = matcher(q);
     const { entries, more } = await scanRequestLog(services.store, {
@@ -82,7 +103,8 @@ export function registerRequestLogAdmin(app: FastifyInstance, services: AppServi
     return { object: 'list', data: entries.map(view), next_before: full && last ? last.at : null };
   });
 
-  app.get('/requests/:id', async (request) => {
+  const params = idParam('The entry id or the request id.');
+  app.get('/requests/:id', { schema: { tags, summary: 'Show one request', params, response: answers(200, entry) } }, async (request) => {
     const { id } = request.params as { id: string };
     const { entries } = await scanRequestLog(services.store, { since: 0, max: SCAN_MAX, keep: (e) => e.id === id || e.requestId === id, want: 1 });
     if (!entries[0]) throw new ProxyError('not_found', `No request "${id}" in the request log.`, { param: 'id' });

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import type { AppServices } from '../../services.js';
 import type { RequestLogEntry } from '../../store/store.js';
 import { quantile, scanRequestLog } from './log-scan.js';
+import { requestSchema } from './openapi.js';
+import { answers, array, bool, constant, int, object, oneOf, orNull, str } from './schema-parts.js';
 import { parseQuery, seconds } from './validate.js';
 
 const WINDOWS = {
@@ -19,7 +21,33 @@ const WINDOWS = {
 /** A result is reused this long (several open dashboards share one computation). */
 const CACHE_MS = 2_000;
 
-const query = z.object({ window: z.enum(['hour', 'day']).default('hour') });
+const query = z.object({ window: z.enum(['hour', 'day']).default('hour').describe('hour: 60 one-minute buckets; day: 24 one-hour buckets.') });
+
+const tallyFields = {
+  requests: int('Requests.'),
+  errors: int('Requests answered with an error.'),
+  tokens: int('Estimated prompt and completion tokens.'),
+  ttfb_p50_ms: orNull(int('Median time to first byte, in ms.')),
+  ttfb_p95_ms: orNull(int('95th percentile of the time to first byte, in ms.')),
+};
+const named = object('The tally of one account or key.', { name: str('The account or key name ("(none)" when there was none).'), ...tallyFields });
+const statsAnswer = object('The overview of the window.', {
+  object: constant('admin.stats', 'Always "admin.stats".'),
+  window: oneOf(['hour', 'day'], 'The window.'),
+  from: int('Start of the first bucket (unix seconds).'),
+  to: int('Now (unix seconds).'),
+  bucket_seconds: int('Length of a bucket.'),
+  truncated: bool('The window holds more requests than the log keeps (REQUEST_LOG_MAX_ENTRIES).'),
+  totals: object('The whole window.', tallyFields),
+  series: array(object('One bucket.', { at: int('Its start (unix seconds).'), ...tallyFields }), 'The buckets, oldest first.'),
+  per_account: array(named, 'Per account, busiest first.'),
+  per_key: array(named, 'Per API key, busiest first.'),
+  accounts_by_state: { type: 'object', description: 'How many accounts are in each state (healthy, cooling, …).', additionalProperties: { type: 'integer' } },
+  in_flight: object('Requests running now.', {
+    total: int('On every account.'),
+    per_account: array(object('One account.', { name: str('The account name.'), in_flight: int('Its running requests.') }), 'Accounts running requests.'),
+  }),
+});
 
 interface Tally {
   requests: number;
@@ -97,7 +125,8 @@ export function registerStatsAdmin(app: FastifyInstance, services: AppServices):
     };
   };
 
-  app.get('/stats', async (request) => {
+  const schema = { tags: ['stats'], summary: 'Overview statistics', description: 'Computed from the request log when asked; reused for 2 s.', querystring: requestSchema(query), response: answers(200, statsAnswer) };
+  app.get('/stats', { schema }, async (request) => {
     const { window } = parseQuery(query, request.query);
     const hit = cache.get(window);
     const now = clock.now();
