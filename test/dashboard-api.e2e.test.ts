@@ -151,6 +151,8 @@ describe('account changes on a shared store', () => {
     expect(added.status).toBe(201);
     // Without any admin call on b: its background sync picks the account up and serves with it.
     await waitFor(() => b.app.services.pool.get(added.json.id) !== undefined, 5_000, 'the account on b');
+    // A refresh token: b refreshes it first ('refreshing'), then the account serves.
+    await waitFor(async () => (await accountOn(b, 'gamma'))?.state === 'healthy', 5_000, 'the account healthy on b');
     expect(await accountOn(b, 'gamma')).toMatchObject({ source: 'admin', state: 'healthy', weight: 1 });
 
     expect((await call(a, 'PATCH', '/admin/api/accounts/gamma', { weight: 5, max_concurrent: 4 }, BEARER)).json).toMatchObject({ weight: 5, max_concurrent: 4 });
@@ -212,6 +214,29 @@ describe('dashboard data', () => {
     expect(res.json.ok).toBe(true);
     // The emulator speaks Connect by default: GetSubscriptionStats' amountUsedRatio.
     expect(res.json.account.quota).toMatchObject({ used_ratio: 0, checked_at: expect.any(Number) });
+  });
+
+  it('shows the failed attempts behind an answer: which account failed, with what, and what followed', async () => {
+    // Round-robin puts one of two requests on the failing account first: it fails over.
+    h.emulator.control.setTokenFault('tok-alpha', '500');
+    try {
+      for (let i = 0; i < 2; i++) {
+        const res = await postJson(h, { model: 'k2', messages: [user(`[[emu reply="answer ${i}"]]`)] });
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      h.emulator.control.clearTokenFault('tok-alpha');
+    }
+    await h.app.services.requestLog.flush();
+    const log = await call(h, 'GET', '/admin/api/requests?limit=2', undefined, BEARER);
+    const failedOver = log.json.data.filter((e: any) => e.failed_attempts.length > 0);
+    expect(failedOver).toHaveLength(1);
+    const [entry] = failedOver;
+    expect(entry.status).toBe(200);
+    expect(entry.failed_attempts).toEqual([{ account: 'account-1', code: 'upstream_http_error', next: 'failover' }]);
+    expect(entry.account_name).toBe('account-2');
+    const one = await call(h, 'GET', `/admin/api/requests/${entry.id}`, undefined, BEARER);
+    expect(one.json.failed_attempts).toEqual(entry.failed_attempts);
   });
 
   it('counts requests, errors and tokens per bucket, account and key, and filters the log', async () => {

@@ -24,6 +24,7 @@ import { continueOnLength } from './length-continuation.js';
 import type { ChatMessage } from './messages.js';
 import { planTurn, type TurnPlan } from './turn-plan.js';
 import { newOutcome, tapTurn, type TurnOutcome } from './turn-tap.js';
+import type { AttemptFailure } from '../relay/attempt-loop.js';
 
 export interface ChatServiceOptions {
   relay: Relay;
@@ -59,6 +60,8 @@ export interface ChatInput {
    */
   sessionHint?: string;
   signal: AbortSignal;
+  /** Told of each failed upstream attempt and what followed it (retry, failover, migration). */
+  onUpstreamFailure?: (failure: AttemptFailure) => void;
 }
 
 export interface StartedTurn {
@@ -119,7 +122,7 @@ export class ChatService {
   /** A throw-away upstream chat, deleted when the turn ends. */
   private async startStateless(input: ChatInput): Promise<StartedTurn> {
     const text = this.fold(input.messages, input, false);
-    const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal });
+    const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal, onFailure: input.onUpstreamFailure });
     const outcome = newOutcome();
     const events = this.cleanupAfter(tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
     return wrapTurn(events, turn, () => text);
@@ -176,7 +179,7 @@ export class ChatService {
     const reuses = record !== undefined && plan.kind !== 'restart';
     const base: TranscriptMessage[] = !record || plan.kind === 'restart' ? [] : plan.kind === 'branch' ? record.transcript.slice(0, plan.keep) : record.transcript;
     let text = this.fold(plan.fresh, input, reuses);
-    let request: RelayRequest = { upstream: { text, model: input.model }, signal: input.signal };
+    let request: RelayRequest = { upstream: { text, model: input.model }, signal: input.signal, onFailure: input.onUpstreamFailure };
     if (reuses) {
       const parentId = plan.kind === 'branch' ? plan.parentId : record.lastAssistantMessageId;
       request = {
@@ -189,6 +192,7 @@ export class ChatService {
           return { text, model: input.model };
         },
         signal: input.signal,
+        onFailure: input.onUpstreamFailure,
       };
     }
 
@@ -264,6 +268,7 @@ export class ChatService {
             upstream: { text: ' ', model: input.model, chatId, continueSegmentId: segmentId },
             accountId: turn.accountId,
             signal: input.signal,
+            onFailure: input.onUpstreamFailure,
           })
         ).events,
     });

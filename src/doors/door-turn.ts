@@ -65,6 +65,7 @@ export async function startDoorTurn(deps: DoorDeps, request: FastifyRequest, rep
     model,
     messages: input.messages,
     signal,
+    onUpstreamFailure: track.noteFailure,
     ...(input.conversationId ? { conversationId: input.conversationId } : {}),
     ...(input.tools ? { tools: input.tools } : {}),
     ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),

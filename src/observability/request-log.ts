@@ -16,7 +16,8 @@ import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { isProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
-import type { RequestLogEntry, Store } from '../store/store.js';
+import type { AttemptFailure } from '../relay/attempt-loop.js';
+import type { FailedAttempt, RequestLogEntry, Store } from '../store/store.js';
 import { OTHER_MODEL, type Metrics } from './metrics.js';
 import { RequestLogStore } from './request-log-store.js';
 
@@ -47,6 +48,8 @@ export class ChatTrack {
   messages: unknown;
   ttfbMs: number | undefined;
   streamOpen = false;
+  /** The request's failed upstream attempts, in order, and what followed each. */
+  readonly failures: AttemptFailure[] = [];
   private turnRef: { readonly accountId: string } | undefined;
 
   constructor(
@@ -70,6 +73,10 @@ export class ChatTrack {
   setTurn(turn: { readonly accountId: string }): void {
     this.turnRef = turn;
   }
+
+  readonly noteFailure = (failure: AttemptFailure): void => {
+    this.failures.push(failure);
+  };
 
   get accountId(): string | undefined {
     return this.turnRef?.accountId;
@@ -180,6 +187,7 @@ export class RequestLog {
     const keyName = ctx.knownIdentity?.name;
 
     const account = chat?.accountId !== undefined ? this.opts.accountName(chat.accountId) : undefined;
+    const attempts = chat === undefined || chat.failures.length === 0 ? undefined : chat.failures.map((f) => this.attemptView(f));
     const level = status >= 500 ? 'warn' : 'info';
     if (this.opts.logger.isLevelEnabled(level)) {
       const line: Record<string, unknown> = {
@@ -208,6 +216,7 @@ export class RequestLog {
       }
       if (errorCode !== undefined) line.errorCode = errorCode;
       if (upstreamCode !== undefined) line.upstreamCode = upstreamCode;
+      if (attempts !== undefined) line.failedAttempts = attempts;
       if (this.opts.logBodies && chat?.messages !== undefined) line.messages = chat.messages;
       this.opts.logger[level](line, 'request');
     }
@@ -241,8 +250,14 @@ export class RequestLog {
       completionTokens: usage?.completion_tokens,
       errorCode,
       upstreamCode,
+      failedAttempts: attempts,
     });
     this.opts.entries.add(entry);
+  }
+
+  private attemptView(f: AttemptFailure): FailedAttempt {
+    const account = f.accountId === undefined ? undefined : this.opts.accountName(f.accountId);
+    return { ...(account !== undefined ? { account } : {}), code: f.code, next: f.next };
   }
 }
 

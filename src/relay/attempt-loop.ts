@@ -6,7 +6,7 @@
  * the failures that happen in the stream before any content reached the client.
  */
 import type { Clock } from '../core/clock.js';
-import { type ProxyError } from '../core/errors.js';
+import { isProxyError, type ProxyError } from '../core/errors.js';
 import { policyOf } from '../core/error-policy.js';
 import type { AccountLease, AcquireOptions } from '../accounts/pool.js';
 import type { AccountCredentials } from '../upstream/kimi/types.js';
@@ -29,6 +29,17 @@ export interface AttemptLoopOptions {
   onFailover?: (from: string, err: ProxyError) => void;
 }
 
+/** What the loop did after a failure: try the same account again, another one, the migrated request, or give up. */
+export type AttemptNext = 'retry' | 'failover' | 'migrate' | 'stop';
+
+/** One failed attempt of a request, as the request log shows it. */
+export interface AttemptFailure {
+  /** The account it failed on (none when no account could be leased). */
+  accountId?: string;
+  code: string;
+  next: AttemptNext;
+}
+
 export interface AttemptTarget {
   /** The request may run on this account only (a conversation's upstream chat lives there). */
   accountId?: string;
@@ -36,6 +47,8 @@ export interface AttemptTarget {
   migratable?: boolean;
   /** Stops the request, the wait for an account included. */
   signal?: AbortSignal;
+  /** Told of every failure and what follows it (the request log's retries and failovers). */
+  onFailure?: (failure: AttemptFailure) => void;
 }
 
 /** Starts the call on a leased account; `migrated` says the request left its pinned account. */
@@ -103,28 +116,37 @@ export class AttemptLoop<T> {
    * far). True: `open` again. The caller has already reported the failure to the account.
    */
   recover(err: unknown, failedOn: string | undefined): boolean {
-    if (this.target.signal?.aborted) return false;
+    const next = this.decide(err, failedOn);
+    const { onFailure } = this.target;
+    if (onFailure !== undefined && !this.target.signal?.aborted) {
+      onFailure({ ...(failedOn !== undefined ? { accountId: failedOn } : {}), code: codeOf(err), next });
+    }
+    return next !== 'stop';
+  }
+
+  private decide(err: unknown, failedOn: string | undefined): AttemptNext {
+    if (this.target.signal?.aborted) return 'stop';
     const policy = policyOf(err);
     const alone = this.pinnedTo !== undefined || this.opts.pool.size <= 1;
     if (failedOn !== undefined && policy.retrySameAccount && alone && !this.sameAccountRetried) {
       this.sameAccountRetried = true;
       this.tried.delete(failedOn);
-      return true;
+      return 'retry';
     }
     if (this.pinnedTo !== undefined) {
-      if (!policy.migrate || !this.target.migratable) return false;
+      if (!policy.migrate || !this.target.migratable) return 'stop';
       // A fresh request on any usable account, the old one included when only its chat was lost.
       this.pinnedTo = undefined;
       this.movedOff = true;
       this.tried.clear();
       this.attemptNo = 1;
       this.sameAccountRetried = false;
-      return true;
+      return 'migrate';
     }
-    if (failedOn === undefined || !policy.failover || this.attemptNo >= this.opts.maxAttempts || this.opts.pool.size <= 1) return false;
+    if (failedOn === undefined || !policy.failover || this.attemptNo >= this.opts.maxAttempts || this.opts.pool.size <= 1) return 'stop';
     this.attemptNo += 1;
     this.opts.onFailover?.(failedOn, err as ProxyError);
-    return true;
+    return 'failover';
   }
 
   private backoff(): number {
@@ -132,4 +154,8 @@ export class AttemptLoop<T> {
     const random = this.opts.random ?? Math.random;
     return Math.round(base / 2 + random() * (base / 2));
   }
+}
+
+function codeOf(err: unknown): string {
+  return isProxyError(err) ? err.code : 'internal_error';
 }

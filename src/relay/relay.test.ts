@@ -4,6 +4,7 @@ import { ProxyError } from '../core/errors.js';
 import type { AccountPool } from '../accounts/pool.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { UpstreamChatRequest } from '../upstream/kimi/types.js';
+import type { AttemptFailure } from './attempt-loop.js';
 import { Relay, type RelayOptions } from './relay.js';
 import { ScriptedClient, collect, fakePool, meta, stop, text, type Step } from './__fixtures__/fake-upstream.js';
 
@@ -131,6 +132,29 @@ describe('Relay: chat turns', () => {
     expect(turn.migrated).toBe(true);
     expect(t.client.calls.map((c) => c.request.chatId)).toEqual(['c1', undefined]);
     expect(t.inFlight()).toBe(0);
+  });
+
+  it('tells the request of every failed attempt and what followed it: failover, migration, the answer', async () => {
+    const t = setup(['a', 'b', 'c'], [{ refuse: overloaded() }, { events: [meta('c2')], then: network() }, { events: [text('third time'), stop] }]);
+    const trail: AttemptFailure[] = [];
+    const turn = await t.relay.open({ upstream: ask('hello'), signal: signal(), onFailure: (f) => trail.push(f) });
+    expect(textOf(await collect(turn.events))).toBe('third time');
+    const [first, second, third] = t.client.calls.map((c) => c.accountId);
+    expect(new Set([first, second, third]).size).toBe(3);
+    expect(turn.accountId).toBe(third);
+    expect(trail).toEqual([
+      { accountId: first, code: 'upstream_overloaded', next: 'failover' },
+      { accountId: second, code: 'upstream_network_error', next: 'failover' },
+    ]);
+
+    const pinned: AttemptFailure[] = [];
+    const u = setup(['a'], [{ events: [], then: chatGone() }, { refuse: overloaded() }]);
+    const migrating = u.relay.open({ upstream: ask('more', { chatId: 'c1' }), accountId: 'acct_a', migrate: () => ask('all'), signal: signal(), onFailure: (f) => pinned.push(f) });
+    await expect(migrating.then((tu) => collect(tu.events))).rejects.toMatchObject({ code: 'upstream_overloaded' });
+    expect(pinned).toEqual([
+      { accountId: 'acct_a', code: 'upstream_chat_not_found', next: 'migrate' },
+      { accountId: 'acct_a', code: 'upstream_overloaded', next: 'stop' },
+    ]);
   });
 
   it('does not touch the upstream again once the reader has aborted', async () => {

@@ -12,7 +12,7 @@
  */
 import type { ChatEvent } from '../core/chat-event.js';
 import type { KimiProtocolClient, UpstreamCallContext, UpstreamChatRequest } from '../upstream/kimi/types.js';
-import { AttemptLoop, type Attempt, type AttemptLoopOptions } from './attempt-loop.js';
+import { AttemptLoop, type Attempt, type AttemptFailure, type AttemptLoopOptions } from './attempt-loop.js';
 import { runUnary, type UnaryOptions } from './unary.js';
 
 export interface RelayOptions extends AttemptLoopOptions {
@@ -31,6 +31,8 @@ export interface RelayRequest {
    */
   migrate?: () => UpstreamChatRequest;
   signal: AbortSignal;
+  /** Told of each failed attempt and what followed it. */
+  onFailure?: (failure: AttemptFailure) => void;
 }
 
 export interface RelayTurn {
@@ -69,7 +71,7 @@ export class Relay {
   /** Resolves when an upstream stream is open (so headers can be flushed); rejects with the last typed error. */
   async open(req: RelayRequest): Promise<RelayTurn> {
     let migration: UpstreamChatRequest | undefined;
-    const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal }, async (_lease, credentials, migrated) => {
+    const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal, onFailure: req.onFailure }, async (_lease, credentials, migrated) => {
       const upstream = migrated ? (migration ??= req.migrate!()) : req.upstream;
       return { stream: await this.opts.client.chat(upstream, { credentials, signal: req.signal }), upstream };
     });

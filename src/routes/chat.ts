@@ -66,6 +66,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       model,
       messages,
       signal,
+      onUpstreamFailure: track.noteFailure,
       ...(conversationId ? { conversationId } : {}),
       ...(toolFields.tools ? { tools: toolFields.tools } : {}),
       ...(toolFields.responseFormat ? { responseFormat: toolFields.responseFormat } : {}),

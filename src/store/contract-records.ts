@@ -90,6 +90,10 @@ export function recordsContract(use: UseContext): void {
         completionTokens: 0,
         errorCode: 'upstream_error',
         upstreamCode: 'rate_limited',
+        failedAttempts: [
+          { account: 'beta', code: 'upstream_timeout', next: 'failover' },
+          { code: 'accounts_exhausted', next: 'stop' },
+        ],
       });
       await store.appendRequestLog(minimal);
       await store.appendRequestLog(full);

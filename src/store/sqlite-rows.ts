@@ -4,7 +4,7 @@
  * so a round trip yields a record equal to the one saved.
  */
 import type { KimiProtocol } from '../upstream/kimi/types.js';
-import type { AccountState, ApiKeyRecord, ConversationRecord, PendingDeletion, RequestLogEntry, TranscriptMessage } from './store.js';
+import type { AccountState, ApiKeyRecord, ConversationRecord, FailedAttempt, PendingDeletion, RequestLogEntry, TranscriptMessage } from './store.js';
 
 /** Copies `value` into `target[key]` only when it is present. */
 function setIf<T, K extends keyof T>(target: T, key: K, value: T[K] | null | undefined): void {
@@ -161,6 +161,8 @@ export interface RequestLogRow {
   completion_tokens: number | null;
   error_code: string | null;
   upstream_code: string | null;
+  /** JSON array of FailedAttempt. */
+  failed_attempts: string | null;
 }
 
 export function requestLogToRow(e: RequestLogEntry): RequestLogRow {
@@ -181,6 +183,7 @@ export function requestLogToRow(e: RequestLogEntry): RequestLogRow {
     completion_tokens: e.completionTokens ?? null,
     error_code: e.errorCode ?? null,
     upstream_code: e.upstreamCode ?? null,
+    failed_attempts: e.failedAttempts === undefined ? null : JSON.stringify(e.failedAttempts),
   };
 }
 
@@ -203,6 +206,7 @@ export function rowToRequestLog(row: RequestLogRow): RequestLogEntry {
   setIf(e, 'completionTokens', row.completion_tokens);
   setIf(e, 'errorCode', row.error_code);
   setIf(e, 'upstreamCode', row.upstream_code);
+  if (row.failed_attempts !== null) e.failedAttempts = JSON.parse(row.failed_attempts) as FailedAttempt[];
   return e;
 }
 

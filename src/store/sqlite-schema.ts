@@ -132,6 +132,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX responses_expires ON responses (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'request log: failed attempts',
+    sql: `ALTER TABLE request_log ADD COLUMN failed_attempts TEXT;`,
+  },
 ];
 
 /** The version a database has once every known migration ran. */

@@ -98,6 +98,16 @@ export interface RequestLogEntry {
   completionTokens?: number;
   errorCode?: string;
   upstreamCode?: string;
+  /** The upstream attempts that failed before the answer, in order (retries, failovers, migrations). */
+  failedAttempts?: FailedAttempt[];
+}
+
+/** One failed upstream attempt of a logged request: the account's name, never its token. */
+export interface FailedAttempt {
+  account?: string;
+  code: string;
+  /** What followed: the same account again, the next account, the conversation rebuilt elsewhere, or the answer. */
+  next: 'retry' | 'failover' | 'migrate' | 'stop';
 }
 
 /**

@@ -13,6 +13,7 @@ import { renderToolConversation, usesToolRendering } from './history.js';
 import { toolPipeline } from './pipeline.js';
 import { SchemaCache } from './schema-cache.js';
 import type { SchemaMismatchPolicy } from './tool-calls.js';
+import type { AttemptFailure } from '../relay/attempt-loop.js';
 
 /** The tool-call and JSON-output emulation's settings (docs/tools.md). */
 export interface ToolOptions {
@@ -33,6 +34,7 @@ export interface ToolTurnInput {
   tools?: ToolRequest;
   responseFormat?: ResponseFormat;
   signal: AbortSignal;
+  onUpstreamFailure?: (failure: AttemptFailure) => void;
 }
 
 /**
@@ -69,6 +71,7 @@ export function withTools(events: AsyncIterable<ChatEvent>, turn: RelayTurn, rel
           upstream: { text, model: input.model, ...(after.chatId ? { chatId: after.chatId } : {}), ...(after.assistantMessageId ? { parentId: after.assistantMessageId } : {}) },
           accountId: turn.accountId,
           signal: input.signal,
+          onFailure: input.onUpstreamFailure,
         })
       ).events,
   });

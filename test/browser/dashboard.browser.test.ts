@@ -98,6 +98,16 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => account1.getByTestId('state').textContent(), { timeout: 10_000 }).toMatch(/^cooling for \d/);
     await expect.poll(() => account1.getByTestId('last-error').textContent()).toMatch(/rate/i);
     h.emulator.control.clearTokenFault('tok-alpha');
+
+    // The request log tells which requests failed over, from where and why.
+    await go(page, 'requests');
+    const failedOver = page.locator('[data-testid="request-log"] tbody tr:not([data-failed-attempts="0"])').first();
+    await expect.poll(() => failedOver.count(), { timeout: 10_000 }).toBe(1);
+    await failedOver.getByRole('button').click();
+    const detail = page.locator('dialog[open]');
+    await expect.poll(() => detail.textContent()).toContain('Failed attempts');
+    expect(await detail.locator('ol.attempts li').first().textContent()).toMatch(/^account-1: upstream_rate_limited → moved to the next account$/);
+    await detail.getByRole('button', { name: 'Close' }).click();
   });
 
   let key = '';

@@ -10,7 +10,7 @@ import type { AppServices } from '../../services.js';
 import type { RequestLogEntry } from '../../store/store.js';
 import { scanRequestLog } from './log-scan.js';
 import { requestSchema } from './openapi.js';
-import { answers, bool, idParam, int, list, object, oneOf, orNull, str } from './schema-parts.js';
+import { answers, array, bool, idParam, int, list, object, oneOf, orNull, str } from './schema-parts.js';
 import { parseQuery, queryIntIn } from './validate.js';
 
 /** Entries one filtered call looks through at most. */
@@ -49,6 +49,18 @@ const entry = object('One request (names, codes and timings only: never a messag
   completion_tokens: orNull(int('Estimated completion tokens.')),
   error_code: orNull(str("The proxy's error code, when it failed.")),
   upstream_code: orNull(str("Kimi's own code or reason, when it gave one.")),
+  failed_attempts: array(
+    object(
+      'One upstream attempt that failed before the answer.',
+      {
+        account: str('The account it failed on (absent when no account could be leased).'),
+        code: str('Its error code.'),
+        next: oneOf(['retry', 'failover', 'migrate', 'stop'], 'What followed: the same account again, the next account, the conversation rebuilt on another account, or nothing (it became the answer).'),
+      },
+      ['account'],
+    ),
+    'The failed upstream attempts, in order (empty when the first attempt answered).',
+  ),
 });
 
 function view(e: RequestLogEntry): Record<string, unknown> {
@@ -69,6 +81,7 @@ function view(e: RequestLogEntry): Record<string, unknown> {
     completion_tokens: e.completionTokens ?? null,
     error_code: e.errorCode ?? null,
     upstream_code: e.upstreamCode ?? null,
+    failed_attempts: e.failedAttempts ?? [],
   };
 }
 

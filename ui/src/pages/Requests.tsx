@@ -24,6 +24,13 @@ interface Entry {
   completion_tokens: number | null;
   error_code: string | null;
   upstream_code: string | null;
+  failed_attempts: FailedAttempt[];
+}
+
+interface FailedAttempt {
+  account?: string;
+  code: string;
+  next: 'retry' | 'failover' | 'migrate' | 'stop';
 }
 
 const EMPTY = { key: '', account: '', model: '', status: '', error_code: '', since: '' };
@@ -159,12 +166,20 @@ export function Requests() {
             </thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.id} data-request={e.request_id}>
+                <tr key={e.id} data-request={e.request_id} data-failed-attempts={e.failed_attempts.length}>
                   <td>{fmt.date(Math.floor(e.at / 1000))}</td>
                   <td class={e.status >= 400 ? 'danger-text' : ''}>{e.status}</td>
                   <td>{e.model ?? '—'}</td>
                   <td>{e.key_name ?? '—'}</td>
-                  <td>{e.account_name ?? '—'}</td>
+                  <td>
+                    {e.account_name ?? '—'}
+                    {e.failed_attempts.length > 0 ? (
+                      <span class="badge" title={t('log.attempts')}>
+                        {' '}
+                        +{e.failed_attempts.length}
+                      </span>
+                    ) : null}
+                  </td>
                   <td>{e.ttfb_ms === null ? '—' : `${e.ttfb_ms} ms`}</td>
                   <td>{e.duration_ms} ms</td>
                   <td>{e.prompt_tokens === null ? '—' : `${e.prompt_tokens} + ${e.completion_tokens ?? 0}`}</td>
@@ -197,6 +212,18 @@ export function Requests() {
               </Fragment>
             ))}
           </dl>
+          <h3>{t('log.attempts')}</h3>
+          {detail.failed_attempts.length === 0 ? (
+            <p>{t('log.attemptsNone')}</p>
+          ) : (
+            <ol class="attempts">
+              {detail.failed_attempts.map((a, i) => (
+                <li key={i}>
+                  <strong>{a.account ?? t('log.noAccount')}</strong>: <code>{a.code}</code> → {t(`log.next.${a.next}`)}
+                </li>
+              ))}
+            </ol>
+          )}
         </Dialog>
       ) : null}
     </div>
