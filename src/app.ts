@@ -10,6 +10,7 @@ import { systemClock } from './core/clock.js';
 import { newConversationId } from './core/ids.js';
 import { ChatService } from './conversations/chat-service.js';
 import { SchemaCache } from './tools/schema-cache.js';
+import type { ToolNote } from './tools/notes.js';
 import { Janitor } from './conversations/janitor.js';
 import { registerAppRoutes } from './http/app-routes.js';
 import { createServer } from './http/server.js';
@@ -110,7 +111,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   const relay = new Relay({ ...attempts, client, discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined) });
   const { deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs } = config;
-  const onNote = (note: { kind: string; detail?: unknown }): void => logger.debug({ tool: note.kind, detail: note.detail }, 'tool emulation');
+  const onNote = (note: ToolNote): void => {
+    metrics.toolNote(note);
+    logger.debug({ tool: note }, 'tool emulation');
+  };
   const tools = { schemas: new SchemaCache(), ...config.tools, onNote };
   const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });

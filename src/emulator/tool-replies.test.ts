@@ -30,7 +30,7 @@ const schemas = new SchemaCache();
 
 /** What the proxy's parser reads out of an emulator answer. */
 function callsIn(text: string) {
-  const s = new ToolScanner({ jsonFences: true });
+  const s = new ToolScanner({ jsonCalls: true });
   const blocks = [...s.push(text), ...s.end()].flatMap((x) => (x.kind === 'text' ? [] : [x.raw]));
   return blocks.flatMap((raw) => buildCalls(parseBlock(raw).calls, TOOLS, schemas, 'forward', () => 'id').calls.map((c) => [c.name, JSON.parse(c.arguments)]));
 }
@@ -41,7 +41,7 @@ describe('emulator tool directives', () => {
   const args64 = Buffer.from(JSON.stringify([{ path: 'a.txt', content: 'hi\n', tags: ['x'] }, { dir: '.' }])).toString('base64url');
 
   it('writes parallel calls in each form, all readable by the proxy', () => {
-    for (const form of ['canonical', 'nowrap', 'renamed', 'k2', 'bracket', 'fenced', 'hermes']) {
+    for (const form of ['canonical', 'nowrap', 'renamed', 'k2', 'k3', 'bracket', 'fenced', 'bare', 'hermes']) {
       const text = answer(`do it [[emu call=write_file,ls args64=${args64} form=${form} reply="Sure."]]`);
       expect(callsIn(text), form).toEqual([
         ['write_file', { path: 'a.txt', content: 'hi\n', tags: ['x'] }],

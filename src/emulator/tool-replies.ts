@@ -7,8 +7,8 @@
  */
 import { flagDirective, intDirective, stringDirective, type Directives } from './directives.js';
 
-export type CallForm = 'canonical' | 'nowrap' | 'renamed' | 'k2' | 'bracket' | 'fenced' | 'hermes';
-const FORMS = new Set<CallForm>(['canonical', 'nowrap', 'renamed', 'k2', 'bracket', 'fenced', 'hermes']);
+export type CallForm = 'canonical' | 'nowrap' | 'renamed' | 'k2' | 'k3' | 'bracket' | 'fenced' | 'bare' | 'hermes';
+const FORMS = new Set<CallForm>(['canonical', 'nowrap', 'renamed', 'k2', 'k3', 'bracket', 'fenced', 'bare', 'hermes']);
 
 export interface PlannedCalls {
   /** Text before the block. */
@@ -75,6 +75,22 @@ function jsonArgs(c: Call, malformed: boolean): string {
   return literal(c.args, malformed);
 }
 
+/** One call in Kimi K3's native XTML: each argument typed, strings raw. */
+const xtmlCall =
+  (malformed: boolean) =>
+  (c: Call, i: number): string => {
+    const args = Object.entries(c.args).map(([k, v]) => {
+      const type = typeof v === 'string' ? 'string' : Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
+      return `<|open|>argument key="${k}" type="${type}"<|sep|>${typeof v === 'string' ? v : literal(v, malformed)}<|close|>argument<|sep|>`;
+    });
+    return `<|open|>call tool="${c.name}" index="${i + 1}"<|sep|>${args.join('')}<|close|>call<|sep|>`;
+  };
+
+function jsonCalls(calls: Call[], malformed: boolean): string {
+  const one = (c: Call): string => `{"name":${JSON.stringify(c.name)},"arguments":${jsonArgs(c, malformed)}}`;
+  return calls.length === 1 ? one(calls[0]!) : `[${calls.map(one).join(',')}]`;
+}
+
 export function renderCalls(calls: Call[], form: CallForm, malformed: boolean): string {
   switch (form) {
     case 'nowrap':
@@ -85,8 +101,12 @@ export function renderCalls(calls: Call[], form: CallForm, malformed: boolean): 
       return `<|tool_calls_section_begin|>${calls.map((c, i) => `<|tool_call_begin|>functions.${c.name}:${i}<|tool_call_argument_begin|>${jsonArgs(c, malformed)}<|tool_call_end|>`).join('')}<|tool_calls_section_end|>`;
     case 'bracket':
       return `[function_calls]\n${calls.map((c) => `[call:${c.name}]${jsonArgs(c, malformed)}[/call]`).join('\n')}\n[/function_calls]`;
+    case 'k3':
+      return `<|open|>tools<|sep|>${calls.map(xtmlCall(malformed)).join('')}<|close|>tools<|sep|>`;
     case 'fenced':
-      return `\`\`\`json\n${calls.length === 1 ? `{"name":${JSON.stringify(calls[0]!.name)},"arguments":${jsonArgs(calls[0]!, malformed)}}` : `[${calls.map((c) => `{"name":${JSON.stringify(c.name)},"arguments":${jsonArgs(c, malformed)}}`).join(',')}]`}\n\`\`\``;
+      return `\`\`\`json\n${jsonCalls(calls, malformed)}\n\`\`\``;
+    case 'bare':
+      return jsonCalls(calls, malformed);
     case 'hermes':
       return calls.map((c) => `<tool_call>{"name":${JSON.stringify(c.name)},"arguments":${jsonArgs(c, malformed)}}</tool_call>`).join('\n');
     default:
@@ -110,7 +130,8 @@ export function plannedCalls(d: Directives, repair: boolean): PlannedCalls | und
   const formName = stringDirective(d, 'form') as CallForm | undefined;
   const form: CallForm = !fixed && formName && FORMS.has(formName) ? formName : 'canonical';
   const block = renderCalls(callsFrom(d, names), form, !fixed && flagDirective(d, 'malformed'));
-  return { prose: fixed ? '' : (stringDirective(d, 'reply') ?? ''), block, inThinking: !fixed && flagDirective(d, 'think_call') };
+  // A bare JSON call is a call only as the whole reply.
+  return { prose: fixed || form === 'bare' ? '' : (stringDirective(d, 'reply') ?? ''), block, inThinking: !fixed && flagDirective(d, 'think_call') };
 }
 
 const RESULT_RE = /<\|KP\|tool_result call_id="([^"]*)" name="([^"]*)">\n(?:<\|KP\|arguments>[\s\S]*?<\/\|KP\|arguments>\n)?<\|KP\|output>\n([\s\S]*?)\n<\/\|KP\|output>\n<\/\|KP\|tool_result>/g;

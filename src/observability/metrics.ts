@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { AccountStatus, PoolEvent } from '../accounts/pool.js';
 import type { HealthState } from '../accounts/health.js';
 import { isProxyError } from '../core/errors.js';
+import type { ToolNote } from '../tools/notes.js';
 
 /** Every account health state, so each account has one series per state (1 = current). */
 export const HEALTH_STATES: readonly HealthState[] = ['healthy', 'cooling', 'refreshing', 'invalid', 'failing', 'disabled'];
@@ -58,6 +59,10 @@ export class Metrics {
   private readonly queueRejections: Counter<'reason'>;
   private readonly tokens: Counter<'type' | 'model'>;
   private readonly cuts: Counter<'reason'>;
+  private readonly toolDrift: Counter<'format'>;
+  private readonly toolParseFailures: Counter<'reason'>;
+  private readonly toolSchemaMismatches: Counter<'action'>;
+  private readonly toolRepairTurns: Counter<'reason'>;
 
   constructor(sources: MetricsSources, opts: MetricsOptions) {
     const registers = [this.registry];
@@ -149,7 +154,33 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    this.toolDrift = new Counter({
+      name: 'kimi_proxy_tool_call_drift_total',
+      help: 'Function-call blocks the model wrote in a form other than the canonical dialect (docs/tools.md), by form.',
+      labelNames: ['format'],
+      registers,
+    });
+    this.toolParseFailures = new Counter({
+      name: 'kimi_proxy_tool_parse_failures_total',
+      help: 'Function calls (or JSON answers) that could not be used: unknown function, unreadable arguments or block, cut by the length limit, invalid JSON output.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.toolSchemaMismatches = new Counter({
+      name: 'kimi_proxy_tool_schema_mismatches_total',
+      help: "Function calls whose arguments fail the function's JSON Schema: forwarded to the client, or refused (TOOL_SCHEMA_MISMATCH=repair, strict functions).",
+      labelNames: ['action'],
+      registers,
+    });
+    this.toolRepairTurns = new Counter({
+      name: 'kimi_proxy_tool_repair_turns_total',
+      help: 'Repair turns sent upstream (TOOL_REPAIR_TURNS) because a call was unusable, a required call was missing, or the JSON output was invalid.',
+      labelNames: ['reason'],
+      registers,
+    });
     for (const reason of ['body_timeout', 'body_not_allowed', 'bad_request']) this.cuts.inc({ reason }, 0);
+    for (const action of ['forwarded', 'refused']) this.toolSchemaMismatches.inc({ action }, 0);
+    for (const reason of ['invalid_tool_call', 'missing_tool_call', 'invalid_json_output']) this.toolRepairTurns.inc({ reason }, 0);
     for (const reason of ['full', 'timeout']) this.queueRejections.inc({ reason }, 0);
     for (const result of ['ok', 'failed']) this.refreshes.inc({ result }, 0);
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -191,6 +222,26 @@ export class Metrics {
     const code = isProxyError(err) ? err.code : 'unknown';
     this.failovers.inc({ code });
     if (code.startsWith('upstream_')) this.upstreamErrors.inc({ code });
+  }
+
+  /** What the tool emulation noticed in one reply; labels are fixed words, never client content. */
+  toolNote(n: ToolNote): void {
+    switch (n.kind) {
+      case 'drift':
+        this.toolDrift.inc({ format: n.format });
+        break;
+      case 'parse_failure':
+        this.toolParseFailures.inc({ reason: n.reason });
+        break;
+      case 'schema_mismatch':
+        this.toolSchemaMismatches.inc({ action: n.action });
+        break;
+      case 'repair_turn':
+        this.toolRepairTurns.inc({ reason: n.reason });
+        break;
+      default:
+        break;
+    }
   }
 
   poolEvent(ev: PoolEvent): void {

@@ -9,6 +9,7 @@ import { foldMessages } from '../conversations/fold.js';
 import type { ChatMessage } from '../conversations/messages.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayTurn } from '../relay/relay.js';
+import type { ToolNoteSink } from './notes.js';
 import { renderToolConversation, usesToolRendering } from './history.js';
 import { toolPipeline } from './pipeline.js';
 import { SchemaCache } from './schema-cache.js';
@@ -23,7 +24,8 @@ export interface ToolOptions {
   schemaMismatch: SchemaMismatchPolicy;
   /** Longer tool results are cut to their head and tail. */
   resultMaxChars: number;
-  onNote?: (note: { kind: string; detail?: string }) => void;
+  /** Drift, parse failures, schema mismatches and repairs (metrics and debug logs). */
+  onNote?: ToolNoteSink;
 }
 
 export const defaultToolOptions = (): ToolOptions => ({ schemas: new SchemaCache(), repairTurns: 1, schemaMismatch: 'forward', resultMaxChars: 100_000 });

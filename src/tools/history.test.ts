@@ -21,7 +21,7 @@ describe('canonical history rendering', () => {
         fc.record({ path: fc.string(), text: fc.string({ unit: fc.constantFrom('a', '\n', '<', '>', ']', '/', '|', 'KP', ' ', '"', '\\', 'é', '😀', '<![CDATA[', ']]>') }), n: fc.integer(), opts: fc.dictionary(fc.string(), fc.jsonValue()), list: fc.array(fc.string()) }, { requiredKeys: [] }),
         (args) => {
           const block = renderCallBlock([{ id: 'c', name: 'edit', arguments: JSON.stringify(args) }]);
-          const s = new ToolScanner({ jsonFences: true });
+          const s = new ToolScanner({ jsonCalls: true });
           const segs = [...s.push(block), ...s.end()];
           expect(segs).toHaveLength(1);
           const built = buildCalls(parseBlock(segs[0]!.kind === 'text' ? '' : segs[0]!.raw).calls, [TOOL], schemas, 'forward', () => 'x');

@@ -29,7 +29,7 @@ function attr(v: string): string {
 /**
  * Markers the stream parser treats as the start of a call block outside fenced code, in lower
  * case: our wrapper and its reported drifts (other prefixes, singular/plural, `function_calls`),
- * a bare invoke without its wrapper, Kimi K2's native section markup, the bracket dialect.
+ * a bare invoke without its wrapper, Kimi K2's and K3's native markup, the bracket dialect.
  */
 export const START_MARKERS: readonly string[] = (() => {
   const prefixes = ['<|kp|', '<｜kp｜', '<|', '<', '<kp_'];
@@ -46,6 +46,9 @@ export const START_MARKERS: readonly string[] = (() => {
     '<|tool_call_begin|>',
     '[function_calls]',
     '[call:',
+    // Kimi K3's native "XTML" markup: a tools section, or a call without it.
+    '<|open|>tools<|sep|>',
+    '<|open|>call ',
   ])
     out.add(m);
   return [...out];
@@ -54,7 +57,7 @@ export const START_MARKERS: readonly string[] = (() => {
 export const MAX_START_MARKER = Math.max(...START_MARKERS.map((m) => m.length));
 
 /** Ends of a call block (any drift); searched outside CDATA sections only. */
-export const BLOCK_END_RE = /<\/\s*(?:[|｜]\s*kp\s*[|｜]|[|｜]|kp_)?\s*(?:tool_calls?|function_calls?)\s*>|<\|tool_calls?_section_end\|>|\[\/function_calls\]/i;
+export const BLOCK_END_RE = /<\/\s*(?:[|｜]\s*kp\s*[|｜]|[|｜]|kp_)?\s*(?:tool_calls?|function_calls?)\s*>|<\|tool_calls?_section_end\|>|\[\/function_calls\]|<\|close\|>tools<\|sep\|>/i;
 export const MAX_BLOCK_END = 64;
 
 /**
@@ -63,7 +66,7 @@ export const MAX_BLOCK_END = 64;
  * one for the parser and for the model, so such text can neither close a wrapper nor be echoed
  * back as a call.
  */
-const ESCAPE_RE = /([|｜])(\s*kp\s*[|｜])|(<)(\/?\s*(?:tool_calls?|function_calls?|invoke|parameter|kp_|\|tool_calls?_section|\|tool_call_begin)(?=[\s>|_=]))|(\[)(\/?function_calls\]|call:)/gi;
+const ESCAPE_RE = /([|｜])(\s*kp\s*[|｜])|(<)(\/?\s*(?:tool_calls?|function_calls?|invoke|parameter|kp_|\|tool_calls?_section|\|tool_call_begin|\|(?:open|close|sep))(?=[\s>|_=]))|(\[)(\/?function_calls\]|call:)/gi;
 const ZWJ = '\u200d';
 
 export function escapeMarkers(text: string): string {

@@ -66,6 +66,41 @@ describe('parseBlock + buildCalls', () => {
     expect(args('<|KP|invoke name="run">{"argv":["z"]}</|KP|invoke>')).toEqual([['run', { argv: ['z'] }]]);
   });
 
+  it('reads Kimi K3 XTML: typed arguments, escaped names, a json element, several calls', () => {
+    const xtml =
+      '<|open|>tools<|sep|>' +
+      '<|open|>call tool="Write_File" index="1"<|sep|>' +
+      '<|open|>argument key="path" type="string"<|sep|>a &amp; b.ts<|close|>argument<|sep|>' +
+      '<|open|>argument key="content" type="string"<|sep|>\nline 1\n  "two" </x>\n<|close|>argument<|sep|>' +
+      '<|open|>argument key="mode" type="number"<|sep|>420<|close|>argument<|sep|>' +
+      '<|open|>argument key="extra" type="boolean"<|sep|>true<|close|>argument<|sep|>' +
+      '<|close|>call<|sep|>' +
+      '<|open|>call tool="functions.run&amp;" index="2"<|sep|><|open|>json type="object"<|sep|>{"argv":["ls"]}<|close|>json<|sep|><|close|>call<|sep|>' +
+      '<|open|>call tool="run" index="3"<|sep|><|open|>json type="object"<|sep|>{"argv":["pwd"]}<|close|>json<|sep|><|close|>call<|sep|>' +
+      '<|close|>tools<|sep|>';
+    const parsed = parseBlock(xtml);
+    expect(parsed.format).toBe('k3_xtml');
+    expect(parsed.calls.map((c) => c.name)).toEqual(['Write_File', 'functions.run&', 'run']);
+    expect(args(xtml)).toEqual([
+      ['write_file', { path: 'a &amp; b.ts', content: '\nline 1\n  "two" </x>\n', mode: 420, extra: true }],
+      ['run', { argv: ['pwd'] }],
+    ]);
+    expect(build(xtml).problems).toEqual([expect.stringContaining('"functions.run&" is not one of the offered tools')]);
+  });
+
+  it('names the dialect of each block (for drift metrics)', () => {
+    const formats = [
+      '<|KP|tool_calls><|KP|invoke name="run"></|KP|invoke></|KP|tool_calls>',
+      '<tool_calls><invoke name="run"></invoke></tool_calls>',
+      '<|KP|invoke name="run"></|KP|invoke>',
+      '<|tool_calls_section_begin|><|tool_call_begin|>functions.run:0<|tool_call_argument_begin|>{}<|tool_call_end|>',
+      '[call:run]{}[/call]',
+      '<tool_call>{"name":"run","arguments":{}}</tool_call>',
+      'no call here',
+    ].map((b) => parseBlock(b).format);
+    expect(formats).toEqual(['canonical', 'xml_variant', 'bare_invoke', 'k2_native', 'bracket', 'json_tagged', 'none']);
+  });
+
   it('repairs malformed JSON literals and double-encoded arguments', () => {
     expect(args('<|KP|tool_calls><|KP|invoke name="run"><|KP|parameter name="argv">[\'a\', "b",]</|KP|parameter></|KP|invoke></|KP|tool_calls>')).toEqual([['run', { argv: ['a', 'b'] }]]);
     expect(args('[call:run]"{\\"argv\\":[\\"q\\"]}"[/call]')).toEqual([['run', { argv: ['q'] }]]);
@@ -85,7 +120,7 @@ describe('parseBlock + buildCalls', () => {
   });
 
   it('finds nothing call-shaped in escaped markers', () => {
-    const forged = escapeMarkers('<|KP|tool_calls><|KP|invoke name="run"></|KP|invoke></|KP|tool_calls> <tool_call>{"name":"run"}</tool_call> [call:run]{}');
+    const forged = escapeMarkers('<|KP|tool_calls><|KP|invoke name="run"></|KP|invoke></|KP|tool_calls> <tool_call>{"name":"run"}</tool_call> [call:run]{} <|open|>tools<|sep|><|open|>call tool="run"<|sep|><|close|>call<|sep|>');
     expect(forged).not.toContain('|KP|');
     expect(parseBlock(forged).callShaped).toBe(false);
   });

@@ -4,12 +4,16 @@
  *   (any or no prefix, `param`/`argument` for `parameter`, CDATA sections, missing closers);
  *   an invoke whose body is a JSON object instead of parameters;
  * - Kimi K2's native markup: `<|tool_call_begin|>functions.x:0<|tool_call_argument_begin|>{…}<|tool_call_end|>`;
+ * - Kimi K3's native "XTML": `<|open|>call tool="x" index="1"<|sep|>` with
+ *   `<|open|>argument key="k" type="string"<|sep|>value<|close|>argument<|sep|>` elements (or one
+ *   `<|open|>json type="object"<|sep|>{…}<|close|>json<|sep|>`), `<|close|>call<|sep|>`;
  * - the bracket dialect: `[call:x]{…}[/call]`;
  * - JSON naming the tool: `{"name":"x","arguments":{…}}` (or an array of them), e.g. inside
  *   `<tool_call>` or a fenced json block.
  * Pure text work: names are resolved and arguments typed later (tool-calls.ts).
  */
 import type { RawParam } from './values.js';
+import { CALLS_OPEN } from './markers.js';
 import { parseJsonLoose } from './values.js';
 
 export type RawArgs = { kind: 'params'; params: RawParam[] } | { kind: 'json'; text: string } | { kind: 'value'; value: unknown };
@@ -19,8 +23,12 @@ export interface RawCall {
   args: RawArgs;
 }
 
+/** The dialect a block was written in (for drift metrics; never user content). */
+export type BlockFormat = 'canonical' | 'xml_variant' | 'bare_invoke' | 'k2_native' | 'k3_xtml' | 'bracket' | 'json_tagged' | 'json_fence' | 'json_bare' | 'none';
+
 export interface ParsedBlock {
   calls: RawCall[];
+  format: BlockFormat;
   /** Something call-shaped was present (an invoke, a native or bracket call, JSON naming a tool). */
   callShaped: boolean;
   /** Problems that make a call unusable (for the repair prompt). */
@@ -99,6 +107,7 @@ function parseInvokes(text: string, out: ParsedBlock): boolean {
   }
   if (opens.length === 0) return false;
   out.callShaped = true;
+  out.format = text.startsWith(CALLS_OPEN) ? 'canonical' : /^<[^>]*invoke/i.test(text) ? 'bare_invoke' : 'xml_variant';
   opens.forEach((open, i) => {
     const start = open.index + open.length;
     const limit = i + 1 < opens.length ? opens[i + 1]!.index : text.length;
@@ -122,7 +131,45 @@ function parseNative(text: string, out: ParsedBlock): boolean {
     found = true;
     out.calls.push({ name: m[1]!, args: { kind: 'json', text: m[2]!.trim() } });
   }
-  if (found) out.callShaped = true;
+  if (found) {
+    out.callShaped = true;
+    out.format = 'k2_native';
+  }
+  return found;
+}
+
+const XTML_CALL = /<\|open\|>call\b([^<]*?)<\|sep\|>([\s\S]*?)(?=<\|close\|>call<\|sep\|>|<\|open\|>call\b|<\|close\|>tools<\|sep\|>|$)/g;
+const XTML_ARG = /<\|open\|>argument\b([^<]*?)<\|sep\|>([\s\S]*?)(?:<\|close\|>argument(?:<\|sep\|>)?|(?=<\|open\|>argument\b)|$)/g;
+const XTML_JSON = /<\|open\|>json\b[^<]*?<\|sep\|>([\s\S]*?)(?:<\|close\|>json|$)/;
+
+/** An attribute of an XTML element; K3 escapes `&`, `<`, `>` and quotes in them as XML does. */
+function xtmlAttr(attrs: string, name: string): string | undefined {
+  const m = new RegExp(String.raw`\b${name}\s*=\s*(?:"([^"]*)"|'([^']*)')`).exec(attrs);
+  const v = m ? (m[1] ?? m[2]!) : undefined;
+  return v?.replace(/&(amp|lt|gt|quot|apos);/g, (_e, n: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[n]!);
+}
+
+function parseXtml(text: string, out: ParsedBlock): boolean {
+  let found = false;
+  for (const m of text.matchAll(XTML_CALL)) {
+    found = true;
+    const name = xtmlAttr(m[1]!, 'tool') ?? xtmlAttr(m[1]!, 'name') ?? '';
+    const body = m[2]!;
+    const params: RawParam[] = [];
+    for (const a of body.matchAll(XTML_ARG)) {
+      const key = xtmlAttr(a[1]!, 'key') ?? xtmlAttr(a[1]!, 'name');
+      const type = xtmlAttr(a[1]!, 'type');
+      // K3 writes values exactly between its delimiters: no layout line breaks to drop.
+      if (key !== undefined) params.push({ name: key, value: a[2]!, cdata: true, ...(type ? { typeHint: type } : {}) });
+    }
+    const json = XTML_JSON.exec(body);
+    if (params.length > 0 || !json) out.calls.push({ name, args: { kind: 'params', params } });
+    else out.calls.push({ name, args: { kind: 'json', text: json[1]!.trim() } });
+  }
+  if (found) {
+    out.callShaped = true;
+    out.format = 'k3_xtml';
+  }
   return found;
 }
 
@@ -134,25 +181,36 @@ function parseBracket(text: string, out: ParsedBlock): boolean {
     found = true;
     out.calls.push({ name: m[1]!, args: { kind: 'json', text: m[2]!.trim() || '{}' } });
   }
-  if (found) out.callShaped = true;
+  if (found) {
+    out.callShaped = true;
+    out.format = 'bracket';
+  }
   return found;
 }
 
 const NAME_KEYS = ['name', 'tool', 'tool_name', 'function', 'recipient_name'];
 const ARG_KEYS = ['arguments', 'parameters', 'args', 'input', 'params'];
 
-/** `{"name": …, "arguments": …}` or an array of them (a `function` key may itself hold `{name, arguments}`). */
-export function callsFromJson(value: unknown): RawCall[] {
+/**
+ * `{"name": …, "arguments": …}` or an array of them (a `function` key may itself hold
+ * `{name, arguments}`, a `tool_calls` key the array). `requireArguments`: every call must
+ * carry an arguments key, so that a JSON answer merely having a `name` is not read as a call.
+ */
+export function callsFromJson(value: unknown, requireArguments = false): RawCall[] {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const wrapped = (value as Record<string, unknown>).tool_calls ?? (value as Record<string, unknown>).tool_call;
+    if (typeof wrapped === 'object' && wrapped !== null) value = wrapped;
+  }
   const items = Array.isArray(value) ? value : [value];
   const calls: RawCall[] = [];
-  for (let item of items) {
+  for (const item of items) {
     if (typeof item !== 'object' || item === null) return [];
     let rec = item as Record<string, unknown>;
     if (typeof rec.function === 'object' && rec.function !== null) rec = rec.function as Record<string, unknown>;
-    item = rec;
     const nameKey = NAME_KEYS.find((k) => typeof rec[k] === 'string');
     if (!nameKey) return [];
     const argKey = ARG_KEYS.find((k) => k in rec);
+    if (!argKey && requireArguments) return [];
     const args = argKey ? rec[argKey] : {};
     calls.push({ name: rec[nameKey] as string, args: typeof args === 'string' ? { kind: 'json', text: args } : { kind: 'value', value: args } });
   }
@@ -171,13 +229,14 @@ function parseJsonCalls(text: string, out: ParsedBlock): boolean {
   const calls = callsFromJson(parsed.value);
   if (calls.length === 0) return false;
   out.callShaped = true;
+  out.format = 'json_tagged';
   out.calls.push(...calls);
   return true;
 }
 
 export function parseBlock(text: string): ParsedBlock {
-  const out: ParsedBlock = { calls: [], callShaped: false, problems: [] };
-  if (parseInvokes(text, out) || parseNative(text, out) || parseBracket(text, out)) return out;
+  const out: ParsedBlock = { calls: [], format: 'none', callShaped: false, problems: [] };
+  if (parseInvokes(text, out) || parseNative(text, out) || parseXtml(text, out) || parseBracket(text, out)) return out;
   parseJsonCalls(text, out);
   return out;
 }

@@ -4,6 +4,7 @@ import type { ChatEvent } from '../core/chat-event.js';
 import { isProxyError } from '../core/errors.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import { splitAt } from '../upstream/kimi/stream-util.js';
+import type { ToolNote } from './notes.js';
 import { toolPipeline, type ToolPipelineOptions } from './pipeline.js';
 import { SchemaCache } from './schema-cache.js';
 
@@ -27,6 +28,7 @@ async function* reply(text: string, opts: { cuts?: number[]; reasoning?: string;
 
 async function run(source: AsyncIterable<ChatEvent>, over: Partial<ToolPipelineOptions> = {}, followUps: string[] = []) {
   const asked: string[] = [];
+  const notes: ToolNote[] = [];
   let n = 0;
   const opts: ToolPipelineOptions = {
     tools: TOOLS,
@@ -34,6 +36,7 @@ async function run(source: AsyncIterable<ChatEvent>, over: Partial<ToolPipelineO
     repairTurns: 1,
     schemaMismatch: 'forward',
     newId: () => `call_${++n}`,
+    onNote: (note) => notes.push(note),
     followUp: async (text) => {
       asked.push(text);
       return reply(followUps.shift() ?? '');
@@ -51,7 +54,7 @@ async function run(source: AsyncIterable<ChatEvent>, over: Partial<ToolPipelineO
   const reasoning = events.flatMap((e) => (e.type === 'reasoning-delta' ? [e.text] : [])).join('');
   const calls = events.flatMap((e) => (e.type === 'tool-call' ? [[e.call.name, JSON.parse(e.call.arguments)]] : []));
   const finish = events.flatMap((e) => (e.type === 'finish' ? [e.reason] : []));
-  return { text, reasoning, calls, finish, asked, error };
+  return { text, reasoning, calls, finish, asked, error, notes };
 }
 
 const BLOCK = '<|KP|tool_calls>\n<|KP|invoke name="read_file">\n<|KP|parameter name="path">a.txt</|KP|parameter>\n</|KP|invoke>\n<|KP|invoke name="search">\n<|KP|parameter name="q">x < y</|KP|parameter>\n<|KP|parameter name="limit">5</|KP|parameter>\n</|KP|invoke>\n</|KP|tool_calls>';
@@ -134,6 +137,66 @@ describe('toolPipeline', () => {
     expect(r.calls).toEqual([['search', { q: 'k' }]]);
     const t = await run(reply('```json\n{"name":"other","arguments":{}}\n```'));
     expect(t).toMatchObject({ text: '```json\n{"name":"other","arguments":{}}\n```', calls: [] });
+  });
+
+  /** The same text, calls and finish for any cut of the upstream text. */
+  const sameForAnyCut = async (text: string, expected: { text: string; calls: unknown[]; finish: string[] }): Promise<void> => {
+    expect(await run(reply(text))).toMatchObject(expected);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(text.length + 10), { maxLength: 15 }), async (cuts) => {
+        const r = await run(reply(text, { cuts }));
+        expect({ text: r.text, calls: r.calls, finish: r.finish }).toEqual(expected);
+      }),
+      { numRuns: 100 },
+    );
+  };
+
+  it('reads a call in Kimi K3 XTML markup, whatever the cuts', async () => {
+    const xtml =
+      '<|open|>tools<|sep|><|open|>call tool="search" index="1"<|sep|>' +
+      '<|open|>argument key="q" type="string"<|sep|>a <b> `c`<|close|>argument<|sep|>' +
+      '<|open|>argument key="limit" type="number"<|sep|>7<|close|>argument<|sep|>' +
+      '<|close|>call<|sep|><|close|>tools<|sep|>';
+    await sameForAnyCut(`Looking it up.${xtml}<|close|>message<|sep|>`, { text: 'Looking it up.', calls: [['search', { q: 'a <b> `c`', limit: 7 }]], finish: ['tool_calls'] });
+    expect((await run(reply(xtml))).notes).toEqual([{ kind: 'drift', format: 'k3_xtml' }]);
+  });
+
+  it('reads a reply that is only a JSON object naming an offered tool, whatever the cuts', async () => {
+    await sameForAnyCut('\n{"name": "search", "arguments": {"q": "}{\\"", "limit": 2}}', { text: '', calls: [['search', { q: '}{"', limit: 2 }]], finish: ['tool_calls'] });
+    await sameForAnyCut('{"tool_calls": [{"id": "x", "type": "function", "function": {"name": "read_file", "arguments": "{\\"path\\": \\"a\\"}"}}]}', {
+      text: '',
+      calls: [['read_file', { path: 'a' }]],
+      finish: ['tool_calls'],
+    });
+    expect((await run(reply('{"name":"search","arguments":{"q":"k"}}'))).notes).toEqual([{ kind: 'drift', format: 'json_bare' }]);
+  });
+
+  it('JSON that names no offered tool, or carries no arguments, or follows text, is the answer', async () => {
+    for (const answer of ['{"name": "Ada", "arguments": {"born": 1815}}', '{"name": "search"}', '{"result": [1, 2, 3]}', 'Here: {"name": "search", "arguments": {"q": "x"}}']) {
+      await sameForAnyCut(answer, { text: answer, calls: [], finish: ['stop'] });
+    }
+  });
+
+  it('an answer that talks about the markup in inline code streams as text, whatever the cuts', async () => {
+    const answer = 'To call, the model writes `<|KP|tool_calls>` or ``<invoke name="search">`` or `[call:search]{}` or `<|open|>tools<|sep|>`; that is all.';
+    await sameForAnyCut(answer, { text: answer, calls: [], finish: ['stop'] });
+  });
+
+  it('reports drift, parse failures, schema mismatches and repairs as fixed words, never client content', async () => {
+    const bad = '<tool_calls><invoke name="rm_rf_secret"></invoke></tool_calls>';
+    const fixed = '<|KP|tool_calls><|KP|invoke name="search"><|KP|parameter name="limit">3</|KP|parameter></|KP|invoke></|KP|tool_calls>';
+    const r = await run(reply(bad), {}, [fixed]);
+    expect(r.calls).toEqual([['search', { limit: 3 }]]);
+    expect(r.notes).toEqual([
+      { kind: 'drift', format: 'xml_variant' },
+      { kind: 'parse_failure', reason: 'unknown_tool' },
+      { kind: 'repair_turn', reason: 'invalid_tool_call' },
+      { kind: 'schema_mismatch', action: 'forwarded' },
+    ]);
+    const strict = await run(reply(fixed), { schemaMismatch: 'repair', repairTurns: 0 });
+    expect(strict.notes).toEqual([{ kind: 'schema_mismatch', action: 'refused' }]);
+    const thinking = await run(reply('ok', { reasoning: BLOCK }));
+    expect(thinking.notes).toEqual([{ kind: 'drift', format: 'in_reasoning' }]);
   });
 
   describe('response_format', () => {

@@ -22,7 +22,8 @@ import { ProxyError } from '../core/errors.js';
 import type { ResponseFormat, ToolRequest, ToolSpec } from '../core/tool-spec.js';
 import { extractJson } from './json-output.js';
 import { CALLS_OPEN } from './markers.js';
-import { callsFromJson, parseBlock } from './parse-block.js';
+import type { RepairReason, ToolNote, ToolNoteSink } from './notes.js';
+import { callsFromJson, parseBlock, type ParsedBlock } from './parse-block.js';
 import { offeredTools } from './prompt.js';
 import type { SchemaCache } from './schema-cache.js';
 import { ToolScanner, type Segment } from './scanner.js';
@@ -44,8 +45,8 @@ export interface ToolPipelineOptions {
   /** Opens a turn on the same upstream chat, answering the reply at `after`. */
   followUp: (text: string, after: UpstreamPosition) => Promise<AsyncIterable<ChatEvent>>;
   newId?: () => string;
-  /** Drift, dropped text and repairs, for logs and metrics. */
-  onNote?: (note: { kind: string; detail?: string }) => void;
+  /** Drift, parse failures, schema mismatches, repairs and dropped text, for logs and metrics. */
+  onNote?: ToolNoteSink;
 }
 
 type JsonFormat = Exclude<ResponseFormat, { kind: 'text' }>;
@@ -66,40 +67,44 @@ export async function* toolPipeline(source: AsyncIterable<ChatEvent>, opts: Tool
   const mustCall = opts.tools?.choice.kind === 'required' || opts.tools?.choice.kind === 'function';
   const parallel = opts.tools?.parallel !== false;
   const position: UpstreamPosition = {};
+  const note = (n: ToolNote): void => opts.onNote?.(n);
   let emitted = 0;
   let events = source;
 
   for (let attempt = 0; ; attempt++) {
     const visible = attempt === 0;
     const state: Attempt = { calls: [], reasoningCalls: [], problems: [], blockSeen: false, json: '', finish: 'stop' };
-    const answer = new ToolScanner({ jsonFences: offered.length > 0 });
-    const reasoning = new ToolScanner({ jsonFences: false });
+    const answer = new ToolScanner({ jsonCalls: offered.length > 0 });
+    const reasoning = new ToolScanner({ jsonCalls: false });
     const out: ChatEvent[] = [];
 
     const takeCalls = (calls: ToolCall[], into: ToolCall[]): void => {
       for (const c of calls) if (parallel || emitted + into.length === 0) into.push(c);
     };
     /** 'text': not a call after all; 'dropped': call markup with nothing to call; 'calls': a call block. */
-    const useBlock = (raw: string, closed: boolean, fromJsonFence: boolean): 'text' | 'dropped' | 'calls' => {
-      const parsed = fromJsonFence ? jsonFenceCalls(raw, offered) : parseBlock(raw);
+    const useBlock = (seg: Exclude<Segment, { kind: 'text' }>): 'text' | 'dropped' | 'calls' => {
+      const parsed = seg.kind === 'block' ? parseBlock(seg.raw) : jsonValueCalls(seg, offered);
       if (!parsed.callShaped) return 'text';
       if (offered.length === 0) {
-        opts.onNote?.({ kind: 'call_ignored', detail: 'functions not offered' });
+        note({ kind: 'call_ignored' });
         return 'dropped';
       }
-      if (!closed && state.finish === 'length') {
+      if (seg.kind !== 'json-fence' && !seg.closed && state.finish === 'length') {
         // Cut by the length limit: never half a call; the client sees finish_reason length.
-        opts.onNote?.({ kind: 'call_cut_by_length' });
+        note({ kind: 'parse_failure', reason: 'cut_by_length' });
         return 'calls';
       }
+      if (parsed.format !== 'canonical' && parsed.format !== 'none') note({ kind: 'drift', format: parsed.format });
+      for (const _ of parsed.problems) note({ kind: 'parse_failure', reason: 'unreadable_block' });
       const built = buildCalls(parsed.calls, offered, opts.schemas, opts.schemaMismatch, opts.newId ?? newCallId);
+      for (const n of built.notes) note(n);
       state.problems.push(...parsed.problems, ...built.problems);
       takeCalls(built.calls, state.calls);
       return 'calls';
     };
     const onAnswer = (segments: Segment[]): void => {
       for (const seg of segments) {
-        const use = seg.kind === 'text' ? 'text' : useBlock(seg.raw, seg.kind === 'json-fence' || seg.closed, seg.kind === 'json-fence');
+        const use = seg.kind === 'text' ? 'text' : useBlock(seg);
         if (use === 'dropped') continue;
         if (use === 'calls') {
           state.blockSeen = true;
@@ -110,7 +115,7 @@ export async function* toolPipeline(source: AsyncIterable<ChatEvent>, opts: Tool
           continue;
         }
         const text = seg.kind === 'text' ? seg.text : seg.raw;
-        if (state.blockSeen) opts.onNote?.({ kind: 'text_after_calls_dropped', detail: String(text.length) });
+        if (state.blockSeen) note({ kind: 'text_after_calls_dropped', chars: text.length });
         else if (jsonFormat) state.json += text;
         else if (visible) out.push({ type: 'text-delta', text });
       }
@@ -174,7 +179,7 @@ export async function* toolPipeline(source: AsyncIterable<ChatEvent>, opts: Tool
     onReasoning(reasoning.end());
     onAnswer(answer.end());
     if (emitted === 0 && state.reasoningCalls.length > 0) {
-      opts.onNote?.({ kind: 'calls_from_reasoning' });
+      note({ kind: 'drift', format: 'in_reasoning' });
       for (const call of state.reasoningCalls) {
         emitted++;
         out.push({ type: 'tool-call', call });
@@ -202,6 +207,7 @@ export async function* toolPipeline(source: AsyncIterable<ChatEvent>, opts: Tool
         yield { type: 'finish', reason: state.finish };
         return;
       }
+      note({ kind: 'parse_failure', reason: 'invalid_json_output' });
       repair = `Your reply is not valid for the requested output format: ${result.problems.join('; ')}. Reply with only the corrected JSON value, no prose and no code fence.`;
       failure = new ProxyError('invalid_json_output', `The model's reply is not valid JSON for the requested response_format: ${result.problems.join('; ')}.`, { param: 'response_format' });
     }
@@ -211,16 +217,21 @@ export async function* toolPipeline(source: AsyncIterable<ChatEvent>, opts: Tool
       return;
     }
     if (attempt >= opts.repairTurns || !position.chatId) throw failure!;
-    opts.onNote?.({ kind: 'repair_turn', detail: failure!.code });
+    note({ kind: 'repair_turn', reason: failure!.code as RepairReason });
     events = await opts.followUp(repair, { ...position });
   }
 }
 
-/** A fenced json block is a call only when it names an offered function. */
-function jsonFenceCalls(raw: string, offered: readonly ToolSpec[]): ReturnType<typeof parseBlock> {
-  const body = raw.replace(/^[^\n]*\n/, '').replace(/\n?[ \t]*(?:`{3,}|~{3,})[ \t]*\n?$/, '');
+/**
+ * A fenced json block, or a bare JSON value the reply started with, is a call only when it
+ * names an offered function (a bare value must also carry arguments: an answer that merely
+ * has a `name` stays an answer).
+ */
+function jsonValueCalls(seg: Extract<Segment, { kind: 'json-fence' | 'json-bare' }>, offered: readonly ToolSpec[]): ParsedBlock {
+  const fenced = seg.kind === 'json-fence';
+  const body = fenced ? seg.raw.replace(/^[^\n]*\n/, '').replace(/\n?[ \t]*(?:`{3,}|~{3,})[ \t]*\n?$/, '') : seg.raw;
   const parsed = parseJsonLoose(body.trim());
-  const calls = parsed ? callsFromJson(parsed.value) : [];
+  const calls = parsed ? callsFromJson(parsed.value, !fenced) : [];
   const named = calls.length > 0 && calls.every((c) => resolveToolName(c.name, offered) !== undefined);
-  return { calls: named ? calls : [], callShaped: named, problems: [] };
+  return { calls: named ? calls : [], format: fenced ? 'json_fence' : 'json_bare', callShaped: named, problems: [] };
 }

@@ -4,8 +4,8 @@ import { splitAt } from '../upstream/kimi/stream-util.js';
 import { ToolScanner, type Segment } from './scanner.js';
 
 /** Runs the scanner over pieces; adjacent text segments are merged (their cut is not meaningful). */
-function scan(pieces: string[], jsonFences = true): Segment[] {
-  const s = new ToolScanner({ jsonFences });
+function scan(pieces: string[], jsonCalls = true): Segment[] {
+  const s = new ToolScanner({ jsonCalls });
   const out: Segment[] = [];
   for (const p of pieces) out.push(...s.push(p));
   out.push(...s.end());
@@ -30,6 +30,11 @@ const SAMPLES = [
   'unclosed <invoke name="read"><parameter name="p">1</parameter>',
   '```json\n{"unterminated": true',
   '  ``\n`` not a fence ```\n',
+  'K3 <|open|>tools<|sep|><|open|>call tool="read" index="1"<|sep|><|open|>argument key="p" type="string"<|sep|>a<|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|> after',
+  'Write `<|KP|tool_calls>` or ``a ` <invoke name="x"> `` to call; `[call:x]` too.\nA stray ` <tool_calls> hides\n<|KP|tool_calls><|KP|invoke name="r"></|KP|invoke></|KP|tool_calls>',
+  ' \n{"name": "read", "arguments": {"p": "a}\\"{"}}\n{"name":"b","arguments":{}} then text',
+  '{"answer": "<|KP|tool_calls>", "n": [1, 2]}',
+  '[{"name": "x", "arguments": {}}]',
 ];
 
 describe('ToolScanner', () => {
@@ -43,7 +48,7 @@ describe('ToolScanner', () => {
   });
 
   it('holds back only a suffix that may start a marker', () => {
-    const s = new ToolScanner({ jsonFences: true });
+    const s = new ToolScanner({ jsonCalls: true });
     expect(s.push('Hello <|K')).toEqual([{ kind: 'text', text: 'Hello ' }]);
     expect(s.push('x')).toEqual([{ kind: 'text', text: '<|Kx' }]);
     expect(s.push(' and [func')).toEqual([{ kind: 'text', text: ' and ' }]);
@@ -70,6 +75,39 @@ describe('ToolScanner', () => {
     expect(scan(['unclosed <invoke name="read">1']).at(-1)).toEqual({ kind: 'block', raw: '<invoke name="read">1', closed: false });
   });
 
+  it('treats markers inside inline code as text; a span ends at its closing run or its line', () => {
+    const talk = 'Use `<|KP|tool_calls>` and ``<invoke name="x"> ` `` and `[call:x]` to call.';
+    expect(scan([talk])).toEqual([{ kind: 'text', text: talk }]);
+    const stray = 'An odd ` <tool_calls> here\n<|tool_calls_section_begin|>x<|tool_calls_section_end|>';
+    expect(scan([stray]).map((s) => s.kind)).toEqual(['text', 'block']);
+    expect(scan([stray])[0]).toEqual({ kind: 'text', text: 'An odd ` <tool_calls> here\n' });
+  });
+
+  it('captures Kimi K3 XTML markup as a block', () => {
+    const xtml = '<|open|>tools<|sep|><|open|>call tool="read" index="1"<|sep|><|open|>argument key="p" type="string"<|sep|>a<|close|>argument<|sep|><|close|>call<|sep|><|close|>tools<|sep|>';
+    expect(scan([`Hi ${xtml} bye`])).toEqual([
+      { kind: 'text', text: 'Hi ' },
+      { kind: 'block', raw: xtml, closed: true },
+      { kind: 'text', text: ' bye' },
+    ]);
+    expect(scan(['x <|open|>call tool="r"<|sep|>']).at(-1)).toEqual({ kind: 'block', raw: '<|open|>call tool="r"<|sep|>', closed: false });
+  });
+
+  it('holds a reply that starts as a JSON call until it closes; other JSON and later JSON stream as text', () => {
+    const call = '{"name": "read", "arguments": {"p": "}{\\""}}';
+    expect(scan([`\n ${call}\nok`])).toEqual([
+      { kind: 'json-bare', raw: `\n ${call}`, closed: true },
+      { kind: 'text', text: '\nok' },
+    ]);
+    expect(scan(['{"answer": 42}'])).toEqual([{ kind: 'text', text: '{"answer": 42}' }]);
+    expect(scan([`Sure: ${call}`])).toEqual([{ kind: 'text', text: `Sure: ${call}` }]);
+    expect(scan([call], false)).toEqual([{ kind: 'text', text: call }]);
+    expect(scan(['{"name": "read", "argu'])).toEqual([{ kind: 'json-bare', raw: '{"name": "read", "argu', closed: false }]);
+    const s = new ToolScanner({ jsonCalls: true });
+    expect(s.push('{"answer"')).toEqual([]);
+    expect(s.push(': ')).toEqual([{ kind: 'text', text: '{"answer": ' }]);
+  });
+
   it('gives the same segments for any cut of the text (property)', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SAMPLES), fc.array(fc.nat(400), { maxLength: 12 }), (text, cuts) => {
@@ -84,7 +122,7 @@ describe('ToolScanner', () => {
       fc.property(fc.string({ maxLength: 30 }), fc.array(fc.nat(80), { maxLength: 8 }), (prefix, cuts) => {
         const clean = prefix.replace(/[<[`~|]/g, '');
         const text = `${clean}${CALL}`;
-        const s = new ToolScanner({ jsonFences: true });
+        const s = new ToolScanner({ jsonCalls: true });
         let released = '';
         for (const p of splitAt(text, cuts)) for (const seg of s.push(p)) if (seg.kind === 'text') released += seg.text;
         for (const seg of s.end()) if (seg.kind === 'text') released += seg.text;

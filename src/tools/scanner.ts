@@ -5,9 +5,14 @@
  * - Text is released as soon as it cannot be the start of a marker: only a suffix that is a
  *   prefix of a start marker (at most MAX_START_MARKER - 1 characters) is held back, and the
  *   beginning of a line that may still turn out to be a code fence.
- * - Inside ``` / ~~~ fenced code nothing is a marker. A fence labelled json (or tool_call)
- *   is held until it closes, because a model sometimes writes its call as fenced JSON; the
- *   caller decides whether it was a call or text.
+ * - Inside ``` / ~~~ fenced code and inside `inline code` nothing is a marker: an answer that
+ *   talks about the markup streams as text. An inline code span ends at its closing backtick
+ *   run or, unlike CommonMark, at the end of its line, so a stray backtick can hide a marker
+ *   on its own line only.
+ * - A fence labelled json (or tool_call) is held until it closes, because a model sometimes
+ *   writes its call as fenced JSON; the caller decides whether it was a call or text. With
+ *   `jsonCalls`, a reply that starts with a JSON object whose first key could name a call
+ *   (`name`, `function`, `tool_calls`…) is held the same way until the object closes.
  * - A block runs from a start marker to a closing wrapper tag (searched outside CDATA), or
  *   to the end of the text when the model never closed it.
  * The result depends only on the concatenated input, never on where it was cut (tested).
@@ -18,9 +23,11 @@ export type Segment =
   | { kind: 'text'; text: string }
   /** `closed`: ended by a closing tag; otherwise by the end of the text. */
   | { kind: 'block'; raw: string; closed: boolean }
-  | { kind: 'json-fence'; raw: string };
+  | { kind: 'json-fence'; raw: string }
+  /** A bare JSON value the reply started with; `closed`: its brackets balanced. */
+  | { kind: 'json-bare'; raw: string; closed: boolean };
 
-type Mode = 'text' | 'fence' | 'json-fence' | 'block';
+type Mode = 'text' | 'fence' | 'json-fence' | 'block' | 'span' | 'json-bare';
 
 interface FenceLine {
   fence: string;
@@ -36,6 +43,19 @@ const JSON_INFO_RE = /^\s*(?:json5?|jsonc|tool_calls?|tool_code)\s*$/i;
 /** A fenced block held as a possible call is released as text past this size. */
 const MAX_JSON_FENCE = 64 * 1024;
 const CDATA_OPEN = '<![CDATA[';
+/** First keys of a JSON object that may be a call (parse-block.ts reads these shapes). */
+const CALL_KEYS = new Set(['name', 'tool', 'tool_name', 'function', 'recipient_name', 'arguments', 'parameters', 'args', 'input', 'params', 'id', 'type', 'tool_calls', 'tool_call']);
+/** A held reply start that is a whole `{"key":` (with an optional `[` before it). */
+const JSON_KEY_RE = /^\s*(?:\[\s*)?\{\s*"((?:[^"\\]|\\.){0,64})"\s*:/;
+/** A held reply start that may still become one. */
+const JSON_KEY_PREFIX_RE = /^\s*(?:\[\s*)?(?:\{\s*(?:"(?:[^"\\]|\\.){0,64}(?:\\|"\s*)?)?)?$/;
+
+/** Whether a reply starting with `text` may be a bare JSON call: 'yes', 'no', or 'wait' for more. */
+function bareJsonStart(text: string): 'yes' | 'no' | 'wait' {
+  const m = JSON_KEY_RE.exec(text);
+  if (m) return CALL_KEYS.has(m[1]!.toLowerCase()) ? 'yes' : 'no';
+  return JSON_KEY_PREFIX_RE.test(text) ? 'wait' : 'no';
+}
 
 /** 'full' when `text` starts with a marker at `at`, 'partial' when what is left could still become one. */
 function markerAt(text: string, at: number): 'full' | 'partial' | 'none' {
@@ -61,6 +81,12 @@ function fenceLineAt(buf: string, i: number, final: boolean): FenceLine | 'wait'
   return m ? { fence: m[1]!, info: '', length: line.length } : undefined;
 }
 
+function backtickRun(buf: string, i: number): number {
+  let j = i;
+  while (j < buf.length && buf.charCodeAt(j) === 96) j++;
+  return j - i;
+}
+
 export class ToolScanner {
   #buf = '';
   #mode: Mode = 'text';
@@ -70,11 +96,21 @@ export class ToolScanner {
   #scanPos = 0;
   #inCdata = false;
 
-  constructor(private readonly opts: { jsonFences: boolean }) {}
+  /** Span mode: the length of the backtick run that opened the inline code. */
+  #spanTicks = 0;
+  /** Nothing but white space (and bare JSON values) so far: a bare JSON call may still start. */
+  #replyStart = true;
+  /** json-bare mode: bracket depth and string state of the scan up to #scanPos. */
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
 
-  /** True while a block or a held json fence is being captured. */
+  /** `jsonCalls`: fenced json blocks and a reply that is a bare JSON object may be calls (held until they close). */
+  constructor(private readonly opts: { jsonCalls: boolean }) {}
+
+  /** True while a block or a held JSON value is being captured. */
   get capturing(): boolean {
-    return this.#mode === 'block' || this.#mode === 'json-fence';
+    return this.#mode === 'block' || this.#mode === 'json-fence' || this.#mode === 'json-bare';
   }
 
   push(delta: string): Segment[] {
@@ -146,13 +182,70 @@ export class ToolScanner {
           this.#lineStart = nl >= 0;
           continue;
         }
+        case 'json-bare': {
+          const end = this.#bareEnd(buf);
+          if (end >= 0) {
+            out.push({ kind: 'json-bare', raw: buf.slice(i, end), closed: true });
+            this.#mode = 'text';
+            this.#lineStart = false;
+            i = end;
+            continue;
+          }
+          if (!final && buf.length - i <= MAX_JSON_FENCE) break loop;
+          if (final) {
+            out.push({ kind: 'json-bare', raw: buf.slice(i), closed: false });
+            i = buf.length;
+            this.#mode = 'text';
+            continue;
+          }
+          // Too long to be a call: read it again as ordinary text.
+          this.#mode = 'text';
+          this.#replyStart = false;
+          continue;
+        }
+        case 'span': {
+          let j = i;
+          while (j < buf.length && buf.charCodeAt(j) !== 96 /* ` */ && buf.charCodeAt(j) !== 10 /* \n */) j++;
+          text += buf.slice(i, j);
+          i = j;
+          if (i >= buf.length) break loop;
+          if (buf.charCodeAt(i) === 10) {
+            text += '\n';
+            i++;
+            this.#mode = 'text';
+            this.#lineStart = true;
+            continue;
+          }
+          const run = backtickRun(buf, i);
+          if (i + run >= buf.length && !final) break loop;
+          text += buf.slice(i, i + run);
+          i += run;
+          if (run === this.#spanTicks) this.#mode = 'text';
+          continue;
+        }
         case 'text': {
+          if (this.#replyStart && this.opts.jsonCalls) {
+            let k = i;
+            while (k < buf.length && /\s/.test(buf[k]!)) k++;
+            const start = k < buf.length ? bareJsonStart(buf.slice(k, k + 256)) : 'wait';
+            if (start === 'wait' && !final) break loop;
+            if (start === 'yes') {
+              flushText();
+              this.#mode = 'json-bare';
+              this.#scanPos = k;
+              this.#depth = 0;
+              this.#inString = false;
+              this.#escaped = false;
+              continue;
+            }
+            this.#replyStart = false;
+          }
           if (this.#lineStart) {
             const f = fenceLineAt(buf, i, final);
             if (f === 'wait') break loop;
             if (f) {
               this.#fence = f.fence;
-              if (this.opts.jsonFences && JSON_INFO_RE.test(f.info)) {
+              if (this.opts.jsonCalls && JSON_INFO_RE.test(f.info)) {
                 flushText();
                 this.#mode = 'json-fence';
                 this.#scanPos = i + f.length;
@@ -168,7 +261,7 @@ export class ToolScanner {
           let j = i;
           while (j < buf.length) {
             const c = buf.charCodeAt(j);
-            if (c === 60 /* < */ || c === 91 /* [ */ || c === 10 /* \n */) break;
+            if (c === 60 /* < */ || c === 91 /* [ */ || c === 10 /* \n */ || c === 96 /* ` */) break;
             j++;
           }
           if (j > i) {
@@ -181,6 +274,17 @@ export class ToolScanner {
             text += '\n';
             this.#lineStart = true;
             i++;
+            continue;
+          }
+          if (buf.charCodeAt(i) === 96) {
+            // An inline code span opens: markers inside it are text.
+            const run = backtickRun(buf, i);
+            if (i + run >= buf.length && !final) break loop;
+            text += buf.slice(i, i + run);
+            i += run;
+            this.#lineStart = false;
+            this.#spanTicks = run;
+            this.#mode = 'span';
             continue;
           }
           const at = markerAt(buf, i);
@@ -238,6 +342,23 @@ export class ToolScanner {
       this.#scanPos = Math.max(pos, buf.length - MAX_BLOCK_END);
       return -1;
     }
+  }
+
+  /** The index just past the bare JSON value's last bracket, or -1 when it has not closed yet. */
+  #bareEnd(buf: string): number {
+    let pos = this.#scanPos;
+    for (; pos < buf.length; pos++) {
+      const c = buf[pos]!;
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false;
+        else if (c === '\\') this.#escaped = true;
+        else if (c === '"') this.#inString = false;
+      } else if (c === '"') this.#inString = true;
+      else if (c === '{' || c === '[') this.#depth++;
+      else if ((c === '}' || c === ']') && --this.#depth === 0) return pos + 1;
+    }
+    this.#scanPos = pos;
+    return -1;
   }
 
   /** The index just past the fence's closing line (from #scanPos, a line start), or -1. */

@@ -6,6 +6,7 @@ import type { ToolCall } from '../core/chat-event.js';
 import { randomAlnum } from '../core/ids.js';
 import type { ToolSpec } from '../core/tool-spec.js';
 import type { RawCall } from './parse-block.js';
+import type { ToolNote } from './notes.js';
 import type { SchemaCache } from './schema-cache.js';
 import { ArgumentError, argumentsFromParams, parseJsonLoose } from './values.js';
 
@@ -30,6 +31,8 @@ export interface BuiltCalls {
   calls: ToolCall[];
   /** Why some calls could not be used; non-empty means a repair turn is worth it. */
   problems: string[];
+  /** The kind of each problem, and the schema mismatches (for metrics). */
+  notes: ToolNote[];
 }
 
 function argumentsOf(call: RawCall, tool: ToolSpec): Record<string, unknown> {
@@ -61,11 +64,12 @@ function argumentsOf(call: RawCall, tool: ToolSpec): Record<string, unknown> {
  * the tool's `strict`) says so, otherwise they are forwarded for the client to report.
  */
 export function buildCalls(raw: RawCall[], tools: readonly ToolSpec[], schemas: SchemaCache, policy: SchemaMismatchPolicy, newId = newCallId): BuiltCalls {
-  const out: BuiltCalls = { calls: [], problems: [] };
+  const out: BuiltCalls = { calls: [], problems: [], notes: [] };
   for (const call of raw) {
     const tool = resolveToolName(call.name, tools);
     if (!tool) {
       out.problems.push(`"${call.name.slice(0, 80)}" is not one of the offered tools (${tools.map((t) => t.name).join(', ')})`);
+      out.notes.push({ kind: 'parse_failure', reason: 'unknown_tool' });
       continue;
     }
     let args: Record<string, unknown>;
@@ -74,11 +78,14 @@ export function buildCalls(raw: RawCall[], tools: readonly ToolSpec[], schemas: 
     } catch (err) {
       if (!(err instanceof ArgumentError)) throw err;
       out.problems.push(`${tool.name}: ${err.message}`);
+      out.notes.push({ kind: 'parse_failure', reason: 'bad_arguments' });
       continue;
     }
     if (!tool.freeform) {
       const check = schemas.check(tool.parameters, args);
-      if (!check.ok && (policy === 'repair' || tool.strict === true)) {
+      const refuse = policy === 'repair' || tool.strict === true;
+      if (!check.ok) out.notes.push({ kind: 'schema_mismatch', action: refuse ? 'refused' : 'forwarded' });
+      if (!check.ok && refuse) {
         out.problems.push(`${tool.name}: ${check.errors.join('; ')}`);
         continue;
       }

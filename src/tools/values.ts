@@ -14,6 +14,8 @@ export interface RawParam {
   value: string;
   /** The value was (entirely) a CDATA section: taken verbatim. */
   cdata: boolean;
+  /** The type the model declared for the value (K3's `type="number"`); used only for arguments the schema does not declare. */
+  typeHint?: string;
 }
 
 export class ArgumentError extends Error {}
@@ -59,10 +61,12 @@ function coerce(name: string, p: RawParam, types: Set<JsonType>): unknown {
   if (types.size === 1 && types.has('string')) return raw;
   const text = raw.trim();
   if (types.size === 0) {
-    // Undeclared argument: structured values are recognised, everything else stays text.
-    if (/^[[{]/.test(text)) {
+    // Undeclared argument: structured values, and values the model typed as non-string, are read as JSON; the rest stays text.
+    const hint = p.typeHint?.toLowerCase();
+    if (hint === 'string') return raw;
+    if (hint !== undefined || /^[[{]/.test(text)) {
       const parsed = parseJsonLoose(text);
-      if (parsed && typeof parsed.value === 'object') return parsed.value;
+      if (parsed && (hint !== undefined || typeof parsed.value === 'object')) return parsed.value;
     }
     return raw;
   }
