@@ -18,7 +18,7 @@ describe('canonical history rendering', () => {
   it('any arguments survive rendering and parsing unchanged (property)', () => {
     fc.assert(
       fc.property(
-        fc.record({ path: fc.string(), text: fc.string({ unit: fc.constantFrom('a', '\n', '<', '>', ']', '/', '|', 'KP', ' ', '"', '\\', 'é', '😀', '<![CDATA[', ']]>') }), n: fc.integer(), opts: fc.dictionary(fc.string(), fc.jsonValue()), list: fc.array(fc.string()) }, { requiredKeys: [] }),
+        fc.record({ path: fc.string(), text: fc.string({ unit: fc.constantFrom('a', '\n', '<', '>', ']', '/', '|', 'KP', ' ', '"', '\\', 'é', '😀', '<![CDATA[', ']]>', '<|close|>tools<|sep|>', '`') }), n: fc.integer(), opts: fc.dictionary(fc.string(), fc.jsonValue()), list: fc.array(fc.string()) }, { requiredKeys: [] }),
         (args) => {
           const block = renderCallBlock([{ id: 'c', name: 'edit', arguments: JSON.stringify(args) }]);
           const s = new ToolScanner({ jsonCalls: true });
