@@ -20,6 +20,7 @@ import type { AttemptLoopOptions } from './relay/attempt-loop.js';
 import { Relay } from './relay/relay.js';
 import { runUnary } from './relay/unary.js';
 import { Metrics } from './observability/metrics.js';
+import { auxiliaryOptions } from './auxiliary/auxiliary-options.js';
 import { observePoolEvents } from './observability/pool-events.js';
 import { createOutbound, type Outbound } from './observability/outbound-proxy.js';
 import { createRequestLog } from './observability/request-log.js';
@@ -116,7 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger.debug({ tool: note }, 'tool emulation');
   };
   const tools = { schemas: new SchemaCache(), ...config.tools, onNote };
-  const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools });
+  const auxiliary = auxiliaryOptions(config.auxiliary, models);
+  const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools, ...(auxiliary ? { auxiliary } : {}) });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });
   const requestLog = createRequestLog(config, { logger, metrics, clock, store, protocol, accountName: (id) => pool.get(id)?.name });
   const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };

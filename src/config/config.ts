@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
+import { parseSignatures, type AuxiliarySignature } from '../auxiliary/signatures.js';
 import { DEFAULT_MODEL_ALIASES, parseModelAliases, type ModelAliasRule } from '../models/aliases.js';
 import { normalizeProxyUrl } from '../observability/proxy-url.js';
 import type { ConfigFileContents } from './config-file.js';
@@ -163,6 +164,21 @@ const envSchema = z.object({
   IMPLICIT_CONVERSATION_TTL_MS: int(30 * 60_000, 1_000, 30 * 86_400_000),
   LENGTH_CONTINUATIONS: int(3, 0, 20),
   TOOL_REPAIR_TURNS: int(1, 0, 3),
+  AUXILIARY_DETECTION: bool(true),
+  AUXILIARY_MODEL: z.string().optional().transform((v) => v?.trim() || undefined),
+  AUXILIARY_LOCAL_TITLES: bool(false),
+  AUXILIARY_SIGNATURES: z
+    .string()
+    .optional()
+    .transform((v, ctx): AuxiliarySignature[] => {
+      if (v === undefined || v.trim() === '') return [];
+      try {
+        return parseSignatures(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   TOOL_SCHEMA_MISMATCH: z.enum(['forward', 'repair'], { message: 'expected forward or repair' }).optional().default('forward'),
   TOOL_RESULT_MAX_CHARS: int(100_000, 1_000, 10_000_000),
   ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
@@ -255,6 +271,17 @@ export interface Config {
   implicitConversationTtlMs: number;
   /** How many times a reply cut by the upstream length limit is continued transparently (REST). */
   lengthContinuations: number;
+  /** Clients' background calls (titles, tags, follow-ups, search queries) answered cheaply (src/auxiliary, docs/quota.md). */
+  auxiliary: {
+    /** Recognise them at all. */
+    enabled: boolean;
+    /** Run them on this model instead of the requested one. */
+    model: string | undefined;
+    /** Make titles from the first words of the first user message, without calling Kimi. */
+    localTitles: boolean;
+    /** Signatures added to the built-in table. */
+    extraSignatures: AuxiliarySignature[];
+  };
   /** Emulated tool calling and JSON output (src/tools, docs/tools.md). */
   tools: {
     /** Extra upstream turns on the same chat when a call or a JSON answer cannot be used. */
@@ -383,6 +410,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
     conversationReuse: e.CONVERSATION_REUSE,
     implicitConversationTtlMs: e.IMPLICIT_CONVERSATION_TTL_MS,
     lengthContinuations: e.LENGTH_CONTINUATIONS,
+    auxiliary: { enabled: e.AUXILIARY_DETECTION, model: e.AUXILIARY_MODEL, localTitles: e.AUXILIARY_LOCAL_TITLES, extraSignatures: e.AUXILIARY_SIGNATURES },
     tools: { repairTurns: e.TOOL_REPAIR_TURNS, schemaMismatch: e.TOOL_SCHEMA_MISMATCH, resultMaxChars: e.TOOL_RESULT_MAX_CHARS },
     accounts: {
       fromFile,

@@ -7,6 +7,8 @@
  *   what is new, branched on edits, migrated when its account becomes unusable.
  * Nothing here knows the upstream protocol beyond "can it branch".
  */
+import { startAuxiliaryTurn, type AuxiliaryMark, type AuxiliaryOptions } from '../auxiliary/auxiliary-turn.js';
+import { detectAuxiliary } from '../auxiliary/detect.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import type { Clock } from '../core/clock.js';
@@ -42,6 +44,8 @@ export interface ChatServiceOptions {
   newConversationId: () => string;
   /** Tool-call and JSON-output emulation (src/tools); defaults when absent. */
   tools?: ToolOptions;
+  /** Background calls of chat clients (titles, tags…) answered cheaply (src/auxiliary); off when absent. */
+  auxiliary?: AuxiliaryOptions;
 }
 
 export interface ChatInput {
@@ -69,6 +73,8 @@ export interface StartedTurn {
   readonly accountId: string;
   /** The text sent upstream (for prompt-token estimates). */
   promptText: string;
+  /** Set when the request was a client's background call answered cheaply (request log, metrics). */
+  auxiliary?: AuxiliaryMark;
   abandon(): void;
 }
 
@@ -114,6 +120,10 @@ export class ChatService {
       throw new ProxyError('invalid_request', 'messages must contain at least one user message.', { param: 'messages' });
     }
     checkToolRequest(input.tools, input.responseFormat, this.tools.schemas);
+    const aux = this.opts.auxiliary;
+    // A background call of a chat client: never a conversation of its own, never a turn.
+    const call = aux && !input.conversationId ? detectAuxiliary(input.messages, aux.signatures, input.tools !== undefined || input.responseFormat !== undefined) : undefined;
+    if (aux && call) return startAuxiliaryTurn({ relay: this.opts.relay, janitor: this.opts.janitor, options: aux }, call, input.model, input.signal, input.onUpstreamFailure);
     if (input.conversationId) return this.startStateful(input, input.conversationId);
     if (this.opts.conversationReuse === 'auto') return this.startImplicit(input);
     return this.startStateless(input);

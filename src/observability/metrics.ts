@@ -42,7 +42,12 @@ export interface RequestSample {
   promptTokens?: number;
   completionTokens?: number;
   errorCode?: string;
+  /** A client's background call answered the cheap way. */
+  auxiliary?: { task: string; answeredBy: string };
 }
+
+/** Kimi's own failures (the upstream_* codes and its usage limit). */
+const fromKimi = (code: string): boolean => code.startsWith('upstream_') || code === 'quota_exhausted';
 
 const TTFB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -63,6 +68,7 @@ export class Metrics {
   private readonly toolParseFailures: Counter<'reason'>;
   private readonly toolSchemaMismatches: Counter<'action'>;
   private readonly toolRepairTurns: Counter<'reason'>;
+  private readonly auxiliary: Counter<'task' | 'answered_by'>;
 
   constructor(sources: MetricsSources, opts: MetricsOptions) {
     const registers = [this.registry];
@@ -178,6 +184,12 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    this.auxiliary = new Counter({
+      name: 'kimi_proxy_auxiliary_requests_total',
+      help: "Clients' background calls (titles, tags, follow-ups, search queries) answered the cheap way, by task and by who answered (kimi, local).",
+      labelNames: ['task', 'answered_by'],
+      registers,
+    });
     for (const reason of ['body_timeout', 'body_not_allowed', 'bad_request']) this.cuts.inc({ reason }, 0);
     for (const action of ['forwarded', 'refused']) this.toolSchemaMismatches.inc({ action }, 0);
     for (const reason of ['invalid_tool_call', 'missing_tool_call', 'invalid_json_output']) this.toolRepairTurns.inc({ reason }, 0);
@@ -209,7 +221,8 @@ export class Metrics {
     if (s.ttfbMs !== undefined) this.ttfb.observe({ model: s.model }, s.ttfbMs / 1000);
     if (s.promptTokens) this.tokens.inc({ type: 'prompt', model: s.model }, s.promptTokens);
     if (s.completionTokens) this.tokens.inc({ type: 'completion', model: s.model }, s.completionTokens);
-    if (s.errorCode?.startsWith('upstream_')) this.upstreamErrors.inc({ code: s.errorCode });
+    if (s.errorCode !== undefined && fromKimi(s.errorCode)) this.upstreamErrors.inc({ code: s.errorCode });
+    if (s.auxiliary) this.auxiliary.inc({ task: s.auxiliary.task, answered_by: s.auxiliary.answeredBy });
   }
 
   /** An upstream failure that moved the request to another account (it never reached the client). */
@@ -221,7 +234,7 @@ export class Metrics {
   failover(err: unknown): void {
     const code = isProxyError(err) ? err.code : 'unknown';
     this.failovers.inc({ code });
-    if (code.startsWith('upstream_')) this.upstreamErrors.inc({ code });
+    if (fromKimi(code)) this.upstreamErrors.inc({ code });
   }
 
   /** What the tool emulation noticed in one reply; labels are fixed words, never client content. */

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
+import type { AuxiliaryMark } from '../auxiliary/auxiliary-turn.js';
 import type { Clock } from '../core/clock.js';
 import { isProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
@@ -50,7 +51,7 @@ export class ChatTrack {
   streamOpen = false;
   /** The request's failed upstream attempts, in order, and what followed each. */
   readonly failures: AttemptFailure[] = [];
-  private turnRef: { readonly accountId: string } | undefined;
+  private turnRef: { readonly accountId: string; readonly auxiliary?: AuxiliaryMark } | undefined;
 
   constructor(
     private readonly start: number,
@@ -70,7 +71,7 @@ export class ChatTrack {
   }
 
   /** The turn serving the request (its account may change until output starts). */
-  setTurn(turn: { readonly accountId: string }): void {
+  setTurn(turn: { readonly accountId: string; readonly auxiliary?: AuxiliaryMark }): void {
     this.turnRef = turn;
   }
 
@@ -79,7 +80,12 @@ export class ChatTrack {
   };
 
   get accountId(): string | undefined {
-    return this.turnRef?.accountId;
+    return this.turnRef?.accountId || undefined;
+  }
+
+  /** Set when the request was a client's background call answered the cheap way. */
+  get auxiliary(): AuxiliaryMark | undefined {
+    return this.turnRef?.auxiliary;
   }
 
   /** Counts the stream as open and notes when its first frame was produced. */
@@ -211,6 +217,7 @@ export class RequestLog {
             promptTokens: usage?.prompt_tokens,
             completionTokens: usage?.completion_tokens,
             tokensEstimated: usage ? true : undefined,
+            auxiliary: chat.auxiliary ? `${chat.auxiliary.task} (${chat.auxiliary.client}, ${chat.auxiliary.answeredBy})` : undefined,
           }),
         );
       }
@@ -232,6 +239,7 @@ export class RequestLog {
       ...(chat.ttfbMs !== undefined ? { ttfbMs: chat.ttfbMs } : {}),
       ...(usage ? { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens } : {}),
       ...(errorCode !== undefined ? { errorCode } : {}),
+      ...(chat.auxiliary ? { auxiliary: chat.auxiliary } : {}),
     });
     const entry: RequestLogEntry = stripUndefined({
       id: randomUUID(),
@@ -251,6 +259,7 @@ export class RequestLog {
       errorCode,
       upstreamCode,
       failedAttempts: attempts,
+      auxiliary: chat.auxiliary?.task,
     });
     this.opts.entries.add(entry);
   }

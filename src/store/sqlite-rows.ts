@@ -163,6 +163,7 @@ export interface RequestLogRow {
   upstream_code: string | null;
   /** JSON array of FailedAttempt. */
   failed_attempts: string | null;
+  auxiliary: string | null;
 }
 
 export function requestLogToRow(e: RequestLogEntry): RequestLogRow {
@@ -184,6 +185,7 @@ export function requestLogToRow(e: RequestLogEntry): RequestLogRow {
     error_code: e.errorCode ?? null,
     upstream_code: e.upstreamCode ?? null,
     failed_attempts: e.failedAttempts === undefined ? null : JSON.stringify(e.failedAttempts),
+    auxiliary: e.auxiliary ?? null,
   };
 }
 
@@ -207,6 +209,7 @@ export function rowToRequestLog(row: RequestLogRow): RequestLogEntry {
   setIf(e, 'errorCode', row.error_code);
   setIf(e, 'upstreamCode', row.upstream_code);
   if (row.failed_attempts !== null) e.failedAttempts = JSON.parse(row.failed_attempts) as FailedAttempt[];
+  setIf(e, 'auxiliary', row.auxiliary);
   return e;
 }
 

@@ -137,6 +137,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'request log: failed attempts',
     sql: `ALTER TABLE request_log ADD COLUMN failed_attempts TEXT;`,
   },
+  {
+    version: 4,
+    name: 'request log marks auxiliary calls',
+    sql: `ALTER TABLE request_log ADD COLUMN auxiliary TEXT;`,
+  },
 ];
 
 /** The version a database has once every known migration ran. */

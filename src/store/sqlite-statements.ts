@@ -111,9 +111,9 @@ export function prepareStatements(db: Database) {
 
     appendRequestLog: db.prepare(
       `INSERT INTO request_log (id, at, request_id, key_name, model, account_name, protocol, conversation_id,
-         stream, status, ttfb_ms, duration_ms, prompt_tokens, completion_tokens, error_code, upstream_code, failed_attempts)
+         stream, status, ttfb_ms, duration_ms, prompt_tokens, completion_tokens, error_code, upstream_code, failed_attempts, auxiliary)
        VALUES (@id, @at, @request_id, @key_name, @model, @account_name, @protocol, @conversation_id,
-         @stream, @status, @ttfb_ms, @duration_ms, @prompt_tokens, @completion_tokens, @error_code, @upstream_code, @failed_attempts)`,
+         @stream, @status, @ttfb_ms, @duration_ms, @prompt_tokens, @completion_tokens, @error_code, @upstream_code, @failed_attempts, @auxiliary)`,
     ),
     listRequestLog: db.prepare<RequestLogRow>('SELECT * FROM request_log ORDER BY at DESC, rowid DESC LIMIT ?'),
     listRequestLogBefore: db.prepare<RequestLogRow>('SELECT * FROM request_log WHERE at < ? ORDER BY at DESC, rowid DESC LIMIT ?'),

@@ -100,6 +100,8 @@ export interface RequestLogEntry {
   upstreamCode?: string;
   /** The upstream attempts that failed before the answer, in order (retries, failovers, migrations). */
   failedAttempts?: FailedAttempt[];
+  /** A client's background call answered the cheap way: its task (`title`, `tags`, `follow-ups`, `queries`). */
+  auxiliary?: string;
 }
 
 /** One failed upstream attempt of a logged request: the account's name, never its token. */

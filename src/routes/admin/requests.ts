@@ -30,6 +30,11 @@ const query = z.object({
     .optional()
     .describe('Only this status (429) or class (4xx).'),
   error_code: text.describe("Only requests that failed with this code (the proxy's or Kimi's)."),
+  auxiliary: z
+    .string()
+    .regex(/^(?:true|false|title|tags|follow-ups|queries)$/, { error: 'expected true, false, title, tags, follow-ups or queries' })
+    .optional()
+    .describe("true: only clients' background calls (titles, tags…); false: only the others; a task name: only that task."),
 });
 
 const entry = object('One request (names, codes and timings only: never a message, token, key or cookie).', {
@@ -61,6 +66,7 @@ const entry = object('One request (names, codes and timings only: never a messag
     ),
     'The failed upstream attempts, in order (empty when the first attempt answered).',
   ),
+  auxiliary: orNull(oneOf(['title', 'tags', 'follow-ups', 'queries'], "A client's background call answered the cheap way: its task.")),
 });
 
 function view(e: RequestLogEntry): Record<string, unknown> {
@@ -82,6 +88,7 @@ function view(e: RequestLogEntry): Record<string, unknown> {
     error_code: e.errorCode ?? null,
     upstream_code: e.upstreamCode ?? null,
     failed_attempts: e.failedAttempts ?? [],
+    auxiliary: e.auxiliary ?? null,
   };
 }
 
@@ -91,6 +98,10 @@ function matcher(q: z.output<typeof query>): ((e: RequestLogEntry) => boolean) |
   if (q.account) tests.push((e) => e.accountName === q.account);
   if (q.model) tests.push((e) => e.model === q.model);
   if (q.error_code) tests.push((e) => e.errorCode === q.error_code || e.upstreamCode === q.error_code);
+  if (q.auxiliary) {
+    const a = q.auxiliary;
+    tests.push(a === 'true' ? (e) => e.auxiliary !== undefined : a === 'false' ? (e) => e.auxiliary === undefined : (e) => e.auxiliary === a);
+  }
   if (q.status) {
     const s = q.status.toLowerCase();
     tests.push(s.endsWith('xx') ? (e) => Math.floor(e.status / 100) === Number(s[0]) : (e) => e.status === Number(s));

@@ -25,6 +25,8 @@ interface Entry {
   error_code: string | null;
   upstream_code: string | null;
   failed_attempts: FailedAttempt[];
+  /** A client's background call (title, tags…) answered the cheap way: its task. */
+  auxiliary: string | null;
 }
 
 interface FailedAttempt {
@@ -64,6 +66,7 @@ const DETAIL_FIELDS: Array<[keyof Entry, TextKey | string]> = [
   ['completion_tokens', 'completion tokens'],
   ['error_code', 'log.errorCode'],
   ['upstream_code', 'upstream code'],
+  ['auxiliary', 'log.auxiliary'],
 ];
 
 export function Requests() {
@@ -169,7 +172,15 @@ export function Requests() {
                 <tr key={e.id} data-request={e.request_id} data-failed-attempts={e.failed_attempts.length}>
                   <td>{fmt.date(Math.floor(e.at / 1000))}</td>
                   <td class={e.status >= 400 ? 'danger-text' : ''}>{e.status}</td>
-                  <td>{e.model ?? '—'}</td>
+                  <td>
+                    {e.model ?? '—'}
+                    {e.auxiliary ? (
+                      <span class="badge" title={t('log.auxiliary')} data-testid="auxiliary">
+                        {' '}
+                        {e.auxiliary}
+                      </span>
+                    ) : null}
+                  </td>
                   <td>{e.key_name ?? '—'}</td>
                   <td>
                     {e.account_name ?? '—'}
