@@ -20,6 +20,8 @@ import type { AttemptLoopOptions } from './relay/attempt-loop.js';
 import { Relay } from './relay/relay.js';
 import { runUnary } from './relay/unary.js';
 import { Metrics } from './observability/metrics.js';
+import { fetchQuota } from './accounts/quota.js';
+import { QuotaWatch } from './accounts/quota-watch.js';
 import { auxiliaryOptions } from './auxiliary/auxiliary-options.js';
 import { observePoolEvents } from './observability/pool-events.js';
 import { createOutbound, type Outbound } from './observability/outbound-proxy.js';
@@ -44,7 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Upstream calls go through the outbound proxies (global, per account) when configured.
   const outbound: Outbound | undefined = deps.dispatcher ? undefined : createOutbound({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, env: config.observability.proxy, accounts: () => pool.list() });
   const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, dispatcher: deps.dispatcher ?? outbound!.dispatcher });
-  const metrics = new Metrics({ accounts: () => pool.status(), queueLength: () => pool.counters().queueLength }, { version: VERSION });
+  const metrics = new Metrics({ accounts: () => pool.status(), queueLength: () => pool.counters().queueLength, quota: (id) => quota.get(id) }, { version: VERSION });
   const accounts = loadAccounts({
     tokens: config.kimiTokens,
     accounts: config.accounts.fromFile,
@@ -56,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     store,
     clock,
     selection: config.accounts.selection,
+    dayTimeZone: config.accounts.dayTimeZone,
     maxQueue: config.accounts.queueMax,
     maxWaitMs: config.accounts.queueWaitMs,
     breakerThreshold: config.accounts.breakerThreshold,
@@ -72,6 +75,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     onEvent: observePoolEvents({ metrics, logger, accountName: (id) => pool.get(id)?.name }),
   });
   await pool.init();
+  const quota = new QuotaWatch({
+    pool,
+    clock,
+    intervalMs: config.accounts.quotaPollMs,
+    fetch: (credentials, signal) => fetchQuota(http, late.client?.protocol ?? 'connect', { credentials, signal }, () => clock.now()),
+  });
   // Account changes made through the admin API, on this instance or any other sharing the store.
   const onRegistryError = (op: string, err: unknown): void => logger.warn({ op, err: (err as Error).message }, 'could not apply stored account changes');
   const accountRegistry = new AccountRegistry({ store, pool, clock, syncMs: config.accounts.syncMs, onError: onRegistryError });
@@ -121,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools, ...(auxiliary ? { auxiliary } : {}) });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });
   const requestLog = createRequestLog(config, { logger, metrics, clock, store, protocol, accountName: (id) => pool.get(id)?.name });
-  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
+  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, quota, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
 
   const fastify = createServer({
     logger,
@@ -134,6 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   janitor.start();
   requestLog.start();
+  quota.start();
   const proxies = outbound?.describe();
   if (proxies && (proxies.global || Object.keys(proxies.perAccount).length > 0)) logger.info({ proxy: proxies.global, accountProxies: proxies.perAccount }, 'upstream calls go through an outbound proxy');
   if (client.listModels && pool.size > 0) void models.refresh();
@@ -146,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await drain.run(fastify);
       await janitor.stop();
       accountRegistry.stop();
+      quota.stop();
       await pool.close();
       await http.close();
       await outbound?.close();

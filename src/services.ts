@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountRegistry } from './accounts/account-registry.js';
 import type { AccountPool } from './accounts/pool.js';
+import type { QuotaWatch } from './accounts/quota-watch.js';
 import type { ApiKeyService } from './auth/api-keys.js';
 import type { Config } from './config/config.js';
 import type { Clock } from './core/clock.js';
@@ -36,6 +37,8 @@ export interface AppServices {
   apiKeys: ApiKeyService;
   /** Run-time account changes shared by every instance using the store. */
   accountRegistry: AccountRegistry;
+  /** The last quota Kimi reported per account, polled and read on demand. */
+  quota: QuotaWatch;
 }
 
 /** The injected parts of an app (tests build several apps side by side against an emulator). */

@@ -1,7 +1,30 @@
 /** Kimi's usage limits end to end: an account that runs out rests, others serve, the client sees an error only when all are out. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkAccounts, formatCheckReport } from '../src/accounts/check.js';
 import type { AccountStatus } from '../src/accounts/pool.js';
+import { JumpClock } from './helpers/jump-clock.js';
 import { postJson, startHarness, type Harness, type HarnessOptions } from './helpers/harness.js';
+
+const ADMIN_TOKEN = 'adm-0123456789abcdef-quota';
+const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
+
+/** Chat calls the emulator received, in order, by the name of the proxy account that sent them (its stable device id). */
+function chatCalls(h: Harness): string[] {
+  const byDevice = new Map(h.app.services.pool.list().map((a) => [a.deviceId, a.name]));
+  return h.emulator
+    .stats()
+    .recentRequests.filter((r) => CHAT_PATH.test(r.path))
+    .map((r) => byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown');
+}
+
+async function admin(h: Harness, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${h.base}/admin/api${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return res.json();
+}
 
 const ask = (h: Harness, text: string) => postJson(h, { model: 'k2', messages: [{ role: 'user', content: text }] });
 
@@ -14,7 +37,7 @@ function statusOf(h: Harness, name: string): AccountStatus {
 describe('usage limits end to end', () => {
   let h: Harness | undefined;
   const start = async (opts: HarnessOptions): Promise<Harness> => {
-    h = await startHarness(opts);
+    h = await startHarness({ ...opts, emulator: { maxEventsLogged: 200, ...opts.emulator } });
     return h;
   };
   afterEach(async () => {
@@ -52,5 +75,41 @@ describe('usage limits end to end', () => {
     expect(again.json.error.code).toBe('quota_exhausted');
     expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(590);
     expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(600);
+  });
+
+  it('fill-first uses account A until its usage limit, then B; kimi-proxy check shows the remaining quota', async () => {
+    const h = await start({ env: { KIMI_PROTOCOL: 'rest', ACCOUNT_SELECTION: 'fill-first' } });
+    h.emulator.control.setQuota('tok-alpha', { limit: 3, resetSec: 3600 });
+    h.emulator.control.setQuota('tok-beta', { limit: 10, resetSec: 3600 });
+    for (let i = 0; i < 6; i++) expect((await ask(h, `question ${i}`)).status).toBe(200);
+    // The fourth request met A's limit and moved to B before any output.
+    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-1', 'account-1', 'account-2', 'account-2', 'account-2']);
+    const report = await checkAccounts(h.app.services);
+    expect(report.accounts.map((a) => a.quota)).toEqual([expect.objectContaining({ remaining: 0, total: 3 }), expect.objectContaining({ remaining: 7, total: 10 })]);
+    const text = formatCheckReport(report);
+    expect(text).toMatch(/account-1 .* 0\/3 left; usage limit reached, back in (59m|1h 0m)/);
+    expect(text).toMatch(/account-2 .* 7\/10 left/);
+    // The same numbers in /metrics and the admin API.
+    const metrics = await (await fetch(`${h.base}/metrics`)).text();
+    expect(metrics).toMatch(/kimi_proxy_account_quota_remaining\{account="account-2"\} 7/);
+  });
+
+  it('a daily request budget set in the admin API rests the account until the next day (moved clock)', async () => {
+    const clock = new JumpClock();
+    // Access tokens that outlive the jump to the next day (the emulator judges them in real time).
+    const h = await start({ clock, emulator: { accessTokenTtlSec: 3 * 86_400 }, env: { ACCOUNT_SELECTION: 'fill-first', ADMIN_TOKEN, DAILY_BUDGET_TIMEZONE: 'UTC' } });
+    const patched = await admin(h, 'PATCH', '/accounts/account-1', { daily_requests: 2 });
+    expect(patched).toMatchObject({ daily_requests: 2, daily_used: 0 });
+    for (let i = 0; i < 4; i++) expect((await ask(h, `question ${i}`)).status).toBe(200);
+    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-2', 'account-2']);
+    const view = await admin(h, 'GET', '/accounts/account-1');
+    expect(view).toMatchObject({ state: 'cooling', rest_reason: 'daily-budget', daily_used: 2 });
+    const nextDay = Math.ceil(clock.now() / 86_400_000) * 86_400_000;
+    expect(view.cooldown_until).toBe(nextDay / 1000);
+    clock.advance(nextDay - clock.now());
+    expect((await ask(h, 'a new day')).status).toBe(200);
+    expect(chatCalls(h).at(-1)).toBe('account-1');
+    const after = await admin(h, 'GET', '/accounts/account-1');
+    expect(after).toMatchObject({ state: 'healthy', daily_used: 1 });
   });
 });

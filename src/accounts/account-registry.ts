@@ -21,7 +21,7 @@ const LOCK_TTL_MS = 10_000;
 const LOCK_WAIT_MS = 5_000;
 const LOCK_POLL_MS = 50;
 
-export type SettingsChange = Partial<Pick<AccountSettings, 'weight' | 'maxConcurrent' | 'minIntervalMs' | 'disabled'>>;
+export type SettingsChange = Partial<Pick<AccountSettings, 'weight' | 'maxConcurrent' | 'minIntervalMs' | 'disabled' | 'dailyRequests'>>;
 
 export interface RegistryEntry {
   name: string;

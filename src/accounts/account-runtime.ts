@@ -38,6 +38,8 @@ export interface RuntimeContext {
   leaseMs: number;
   /** Renews the slots of running requests. */
   renewals: RenewalSweep;
+  /** The time zone whose midnight starts a new day for the daily request budgets. */
+  dayTimeZone: string;
   /** Runs a store operation, reporting its failure and turning it into `store_unavailable`. */
   storeCall<T>(op: string, fn: () => Promise<T>): Promise<T>;
 }
@@ -133,8 +135,8 @@ export class AccountRuntime implements LeaseOwner {
    * Admits one request when a slot is free (and, for the half-open circuit's probe, when the
    * probe is not taken here or on another instance). Undefined when the request has to wait.
    */
-  admit(probe: boolean, signal: AbortSignal | undefined): Promise<PoolLease | undefined> {
-    return this.admission.admit(probe, signal);
+  admit(probe: boolean, signal: AbortSignal | undefined, budgeted = false): Promise<PoolLease | undefined> {
+    return this.admission.admit(probe, signal, budgeted);
   }
 
   /** Spacing between request starts on this account (spec C.1): sleeps until the start reserved for this one. */
@@ -279,6 +281,20 @@ export class AccountRuntime implements LeaseOwner {
     this.ctx.wake();
   }
 
+  /** The daily budget is spent: the account rests until the next day begins. */
+  restUntil(until: number): void {
+    this.health.rest(this.ctx.clock.now(), until, 'daily-budget');
+    this.syncState('daily request budget spent');
+    this.ctx.wake();
+  }
+
+  /** The daily budget was changed at run time: a rest it caused ends (the next request counts again). */
+  budgetChanged(): void {
+    this.health.endRest('daily-budget');
+    this.syncState('daily request budget changed');
+    this.ctx.wake();
+  }
+
   setDisabled(disabled: boolean): void {
     this.health.disabled = disabled;
     this.syncState(disabled ? 'disabled' : 'enabled');
@@ -345,6 +361,8 @@ export class AccountRuntime implements LeaseOwner {
     if (until !== undefined) s.cooldownUntil = until;
     const rest = this.health.restReason(now);
     if (rest !== undefined) s.restReason = rest;
+    const dailyUsed = this.admission.dailyUsed(now);
+    if (dailyUsed !== undefined) s.dailyUsed = dailyUsed;
     if (this.health.lastError !== undefined) s.lastError = this.health.lastError;
     if (this.admission.lastUsedAt !== undefined) s.lastUsedAt = this.admission.lastUsedAt;
     return s;

@@ -11,6 +11,8 @@ export interface AccountSettings {
   minIntervalMs: number;
   /** Configured but never used. */
   disabled: boolean;
+  /** Requests per day after which the account rests until the next day (DAILY_BUDGET_TIMEZONE); 0 = no budget. */
+  dailyRequests: number;
   /** Outbound proxy for this account's upstream traffic (used by the HTTP layer, not the pool). */
   proxyUrl?: string;
 }
@@ -34,7 +36,7 @@ export interface Account extends AccountSettings {
   sessionId: string;
 }
 
-export const ACCOUNT_DEFAULTS: Readonly<AccountSettings> = { weight: 1, maxConcurrent: 2, minIntervalMs: 500, disabled: false };
+export const ACCOUNT_DEFAULTS: Readonly<AccountSettings> = { weight: 1, maxConcurrent: 2, minIntervalMs: 500, disabled: false, dailyRequests: 0 };
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 

@@ -16,7 +16,7 @@ function problems(fn: () => unknown): string[] {
 describe('account configuration', () => {
   it('applies defaults', () => {
     const [entry] = parseAccountEntries([{ name: 'main', token: 'cpmt_one' }]);
-    expect(entry).toEqual({ name: 'main', token: 'cpmt_one', weight: 1, maxConcurrent: 2, minIntervalMs: 500, disabled: false });
+    expect(entry).toEqual({ name: 'main', token: 'cpmt_one', weight: 1, maxConcurrent: 2, minIntervalMs: 500, disabled: false, dailyRequests: 0 });
   });
 
   it('names the field path of every problem', () => {

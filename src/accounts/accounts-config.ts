@@ -27,6 +27,7 @@ export const accountFields = {
   maxConcurrent: intIn(1, 64),
   minIntervalMs: intIn(0, 600_000, 'an integer number of milliseconds'),
   disabled: z.boolean({ error: 'expected true or false' }),
+  dailyRequests: intIn(0, 1_000_000, 'an integer number of requests (0 = no budget)'),
   proxyUrl: z.string({ error: 'expected a URL string' }).refine(
     (v) => {
       try {
@@ -47,6 +48,7 @@ export const accountEntrySchema = z
     maxConcurrent: accountFields.maxConcurrent.default(2),
     minIntervalMs: accountFields.minIntervalMs.default(500),
     disabled: accountFields.disabled.default(false),
+    dailyRequests: accountFields.dailyRequests.default(0),
     proxyUrl: accountFields.proxyUrl.optional(),
   })
   .strict();
@@ -112,7 +114,7 @@ export function entriesFromTokens(tokens: readonly string[], defaults: TokenAcco
   return tokens
     .map((t) => normalizeToken(t))
     .filter((t) => t !== '')
-    .map((token, i) => ({ name: `account-${i + 1}`, token, weight: 1, ...defaults, disabled: false }));
+    .map((token, i) => ({ name: `account-${i + 1}`, token, weight: 1, ...defaults, disabled: false, dailyRequests: 0 }));
 }
 
 export interface AccountSources {
@@ -160,8 +162,8 @@ function buildAccountsFrom(items: ReadonlyArray<{ entry: AccountEntry; idFrom: '
     const nameOk = claim('name', entry.name, where);
     const tokenOk = claim('token', entry.token, where);
     if (!nameOk || !tokenOk || !claim('id', id, where)) continue;
-    const { weight, maxConcurrent, minIntervalMs, disabled, proxyUrl } = entry;
-    accounts.push(makeAccount(entry.token, entry.name, id, { weight, maxConcurrent, minIntervalMs, disabled, proxyUrl }));
+    const { weight, maxConcurrent, minIntervalMs, disabled, dailyRequests, proxyUrl } = entry;
+    accounts.push(makeAccount(entry.token, entry.name, id, { weight, maxConcurrent, minIntervalMs, disabled, dailyRequests, proxyUrl }));
   }
   if (problems.length > 0) throw new AccountsConfigError(problems);
   return accounts;

@@ -5,6 +5,7 @@
  * runtime (account-runtime.ts), which leases hand their credentials, reports and release to.
  */
 import { HeldSlot } from '../store/held-slot.js';
+import { dayKey, nextDayStart } from './day-clock.js';
 import type { Account } from './account.js';
 import type { RuntimeContext } from './account-runtime.js';
 import type { AccountHealth, Availability } from './health.js';
@@ -17,9 +18,14 @@ interface Admitting extends LeaseOwner {
   readonly health: AccountHealth;
   availability(now: number): Availability;
   refreshing(now: number): boolean;
+  /** The daily budget is spent: rest until `until` (the next day). */
+  restUntil(until: number): void;
 }
 
-type AdmissionContext = Pick<RuntimeContext, 'clock' | 'store' | 'leaseMs' | 'renewals' | 'storeCall' | 'shareHealth' | 'emit' | 'wake'>;
+type AdmissionContext = Pick<RuntimeContext, 'clock' | 'store' | 'leaseMs' | 'renewals' | 'storeCall' | 'shareHealth' | 'emit' | 'wake' | 'dayTimeZone'>;
+
+/** A day's counter outlives its day by this much (a late request near midnight still finds it). */
+const DAILY_COUNTER_TTL_MS = 2 * 86_400_000;
 
 export class AccountAdmission {
   private inFlight = 0;
@@ -27,6 +33,8 @@ export class AccountAdmission {
   private lastAdmittedAt: number | undefined;
   /** The token of the cluster-wide lock held by this instance's half-open probe. */
   private probeLock: string | undefined;
+  /** Requests counted against today's budget (cluster-wide, as the store last said). */
+  private daily: { day: string; used: number } | undefined;
 
   constructor(
     private readonly rt: Admitting,
@@ -47,8 +55,30 @@ export class AccountAdmission {
     return this.lastAdmittedAt;
   }
 
+  /** Requests counted today against the daily budget, when the account has one. */
+  dailyUsed(now: number): number | undefined {
+    if (this.rt.account.dailyRequests <= 0) return undefined;
+    return this.daily?.day === dayKey(now, this.ctx.dayTimeZone) ? this.daily.used : 0;
+  }
+
+  /**
+   * Counts an admitted request against the daily budget, in the store so that every instance
+   * shares one count. The request that spends the budget still runs; the account then rests
+   * until the next day. False when the budget was already spent (another instance spent it).
+   */
+  private async countAgainstBudget(now: number): Promise<boolean> {
+    const budget = this.rt.account.dailyRequests;
+    if (budget <= 0) return true;
+    const tz = this.ctx.dayTimeZone;
+    const day = dayKey(now, tz);
+    const used = await this.ctx.storeCall('increment', () => this.ctx.store.increment(`daily:${this.rt.id}:${day}`, DAILY_COUNTER_TTL_MS));
+    this.daily = { day, used };
+    if (used >= budget) this.rt.restUntil(nextDayStart(now, tz));
+    return used <= budget;
+  }
+
   /** See AccountRuntime.admit. */
-  async admit(probe: boolean, signal: AbortSignal | undefined): Promise<PoolLease | undefined> {
+  async admit(probe: boolean, signal: AbortSignal | undefined, budgeted = false): Promise<PoolLease | undefined> {
     if (probe && !(await this.claimProbe())) return undefined;
     const key = `acct:${this.rt.id}`;
     const { maxConcurrent } = this.rt.account;
@@ -63,7 +93,7 @@ export class AccountAdmission {
     const now = this.ctx.clock.now();
     const av = this.rt.availability(now);
     const stillOk = av.kind === 'ready' || (probe && av.kind === 'pending' && !this.rt.refreshing(now));
-    if (!stillOk || signal?.aborted) {
+    if (!stillOk || signal?.aborted || (budgeted && !(await this.withinBudget(now, key, token, probe)))) {
       if (probe) this.endProbe();
       await this.ctx.store.releaseSlot(key, token).catch((err: unknown) => this.storeError('releaseSlot', err));
       signal?.throwIfAborted();
@@ -74,6 +104,17 @@ export class AccountAdmission {
     this.lastAdmittedAt = now;
     const slot = new HeldSlot(this.ctx.store, { key, token, limit: maxConcurrent, leaseMs: this.ctx.leaseMs, onStoreError: (err) => this.storeError('renewSlot', err) });
     return new PoolLease(this.rt, slot, probe, this.ctx.renewals, signal);
+  }
+
+  /** Counts the request against the daily budget; on a store failure the slot goes back and the error goes on. */
+  private async withinBudget(now: number, key: string, token: string, probe: boolean): Promise<boolean> {
+    try {
+      return await this.countAgainstBudget(now);
+    } catch (err) {
+      if (probe) this.endProbe();
+      await this.ctx.store.releaseSlot(key, token).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Spacing between request starts on this account (spec C.1): sleeps until the start reserved for this one. */

@@ -13,7 +13,8 @@
 import { policyOf } from '../core/error-policy.js';
 import type { AccountCredentials, UpstreamAccountInfo } from '../upstream/kimi/types.js';
 import { maskSecret, type Account } from './account.js';
-import type { HealthState } from './health.js';
+import type { HealthState, RestReason } from './health.js';
+import type { QuotaReading, QuotaWatch } from './quota-watch.js';
 import type { AccountPool, AccountStatus } from './pool.js';
 import type { TokenKind } from './token-kind.js';
 
@@ -36,6 +37,13 @@ export interface AccountCheck {
   state: HealthState;
   /** Kimi user id reported by the upstream. */
   userId?: string;
+  /** What Kimi reported of the account's quota (read after a successful check). */
+  quota?: QuotaReading;
+  /** The account rests: its usage limit is reached, or its daily budget spent (until `cooldownUntil`). */
+  restReason?: RestReason;
+  cooldownUntil?: number;
+  /** The account's daily request budget and today's count, when it has one. */
+  daily?: { used: number; budget: number };
   durationMs: number;
 }
 
@@ -52,6 +60,8 @@ export interface CheckDeps {
   clock?: { now(): number };
   /** Longest time one account's check may take. Default 15 s. */
   timeoutMs?: number;
+  /** Reads each working account's quota after its check. */
+  quota?: Pick<QuotaWatch, 'refresh'>;
 }
 
 const RECHECK_PREFIX = 're-check failed: ';
@@ -78,6 +88,7 @@ const statusOf = (pool: AccountPool, id: string): AccountStatus | undefined => p
 async function checkOne(deps: CheckDeps, account: Account, now: () => number): Promise<AccountCheck> {
   const started = now();
   const { status, failure, info } = statusOf(deps.pool, account.id)?.state === 'disabled' ? { status: 'disabled' as const } : await probe(deps, account.id);
+  const quota = status === 'ok' ? await deps.quota?.refresh(account.id) : undefined;
   const after = statusOf(deps.pool, account.id);
   const lastError = failure ?? (status === 'ok' ? undefined : after?.lastError);
   const result: AccountCheck = {
@@ -92,6 +103,12 @@ async function checkOne(deps: CheckDeps, account: Account, now: () => number): P
   if (after?.expiresAt !== undefined) result.expiresAt = after.expiresAt;
   if (lastError !== undefined) result.lastError = scrub(lastError, account.token);
   if (info?.userId !== undefined) result.userId = info.userId;
+  if (quota) result.quota = quota;
+  if (after?.restReason !== undefined) {
+    result.restReason = after.restReason;
+    if (after.cooldownUntil !== undefined) result.cooldownUntil = after.cooldownUntil;
+  }
+  if (account.dailyRequests > 0) result.daily = { used: after?.dailyUsed ?? 0, budget: account.dailyRequests };
   return result;
 }
 
@@ -151,16 +168,34 @@ function relative(at: number, now: number): string {
   return ms >= 0 ? `in ${text}` : `expired ${text} ago`;
 }
 
+/** The quota column: what Kimi reported, the daily budget, and a rest. */
+function quotaCell(a: AccountCheck, now: number): string {
+  const parts: string[] = [];
+  const q = a.quota;
+  if (q && 'error' in q) parts.push(`unavailable (${q.error})`);
+  else if (q) {
+    if (q.remaining !== undefined) parts.push(`${q.remaining}${q.total !== undefined ? `/${q.total}` : ''} left`);
+    if (q.usedRatio !== undefined) parts.push(`${Math.round(q.usedRatio * 1000) / 10}% of credit used`);
+  }
+  if (a.daily) parts.push(`today ${a.daily.used}/${a.daily.budget}`);
+  if (a.restReason !== undefined) {
+    const why = a.restReason === 'quota' ? 'usage limit reached' : 'daily budget spent';
+    parts.push(a.cooldownUntil !== undefined ? `${why}, back ${relative(a.cooldownUntil, now)}` : why);
+  }
+  return parts.length === 0 ? '-' : parts.join('; ');
+}
+
 /** The report as a plain-text table with a one-line summary. */
 export function formatCheckReport(report: AccountCheckReport): string {
   if (report.accounts.length === 0) return 'No Kimi account is configured (set KIMI_TOKENS or an accounts list).';
-  const header = ['ACCOUNT', 'KIND', 'TOKEN', 'ACCESS TOKEN EXPIRES', 'STATUS', 'LAST ERROR'];
+  const header = ['ACCOUNT', 'KIND', 'TOKEN', 'ACCESS TOKEN EXPIRES', 'STATUS', 'QUOTA', 'LAST ERROR'];
   const rows = report.accounts.map((a) => [
     a.name,
     a.kind,
     a.maskedToken,
     a.expiresAt === undefined ? '-' : `${new Date(a.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')} (${relative(a.expiresAt, report.checkedAt)})`,
     a.status,
+    quotaCell(a, report.checkedAt),
     a.lastError ?? '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

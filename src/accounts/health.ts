@@ -127,6 +127,13 @@ export class AccountHealth {
     return until > now ? until : undefined;
   }
 
+  /** Ends a rest for this reason (a raised or removed daily budget); other cooldowns stay. */
+  endRest(reason: RestReason): void {
+    if (this.resting?.reason !== reason) return;
+    if (this.cooldownUntil === this.resting.until) this.cooldownUntil = 0;
+    this.resting = undefined;
+  }
+
   /** Why the account rests now, when its cooldown is a rest. */
   restReason(now: number): RestReason | undefined {
     return this.resting && now < this.resting.until && now < this.cooldownUntil ? this.resting.reason : undefined;

@@ -19,6 +19,7 @@ const DEFAULTS: ResolvedPoolOptions = {
   rateLimitBaseMs: 2_000,
   rateLimitMaxMs: 300_000,
   quotaCooldownMs: 3_600_000,
+  dayTimeZone: 'UTC',
   refreshMarginMs: 300_000,
   minValidityMs: 15_000,
   assumedAccessTtlMs: 300_000,

@@ -19,7 +19,7 @@ export type RefreshFn = (req: { account: Account; refreshToken: string; signal: 
 /** Checks that an account works (the app calls the upstream user/subscription endpoint). Throws when it does not. */
 export type ProbeFn = (credentials: AccountCredentials, signal: AbortSignal) => Promise<unknown>;
 
-export type SelectionStrategy = 'round-robin' | 'least-in-flight';
+export type SelectionStrategy = 'round-robin' | 'least-in-flight' | 'fill-first';
 
 export interface AccountPoolOptions {
   /** Coordination and persistence; with a shared store, limits and rotation are cluster-wide. Default: in-process. */
@@ -53,6 +53,8 @@ export interface AccountPoolOptions {
   rateLimitBaseMs?: number;
   /** … up to this (default 5 min). */
   rateLimitMaxMs?: number;
+  /** The time zone whose midnight ends a day of the daily request budgets (`dailyRequests`). Default UTC. */
+  dayTimeZone?: string;
   /** Rest after Kimi's usage-limit answer when it gives no reset time (Retry-After). Default 1 h. */
   quotaCooldownMs?: number;
   /** Refresh this long before expiry, or at 80 % of the lifetime when that is sooner. Default 5 min. */
@@ -112,6 +114,8 @@ export interface AccountStatus {
   cooldownUntil?: number;
   /** The cooldown is a rest: Kimi's usage limit is reached, or the daily request budget is spent. */
   restReason?: RestReason;
+  /** Requests counted today against the account's daily budget (when it has one). */
+  dailyUsed?: number;
   inFlight: number;
   lastError?: string;
   lastUsedAt?: number;

@@ -38,6 +38,8 @@ export interface AcquireOptions {
   accountId?: string;
   /** Accounts already tried by this request (failover). Ignored with `accountId`. */
   exclude?: ReadonlySet<string>;
+  /** A chat turn: counts against the account's daily request budget (other calls — catalog, deletions — do not). */
+  budgeted?: boolean;
   signal?: AbortSignal;
 }
 
@@ -96,6 +98,7 @@ export class AccountPool {
       wake: () => this.queue.wake(),
       shareHealth: this.sharing,
       leaseMs: o.leaseMs,
+      dayTimeZone: o.dayTimeZone,
       renewals: new RenewalSweep(this.clock, o.leaseMs, this.closer.signal),
       storeCall: (op, fn) => this.storeCall(op, fn),
     };
@@ -237,8 +240,13 @@ export class AccountPool {
   }
 
   /** Changes an account's weight and limits at run time; the next selection and slot use them. */
-  updateSettings(accountId: string, settings: Partial<Pick<AccountSettings, 'weight' | 'maxConcurrent' | 'minIntervalMs'>>): void {
-    const { account } = this.runtime(accountId);
+  updateSettings(accountId: string, settings: Partial<Pick<AccountSettings, 'weight' | 'maxConcurrent' | 'minIntervalMs' | 'dailyRequests'>>): void {
+    const rt = this.runtime(accountId);
+    const { account } = rt;
+    if (settings.dailyRequests !== undefined && settings.dailyRequests !== account.dailyRequests) {
+      account.dailyRequests = settings.dailyRequests;
+      rt.budgetChanged();
+    }
     if (settings.weight !== undefined) account.weight = settings.weight;
     if (settings.maxConcurrent !== undefined) account.maxConcurrent = settings.maxConcurrent;
     if (settings.minIntervalMs !== undefined) account.minIntervalMs = settings.minIntervalMs;
@@ -329,7 +337,7 @@ export class AccountPool {
     const candidates = ready.filter((c) => !full?.has(c.rt.id));
     if (candidates.length === 0) return undefined;
     for (const c of await this.order(candidates)) {
-      const lease = await c.rt.admit(c.probe, opts.signal);
+      const lease = await c.rt.admit(c.probe, opts.signal, opts.budgeted === true);
       if (lease) return lease;
       full?.add(c.rt.id);
     }
@@ -338,6 +346,10 @@ export class AccountPool {
 
   private async order(ready: Ready[]): Promise<Ready[]> {
     if (ready.length === 1) return ready;
+    // Fill-first needs no rotation counter: the order is fixed.
+    if (this.opts.selection === 'fill-first') {
+      return orderCandidates('fill-first', ready.map((c, index) => ({ index, weight: c.rt.account.weight, inFlight: c.rt.inFlight })), 0).map((s) => ready[s.index]!);
+    }
     const position = await this.storeCall('increment', () => this.store.increment('rr'));
     const sel: SelectionCandidate[] = ready.map((c, index) => ({ index, weight: c.rt.account.weight, inFlight: c.rt.inFlight }));
     return orderCandidates(this.opts.selection, sel, position - 1, this.ringFor).map((s) => ready[s.index]!);

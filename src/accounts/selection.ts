@@ -3,6 +3,7 @@
  * account of weight 2 appears twice per cycle, spread out) from a position the store hands
  * out, so that a shared store makes the rotation cluster-wide. Least-in-flight prefers the
  * account with the fewest running requests per unit of weight, ties broken by the ring.
+ * Fill-first uses one account until it cannot take a request, then the next in weight order.
  */
 
 /** Integer weights with the same ratios (0.1 precision), reduced and bounded so a cycle stays short. */
@@ -66,11 +67,13 @@ export interface SelectionCandidate {
  * an unavailable account's share spreads over the others instead of going to its neighbour.
  */
 export function orderCandidates(
-  strategy: 'round-robin' | 'least-in-flight',
+  strategy: 'round-robin' | 'least-in-flight' | 'fill-first',
   candidates: readonly SelectionCandidate[],
   position: number,
   ringFor: (weights: readonly number[]) => readonly number[] = weightedRing,
 ): SelectionCandidate[] {
+  // One account until it cannot serve (cooling, resting, full), then the next: heaviest first, then configured order.
+  if (strategy === 'fill-first') return [...candidates].sort((a, b) => b.weight - a.weight || a.index - b.index);
   const ring = ringFor(candidates.map((c) => c.weight));
   const rr = ringOrder(ring, position).map((i) => candidates[i]!);
   if (strategy === 'round-robin') return rr;

@@ -34,7 +34,7 @@ describe('configuration errors', () => {
       'CITATIONS: expected list, footnotes or none, got "endnotes"',
       'REASONING_OUTPUT: expected reasoning_content, think_tags or none, got "xml"',
       'CONVERSATION_REUSE: expected auto or off, got "always"',
-      'ACCOUNT_SELECTION: expected round-robin or least-in-flight, got "random"',
+      'ACCOUNT_SELECTION: expected round-robin, least-in-flight or fill-first, got "random"',
       'QUEUE_MAX: expected an integer from 0 to 100000, got "lots"',
       'CORS_ORIGINS: expected "*" or a comma list of origins such as https://chat.example.com, got "chat.example.com"',
     ]);
@@ -55,12 +55,12 @@ describe('configuration errors', () => {
       'kimi-proxy.yaml: CITATIONS: expected list, footnotes or none, got "endnotes"',
       'kimi-proxy.yaml: API_KEY: unknown setting (every setting is listed in docs/configuration.md)',
       'kimi-proxy.yaml: accounts[0].maxConcurrent: expected an integer from 1 to 64, got 99',
-      'kimi-proxy.yaml: accounts[0]: unknown key tokn; expected name, token, weight, maxConcurrent, minIntervalMs, disabled, proxyUrl',
+      'kimi-proxy.yaml: accounts[0]: unknown key tokn; expected name, token, weight, maxConcurrent, minIntervalMs, disabled, dailyRequests, proxyUrl',
     ]);
   });
 
   it('takes per-account settings from the file', () => {
     const config = loadConfig({}, parseConfigFile(['accounts:', '  - name: main', '    token: t1', '    weight: 2', '    maxConcurrent: 1', '    minIntervalMs: 0', '    proxyUrl: http://127.0.0.1:3128'].join('\n'), 'k.yaml'));
-    expect(config.accounts.fromFile).toEqual([{ name: 'main', token: 't1', weight: 2, maxConcurrent: 1, minIntervalMs: 0, disabled: false, proxyUrl: 'http://127.0.0.1:3128' }]);
+    expect(config.accounts.fromFile).toEqual([{ name: 'main', token: 't1', weight: 2, maxConcurrent: 1, minIntervalMs: 0, disabled: false, dailyRequests: 0, proxyUrl: 'http://127.0.0.1:3128' }]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
+import { isTimeZone } from '../accounts/day-clock.js';
 import { parseSignatures, type AuxiliarySignature } from '../auxiliary/signatures.js';
 import { DEFAULT_MODEL_ALIASES, parseModelAliases, type ModelAliasRule } from '../models/aliases.js';
 import { normalizeProxyUrl } from '../observability/proxy-url.js';
@@ -183,12 +184,22 @@ const envSchema = z.object({
   TOOL_RESULT_MAX_CHARS: int(100_000, 1_000, 10_000_000),
   ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
   ACCOUNT_MIN_INTERVAL_MS: int(500, 0, 600_000),
-  ACCOUNT_SELECTION: oneOf(['round-robin', 'least-in-flight'], 'round-robin'),
+  ACCOUNT_SELECTION: oneOf(['round-robin', 'least-in-flight', 'fill-first'], 'round-robin'),
+  DAILY_BUDGET_TIMEZONE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const zone = v?.trim() || 'UTC';
+      if (isTimeZone(zone)) return zone;
+      ctx.addIssue({ code: 'custom', message: expected('an IANA time zone such as UTC or Asia/Shanghai', v!) });
+      return z.NEVER;
+    }),
   QUEUE_MAX: int(100, 0, 100_000),
   QUEUE_WAIT_MS: int(30_000, 0, 600_000),
   ACCOUNT_BREAKER_THRESHOLD: int(3, 1, 1_000),
   ACCOUNT_BREAKER_COOLOFF_MS: int(30_000, 100, 3_600_000),
   QUOTA_COOLDOWN_MS: int(3_600_000, 1_000, 7 * 86_400_000),
+  QUOTA_POLL_MS: int(900_000, 0, 86_400_000),
   ACCOUNT_LEASE_MS: int(30_000, 300, 3_600_000),
   ACCOUNT_HEALTH_SYNC_MS: int(500, 0, 600_000),
   ACCOUNT_SYNC_MS: int(2_000, 50, 600_000),
@@ -296,7 +307,9 @@ export interface Config {
     fromFile: AccountEntry[];
     maxConcurrent: number;
     minIntervalMs: number;
-    selection: 'round-robin' | 'least-in-flight';
+    selection: 'round-robin' | 'least-in-flight' | 'fill-first';
+    /** The time zone whose midnight starts a new day for the per-account `dailyRequests` budgets. */
+    dayTimeZone: string;
     queueMax: number;
     queueWaitMs: number;
     /** Consecutive 5xx/network/timeout failures that open an account's circuit. */
@@ -305,6 +318,8 @@ export interface Config {
     breakerCoolOffMs: number;
     /** How long an account rests after Kimi's usage-limit answer when Kimi gives no reset time. */
     quotaCooldownMs: number;
+    /** How often each account's quota is read from Kimi (0: only on demand). */
+    quotaPollMs: number;
     /** Lease of a concurrency slot in the store, renewed every third of it: a crashed instance's slots free themselves after this. */
     leaseMs: number;
     /** How long an instance reuses its view of the account health other instances shared (cooldowns, circuits, invalid marks). */
@@ -417,11 +432,13 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       maxConcurrent: e.ACCOUNT_MAX_CONCURRENT,
       minIntervalMs: e.ACCOUNT_MIN_INTERVAL_MS,
       selection: e.ACCOUNT_SELECTION,
+      dayTimeZone: e.DAILY_BUDGET_TIMEZONE,
       queueMax: e.QUEUE_MAX,
       queueWaitMs: e.QUEUE_WAIT_MS,
       breakerThreshold: e.ACCOUNT_BREAKER_THRESHOLD,
       breakerCoolOffMs: e.ACCOUNT_BREAKER_COOLOFF_MS,
       quotaCooldownMs: e.QUOTA_COOLDOWN_MS,
+      quotaPollMs: e.QUOTA_POLL_MS,
       leaseMs: e.ACCOUNT_LEASE_MS,
       healthSyncMs: e.ACCOUNT_HEALTH_SYNC_MS,
       syncMs: e.ACCOUNT_SYNC_MS,

@@ -32,7 +32,7 @@ function frontDoors(s: AppServices): FrontDoor[] {
     (api) => registerAnthropicRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config }),
     (api) => registerResponsesRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config, responses: new ResponseStore(s.store, clock, config.responseStoreTtlMs) }),
     (api) => registerConversationRoutes(api, { conversations }),
-    (api) => registerAccountsCheckRoute(api, { pool, client, clock }),
+    (api) => registerAccountsCheckRoute(api, { pool, client, clock, quota: s.quota }),
   ];
 }
 

@@ -7,6 +7,7 @@
  * Hot path: request series are updated once per request, when it ends; account and queue
  * gauges are read from the pool at scrape time. Nothing here runs per delta.
  */
+import type { QuotaReading } from '../accounts/quota-watch.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AccountStatus, PoolEvent } from '../accounts/pool.js';
 import type { HealthState } from '../accounts/health.js';
@@ -22,6 +23,8 @@ export const OTHER_MODEL = 'other';
 export interface MetricsSources {
   accounts: () => readonly AccountStatus[];
   queueLength: () => number;
+  /** The last quota Kimi reported for an account (accounts/quota-watch.ts), when any. */
+  quota?: (accountId: string) => QuotaReading | undefined;
 }
 
 export interface MetricsOptions {
@@ -151,6 +154,32 @@ export class Metrics {
       collect() {
         this.reset();
         for (const a of sources.accounts()) this.set({ account: a.name }, a.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'kimi_proxy_account_quota_remaining',
+      help: "Kimi's last reported remaining quota per account (REST research/usage `remain`); absent when unknown.",
+      labelNames: ['account'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of sources.accounts()) {
+          const q = sources.quota?.(a.id);
+          if (q && !('error' in q) && q.remaining !== undefined) this.set({ account: a.name }, q.remaining);
+        }
+      },
+    });
+    new Gauge({
+      name: 'kimi_proxy_account_quota_used_ratio',
+      help: "Kimi's last reported share of the credit used per account (Connect GetSubscriptionStats `amountUsedRatio`, 0 to 1); absent when unknown.",
+      labelNames: ['account'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of sources.accounts()) {
+          const q = sources.quota?.(a.id);
+          if (q && !('error' in q) && q.usedRatio !== undefined) this.set({ account: a.name }, q.usedRatio);
+        }
       },
     });
     new Gauge({ name: 'kimi_proxy_build_info', help: 'The running version (always 1).', labelNames: ['version'], registers }).set({ version: opts.version }, 1);

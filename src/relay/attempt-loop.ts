@@ -49,6 +49,8 @@ export interface AttemptTarget {
   signal?: AbortSignal;
   /** Told of every failure and what follows it (the request log's retries and failovers). */
   onFailure?: (failure: AttemptFailure) => void;
+  /** A chat turn: counts against the account's daily request budget. */
+  budgeted?: boolean;
 }
 
 /** Starts the call on a leased account; `migrated` says the request left its pinned account. */
@@ -91,7 +93,7 @@ export class AttemptLoop<T> {
       if (this.attemptNo > 1) await this.opts.clock.sleep(this.backoff(), signal);
       let lease: AccountLease;
       try {
-        lease = await this.opts.pool.acquire({ accountId: this.pinnedTo, exclude: this.tried, signal });
+        lease = await this.opts.pool.acquire({ accountId: this.pinnedTo, exclude: this.tried, signal, ...(this.target.budgeted ? { budgeted: true } : {}) });
       } catch (err) {
         if (lastError !== undefined && policyOf(err).noAccountLeft) throw lastError;
         if (!this.recover(err, undefined)) throw err;

@@ -71,7 +71,7 @@ export class Relay {
   /** Resolves when an upstream stream is open (so headers can be flushed); rejects with the last typed error. */
   async open(req: RelayRequest): Promise<RelayTurn> {
     let migration: UpstreamChatRequest | undefined;
-    const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal, onFailure: req.onFailure }, async (_lease, credentials, migrated) => {
+    const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal, onFailure: req.onFailure, budgeted: true }, async (_lease, credentials, migrated) => {
       const upstream = migrated ? (migration ??= req.migrate!()) : req.upstream;
       return { stream: await this.opts.client.chat(upstream, { credentials, signal: req.signal }), upstream };
     });

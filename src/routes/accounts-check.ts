@@ -12,7 +12,9 @@ export interface AccountsCheckRouteOptions {
   path?: string;
 }
 
-export type AccountsCheckServices = Pick<CheckDeps, 'pool' | 'client' | 'clock'>;
+export type AccountsCheckServices = Pick<CheckDeps, 'pool' | 'client' | 'clock' | 'quota'>;
+
+const sec = (ms: number | undefined): number | null => (ms === undefined ? null : Math.floor(ms / 1000));
 
 /** The report in the API's snake_case shape, with times in seconds since the epoch. */
 export function accountsCheckBody(report: AccountCheckReport): Record<string, unknown> {
@@ -30,6 +32,15 @@ export function accountsCheckBody(report: AccountCheckReport): Record<string, un
       state: a.state,
       last_error: a.lastError ?? null,
       user_id: a.userId ?? null,
+      quota: !a.quota
+        ? null
+        : 'error' in a.quota
+          ? { error: a.quota.error }
+          : { used_ratio: a.quota.usedRatio ?? null, used: a.quota.used ?? null, total: a.quota.total ?? null, remaining: a.quota.remaining ?? null, expires_at: sec(a.quota.expiresAt) },
+      rest_reason: a.restReason ?? null,
+      back_at: a.restReason ? sec(a.cooldownUntil) : null,
+      daily_requests: a.daily?.budget ?? null,
+      daily_used: a.daily?.used ?? null,
       duration_ms: a.durationMs,
     })),
   };
@@ -39,7 +50,7 @@ export function registerAccountsCheckRoute(app: FastifyInstance, services: Accou
   // Like every client route, with and without /v1 (unless mounted at a path of its own).
   for (const path of options.path ? [options.path] : ['/v1/accounts/check', '/accounts/check']) {
     app.get(path, async (_request, reply) => {
-      const report = await checkAccounts({ pool: services.pool, client: services.client, clock: services.clock });
+      const report = await checkAccounts({ pool: services.pool, client: services.client, clock: services.clock, ...(services.quota ? { quota: services.quota } : {}) });
       void reply.header('cache-control', 'no-store');
       return accountsCheckBody(report);
     });

@@ -5,7 +5,7 @@ const TOKEN_KINDS = ['access', 'refresh', 'refresh-jwt'];
 
 const quota = orNull(
   object(
-    'The quota Kimi reported at the last re-check; null before the first one. When Kimi did not answer it, only error and checked_at (the account may still work).',
+    'The quota Kimi reported at the last reading (every QUOTA_POLL_MS, a re-check, kimi-proxy check); null before the first one. When Kimi did not answer it, only error and checked_at (the account may still work).',
     {
       used_ratio: orNull(num("Share of the plan's credit used, 0…1 (Connect).")),
       expires_at: time('When the plan ends (Connect)'),
@@ -28,7 +28,8 @@ export const accountAnswer = object('A Kimi account (never its token, only a mas
   token_kind: oneOf(TOKEN_KINDS, 'The kind of the configured token.'),
   state: oneOf(['healthy', 'cooling', 'refreshing', 'invalid', 'failing', 'disabled'], 'The health of the account.'),
   expires_at: time('When the current access token expires'),
-  cooldown_until: time('When a rate-limit cooldown ends'),
+  cooldown_until: time('When a rate-limit cooldown or a rest ends'),
+  rest_reason: orNull(oneOf(['quota', 'daily-budget'], "Why a cooling account rests: Kimi's usage limit is reached, or its daily request budget is spent.")),
   in_flight: int('Requests running on the account now (this instance).'),
   requests: int('Requests served since this instance started.'),
   failures: int('Failed requests since this instance started.'),
@@ -37,6 +38,8 @@ export const accountAnswer = object('A Kimi account (never its token, only a mas
   weight: orNull(num('Share of traffic relative to the other accounts.')),
   max_concurrent: orNull(int('Requests the account may run at once.')),
   min_interval_ms: orNull(int('Least time between two request starts, in milliseconds.')),
+  daily_requests: orNull(int('Chat turns per day before the account rests until the next day; null: no budget.')),
+  daily_used: orNull(int('Chat turns counted today against the daily budget (null without one).')),
   quota,
 });
 

@@ -12,7 +12,7 @@ import { accountIdForName, maskSecret } from '../../accounts/account.js';
 import { accountFields } from '../../accounts/accounts-config.js';
 import { extractPastedToken, type PastedToken } from '../../accounts/pasted-credentials.js';
 import type { AccountStatus } from '../../accounts/pool.js';
-import { fetchQuota, type AccountQuota } from '../../accounts/quota.js';
+import { fetchQuota } from '../../accounts/quota.js';
 import { ProxyError } from '../../core/errors.js';
 import type { AppServices } from '../../services.js';
 import { accountAnswer, parsedToken, recheckAnswer, removedAccount } from './account-schemas.js';
@@ -35,6 +35,10 @@ const settingsFields = {
   max_concurrent: accountFields.maxConcurrent.optional().describe('Requests the account may run at once.'),
   min_interval_ms: accountFields.minIntervalMs.optional().describe('Least time between two request starts on the account, in milliseconds.'),
   disabled: accountFields.disabled.optional().describe('true: out of rotation (no new request gets it).'),
+  daily_requests: accountFields.dailyRequests
+    .nullable()
+    .optional()
+    .describe('Chat turns per day, then the account rests until the next day (DAILY_BUDGET_TIMEZONE); 0 or null: no budget.'),
 };
 
 const addSchema = z
@@ -67,8 +71,7 @@ function tokenOf(body: { token?: string | undefined; text?: string | undefined }
 
 export function registerAccountAdmin(app: FastifyInstance, services: AppServices): void {
   const { pool, accountRegistry: registry, clock } = services;
-  /** Last quota seen per account (quota calls are made by re-checks only). */
-  const quotas = new Map<string, AccountQuota | { error: string; checkedAt: number }>();
+  const quotas = services.quota;
 
   const view = (s: AccountStatus): Record<string, unknown> => {
     const account = pool.get(s.id);
@@ -83,6 +86,7 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
       state: s.state,
       expires_at: seconds(s.expiresAt),
       cooldown_until: seconds(s.cooldownUntil),
+      rest_reason: s.restReason ?? null,
       in_flight: s.inFlight,
       requests: s.requests,
       failures: s.failures,
@@ -91,6 +95,8 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
       weight: account?.weight ?? null,
       max_concurrent: account?.maxConcurrent ?? null,
       min_interval_ms: account?.minIntervalMs ?? null,
+      daily_requests: account && account.dailyRequests > 0 ? account.dailyRequests : null,
+      daily_used: s.dailyUsed ?? null,
       quota: !quota
         ? null
         : 'error' in quota
@@ -174,6 +180,7 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
           maxConcurrent: body.max_concurrent ?? accounts.maxConcurrent,
           minIntervalMs: body.min_interval_ms ?? accounts.minIntervalMs,
           disabled: body.disabled ?? false,
+          dailyRequests: body.daily_requests ?? 0,
         },
       };
     });
@@ -217,7 +224,8 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
   app.patch('/accounts/:id', { schema: { tags, summary: "Change an account's weight and limits", params, body: requestSchema(patchSchema), response: one } }, async (request) => {
     const status = find(request);
     const body = parseBody(patchSchema, request.body);
-    await changeSettings(status, { weight: body.weight, maxConcurrent: body.max_concurrent, minIntervalMs: body.min_interval_ms, disabled: body.disabled });
+    const dailyRequests = body.daily_requests === null ? 0 : body.daily_requests;
+    await changeSettings(status, { weight: body.weight, maxConcurrent: body.max_concurrent, minIntervalMs: body.min_interval_ms, disabled: body.disabled, dailyRequests });
     return view(current(status.id));
   });
 

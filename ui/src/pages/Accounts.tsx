@@ -23,6 +23,11 @@ export interface Account {
   weight: number | null;
   max_concurrent: number | null;
   min_interval_ms: number | null;
+  /** Requests per day before the account rests until the next day; null: no budget. */
+  daily_requests: number | null;
+  daily_used: number | null;
+  /** Why a cooling account rests: Kimi's usage limit, or its daily budget. */
+  rest_reason: 'quota' | 'daily-budget' | null;
   quota: null | { error?: string; used_ratio?: number | null; used?: number | null; total?: number | null; checked_at: number };
 }
 
@@ -38,11 +43,12 @@ function Limits({ account, onDone, onClose }: { account: Account; onDone: (msg: 
   const [weight, setWeight] = useState(String(account.weight ?? 1));
   const [maxC, setMaxC] = useState(String(account.max_concurrent ?? 2));
   const [minI, setMinI] = useState(String(account.min_interval_ms ?? 0));
+  const [daily, setDaily] = useState(String(account.daily_requests ?? 0));
   const [error, setError] = useState<string>();
   const save = async (e: Event) => {
     e.preventDefault();
     try {
-      await patch(`/accounts/${encodeURIComponent(account.id)}`, { weight: Number(weight), max_concurrent: Number(maxC), min_interval_ms: Number(minI) });
+      await patch(`/accounts/${encodeURIComponent(account.id)}`, { weight: Number(weight), max_concurrent: Number(maxC), min_interval_ms: Number(minI), daily_requests: Number(daily) });
       onDone(t('common.done'));
       onClose();
     } catch (err) {
@@ -58,6 +64,8 @@ function Limits({ account, onDone, onClose }: { account: Account; onDone: (msg: 
         <input id="acc-max" type="number" min="1" max="64" required value={maxC} onInput={(e) => setMaxC(e.currentTarget.value)} />
         <label for="acc-min">{t('accounts.minInterval')}</label>
         <input id="acc-min" type="number" min="0" max="600000" required value={minI} onInput={(e) => setMinI(e.currentTarget.value)} />
+        <label for="acc-daily">{t('accounts.dailyRequests')}</label>
+        <input id="acc-daily" type="number" min="0" max="1000000" required value={daily} onInput={(e) => setDaily(e.currentTarget.value)} />
         <Notice kind="error" text={error} />
         <div>
           <button type="submit">{t('common.save')}</button>
@@ -156,6 +164,11 @@ export function Accounts() {
                   {t(`state.${a.state}` as TextKey)}
                   {a.state === 'cooling' && a.cooldown_until ? ` ${t('accounts.coolsFor', { time: countdown(a.cooldown_until, now) })}` : ''}
                 </span>
+                {a.rest_reason ? (
+                  <span class="badge" data-testid="rest-reason">
+                    {t(`accounts.rest.${a.rest_reason}` as TextKey)}
+                  </span>
+                ) : null}
               </div>
               <dl class="facts">
                 <dt>{t('accounts.token')}</dt>
@@ -180,6 +193,8 @@ export function Accounts() {
                 <dd>
                   {a.weight} · {t('accounts.maxConcurrent')} {a.max_concurrent} · {a.min_interval_ms} ms
                 </dd>
+                <dt>{t('accounts.dailyRequests')}</dt>
+                <dd data-testid="daily">{a.daily_requests ? t('accounts.dailyUsed', { used: a.daily_used ?? 0, budget: a.daily_requests }) : t('common.none')}</dd>
               </dl>
               <div class="toolbar wrap">
                 <button class="secondary" onClick={() => recheck(a)}>
