@@ -74,7 +74,7 @@ describe('daily request budgets', () => {
     await run(pool);
     // 18:00 in Shanghai: the next day starts in 6 hours.
     expect(pool.status()[0]!.cooldownUntil).toBe(Date.UTC(2027, 0, 15, 16));
-    await expect(pool.acquire()).rejects.toMatchObject({ code: 'accounts_exhausted' });
+    await expect(pool.acquire()).rejects.toMatchObject({ code: 'quota_exhausted' });
   });
 
   it('shares one count between instances using the same store, and a raised budget ends the rest', async () => {
@@ -86,7 +86,7 @@ describe('daily request budgets', () => {
     await run(one);
     await run(one);
     // The other instance has not rested the account yet: its first request finds the budget spent.
-    await expect(two.acquire({ budgeted: true })).rejects.toMatchObject({ code: 'accounts_exhausted' });
+    await expect(two.acquire({ budgeted: true })).rejects.toMatchObject({ code: 'quota_exhausted' });
     expect(two.status()[0]).toMatchObject({ restReason: 'daily-budget', dailyUsed: 3 });
     two.updateSettings('acct_a', { dailyRequests: 10 });
     expect(await run(two)).toBe('a');

@@ -63,6 +63,12 @@ describe('AccountPool usage limits', () => {
     expect(await run(pool, 'ok')).toBe('acct_b');
   });
 
+  it('a request pinned to a resting account gets quota_exhausted (so its conversation moves), not a passing limit', async () => {
+    const { pool } = setup([account('a'), account('b')]);
+    await run(pool, spent(HOUR), { accountId: 'acct_a' });
+    await expect(pool.acquire({ accountId: 'acct_a' })).rejects.toMatchObject({ code: 'quota_exhausted', retryAfterMs: HOUR });
+  });
+
   it('a rate-limited account among the spent ones is still a passing limit (accounts_exhausted)', async () => {
     const { pool } = setup([account('a'), account('b')]);
     await run(pool, spent(HOUR), { accountId: 'acct_a' });

@@ -305,15 +305,15 @@ export class AccountPool {
     const ready: Ready[] = [];
     let pending = false;
     let earliest = Infinity;
-    /** Every account that comes back later rests for its usage limit. */
-    let allOutOfQuota = true;
+    /** Every account that comes back later rests: its usage limit is reached or its daily budget spent. */
+    let allResting = true;
     for (const rt of eligible) {
       const av = rt.availability(now);
       if (av.kind === 'ready') ready.push({ rt, probe: av.probe });
       else if (av.kind === 'pending') pending = true;
       else if (av.kind === 'later') {
         earliest = Math.min(earliest, av.until);
-        if (av.rest !== 'quota') allOutOfQuota = false;
+        if (av.rest === undefined) allResting = false;
       }
       else if (pinned) {
         const why = pinned.health.invalid ? `: ${pinned.health.invalid.reason}` : '';
@@ -325,8 +325,11 @@ export class AccountPool {
       if (earliest !== Infinity) {
         const retryAfterMs = earliest - now;
         if (retryAfterMs <= this.opts.maxCooldownWaitMs) return undefined;
-        if (allOutOfQuota) {
-          throw new ProxyError('quota_exhausted', `Every usable Kimi account has reached its usage limit; the first one is back in ${Math.ceil(retryAfterMs / 60_000)} min.`, { retryAfterMs });
+        // A rest lasts until a reset, not a moment: say so, and let a pinned conversation move (the policy's `migrate`).
+        if (allResting) {
+          throw new ProxyError('quota_exhausted', `Every usable Kimi account has reached its usage limit or its daily request budget; the first one is back in ${Math.ceil(retryAfterMs / 60_000)} min.`, {
+            retryAfterMs,
+          });
         }
         throw new ProxyError('accounts_exhausted', `Every usable Kimi account is cooling down or failing; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, { retryAfterMs });
       }
