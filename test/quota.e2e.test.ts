@@ -112,4 +112,21 @@ describe('usage limits end to end', () => {
     const after = await admin(h, 'GET', '/accounts/account-1');
     expect(after).toMatchObject({ state: 'healthy', daily_used: 1 });
   });
+
+  it('a conversation whose account runs out goes on on another account, rebuilt from its transcript', async () => {
+    const h = await start({ env: { ACCOUNT_SELECTION: 'fill-first' } });
+    const first = await postJson(h, { model: 'k2', messages: [{ role: 'user', content: '[[emu reply="first answer"]] hello' }] });
+    expect(first.status).toBe(200);
+    h.emulator.control.setQuota('tok-alpha', { limit: 0, resetSec: 3600 });
+    const history = [
+      { role: 'user', content: '[[emu reply="first answer"]] hello' },
+      { role: 'assistant', content: 'first answer' },
+      { role: 'user', content: '[[emu reply="second answer"]] and then?' },
+    ];
+    const second = await postJson(h, { model: 'k2', messages: history });
+    expect(second.status).toBe(200);
+    expect(second.json.choices[0].message.content).toBe('second answer');
+    // The continuation was refused on A (its usage limit), then the rebuilt turn ran on B.
+    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-2']);
+  });
 });
