@@ -169,10 +169,10 @@ describe('kimi-proxy check (the built CLI)', () => {
     const failing = await runCheck({ ...env, KIMI_TOKENS: `${GOOD},${BAD}` });
     expect(failing.code).toBe(1);
     const lines = failing.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ACCOUNT\s+KIND\s+TOKEN\s+ACCESS TOKEN EXPIRES\s+STATUS\s+LAST ERROR$/);
+    expect(lines[0]).toMatch(/^ACCOUNT\s+KIND\s+TOKEN\s+ACCESS TOKEN EXPIRES\s+STATUS\s+QUOTA\s+LAST ERROR$/);
     const row1 = lines.find((l) => l.startsWith('account-1'))!;
     const row2 = lines.find((l) => l.startsWith('account-2'))!;
-    expect(row1).toMatch(/^account-1\s+refresh\s+cpmt_a…6789\s+\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m \d+s\)\s+ok\s+-$/);
+    expect(row1).toMatch(/^account-1\s+refresh\s+cpmt_a…6789\s+\d{4}-\d\d-\d\dT\S+Z \(in 1[45]m \d+s\)\s+ok\s+0% of credit used\s+-$/);
     expect(row2).toMatch(/^account-2\s+refresh\s+cpmt_r…3210\s+-\s+invalid\s+.*refresh token/i);
     expect(failing.stdout).toContain('1 of 2 account(s) failed the check.');
     for (const out of [failing.stdout, failing.stderr]) {
@@ -184,7 +184,8 @@ describe('kimi-proxy check (the built CLI)', () => {
     // Same data directory, only the working account: exit 0. Its rotated refresh token comes
     // from the store (the configured one was spent by the first run's refresh).
     const passing = await runCheck({ ...env, KIMI_TOKENS: GOOD });
-    expect(passing.stdout).toMatch(/^account-1\s.*\sok\s+-$/m);
+    // The quota Kimi reports (GetSubscriptionStats on Connect) is read for a working account.
+    expect(passing.stdout).toMatch(/^account-1\s.*\sok\s+0% of credit used\s+-$/m);
     expect(passing.stdout).toContain('All 1 checked account(s) work.');
     expect(passing.code).toBe(0);
   });

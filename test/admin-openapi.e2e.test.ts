@@ -103,9 +103,9 @@ describe('admin OpenAPI document', () => {
     expect(body.properties.rate_limit_per_minute).toMatchObject({ type: 'integer', minimum: 1 });
     expect(create.responses['201'].content['application/json'].schema.properties.key.description).toMatch(/once/);
     const add = doc.paths[`${PREFIX}/accounts`].post.requestBody.content['application/json'].schema;
-    expect(Object.keys(add.properties).sort()).toEqual(['disabled', 'max_concurrent', 'min_interval_ms', 'name', 'proxy_url', 'text', 'token', 'weight']);
+    expect(Object.keys(add.properties).sort()).toEqual(['daily_requests', 'disabled', 'max_concurrent', 'min_interval_ms', 'name', 'proxy_url', 'text', 'token', 'weight']);
     const requests = doc.paths[`${PREFIX}/requests`].get.parameters.map((p: any) => p.name).sort();
-    expect(requests).toEqual(['account', 'before', 'error_code', 'key', 'limit', 'model', 'since', 'status']);
+    expect(requests).toEqual(['account', 'auxiliary', 'before', 'error_code', 'key', 'limit', 'model', 'since', 'status']);
   });
 
   it('only describes: the fields the handlers return are all sent, and zod still words the refusals', async () => {
