@@ -26,6 +26,7 @@ import { RenewalSweep } from '../store/held-slot.js';
 import type { AccountLease, PoolLease } from './lease.js';
 import { accountOptions, resolvePoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 import type { AccountPoolOptions, AccountStatus, PoolCounters, PoolEvent, PoolStore, ProbeFn } from './pool-types.js';
+import { laterError } from './later-error.js';
 import { orderCandidates, ringCache, type SelectionCandidate } from './selection.js';
 import { accountsInvalid } from './accounts-invalid.js';
 import { WaitQueue } from './wait-queue.js';
@@ -325,13 +326,7 @@ export class AccountPool {
       if (earliest !== Infinity) {
         const retryAfterMs = earliest - now;
         if (retryAfterMs <= this.opts.maxCooldownWaitMs) return undefined;
-        // A rest lasts until a reset, not a moment: say so, and let a pinned conversation move (the policy's `migrate`).
-        if (allResting) {
-          throw new ProxyError('quota_exhausted', `Every usable Kimi account has reached its usage limit or its daily request budget; the first one is back in ${Math.ceil(retryAfterMs / 60_000)} min.`, {
-            retryAfterMs,
-          });
-        }
-        throw new ProxyError('accounts_exhausted', `Every usable Kimi account is cooling down or failing; retry in ${Math.ceil(retryAfterMs / 1000)} s.`, { retryAfterMs });
+        throw laterError(retryAfterMs, allResting);
       }
       const rejected = accountsInvalid(this.runtimes, now);
       if (rejected) throw rejected;
@@ -349,11 +344,8 @@ export class AccountPool {
 
   private async order(ready: Ready[]): Promise<Ready[]> {
     if (ready.length === 1) return ready;
-    // Fill-first needs no rotation counter: the order is fixed.
-    if (this.opts.selection === 'fill-first') {
-      return orderCandidates('fill-first', ready.map((c, index) => ({ index, weight: c.rt.account.weight, inFlight: c.rt.inFlight })), 0).map((s) => ready[s.index]!);
-    }
-    const position = await this.storeCall('increment', () => this.store.increment('rr'));
+    // Fill-first needs no rotation counter: its order is fixed.
+    const position = this.opts.selection === 'fill-first' ? 1 : await this.storeCall('increment', () => this.store.increment('rr'));
     const sel: SelectionCandidate[] = ready.map((c, index) => ({ index, weight: c.rt.account.weight, inFlight: c.rt.inFlight }));
     return orderCandidates(this.opts.selection, sel, position - 1, this.ringFor).map((s) => ready[s.index]!);
   }
