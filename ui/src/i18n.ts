@@ -391,15 +391,4 @@ export const I18nContext = createContext<I18n>({ lang: 'en', t: translator('en')
 
 export const useI18n = (): I18n => useContext(I18nContext);
 
-/** Dates and numbers in the chosen language. */
-export function formatters(lang: Lang): { date(s: number | null | undefined): string; time(ms: number): string; num(n: number): string } {
-  const locale = lang === 'zh' ? 'zh-CN' : 'en-GB';
-  const dtf = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'medium' });
-  const tf = new Intl.DateTimeFormat(locale, { timeStyle: 'medium' });
-  const nf = new Intl.NumberFormat(locale);
-  return {
-    date: (s) => (s == null ? '—' : dtf.format(new Date(s * 1000))),
-    time: (ms) => tf.format(new Date(ms)),
-    num: (n) => nf.format(n),
-  };
-}
+export { formatters } from './format';
