@@ -4,11 +4,11 @@
  */
 import { z } from 'zod';
 import { AccountsConfigError, parseAccountEntries, type AccountEntry } from '../accounts/accounts-config.js';
-import { isTimeZone } from '../accounts/day-clock.js';
-import { parseSignatures, type AuxiliarySignature } from '../auxiliary/signatures.js';
+import type { AuxiliarySignature } from '../auxiliary/signatures.js';
 import { DEFAULT_MODEL_ALIASES, parseModelAliases, type ModelAliasRule } from '../models/aliases.js';
 import { normalizeProxyUrl } from '../observability/proxy-url.js';
 import type { ConfigFileContents } from './config-file.js';
+import { auxiliarySignaturesSetting, timeZoneSetting } from './quota-settings.js';
 
 const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
   Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
@@ -168,32 +168,13 @@ const envSchema = z.object({
   AUXILIARY_DETECTION: bool(true),
   AUXILIARY_MODEL: z.string().optional().transform((v) => v?.trim() || undefined),
   AUXILIARY_LOCAL_TITLES: bool(false),
-  AUXILIARY_SIGNATURES: z
-    .string()
-    .optional()
-    .transform((v, ctx): AuxiliarySignature[] => {
-      if (v === undefined || v.trim() === '') return [];
-      try {
-        return parseSignatures(v);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+  AUXILIARY_SIGNATURES: auxiliarySignaturesSetting,
   TOOL_SCHEMA_MISMATCH: z.enum(['forward', 'repair'], { message: 'expected forward or repair' }).optional().default('forward'),
   TOOL_RESULT_MAX_CHARS: int(100_000, 1_000, 10_000_000),
   ACCOUNT_MAX_CONCURRENT: int(2, 1, 64),
   ACCOUNT_MIN_INTERVAL_MS: int(500, 0, 600_000),
   ACCOUNT_SELECTION: oneOf(['round-robin', 'least-in-flight', 'fill-first'], 'round-robin'),
-  DAILY_BUDGET_TIMEZONE: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const zone = v?.trim() || 'UTC';
-      if (isTimeZone(zone)) return zone;
-      ctx.addIssue({ code: 'custom', message: expected('an IANA time zone such as UTC or Asia/Shanghai', v!) });
-      return z.NEVER;
-    }),
+  DAILY_BUDGET_TIMEZONE: timeZoneSetting,
   QUEUE_MAX: int(100, 0, 100_000),
   QUEUE_WAIT_MS: int(30_000, 0, 600_000),
   ACCOUNT_BREAKER_THRESHOLD: int(3, 1, 1_000),
