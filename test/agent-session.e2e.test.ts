@@ -98,3 +98,31 @@ describe('session hints scope conversation reuse', () => {
     expect(same.json.choices[0].message.content).toMatch(/^turn=2 /);
   });
 });
+
+describe('every door passes the client’s session hint to the core', () => {
+  let h: Harness;
+  afterEach(async () => h.close());
+
+  it('Anthropic (x-claude-code-session-id) and Responses (session-id, prompt_cache_key) continue a chat only within their session', async () => {
+    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'auto' }, logLevel: 'silent' });
+    const claude = (session: string, messages: unknown[]) =>
+      postJson(h, { model: 'k2', max_tokens: 1000, messages }, '/v1/messages', { 'x-claude-code-session-id': session, 'anthropic-version': '2023-06-01' });
+    const textOf = (json: { content: Array<{ type: string; text?: string }> }) => json.content.map((b) => b.text ?? '').join('');
+    const a1 = await claude('cc-A', [{ role: 'user', content: 'Hello' }]);
+    const next = [{ role: 'user', content: 'Hello' }, { role: 'assistant', content: textOf(a1.json) }, { role: 'user', content: 'Again [[emu turn]]' }];
+    expect(textOf((await claude('cc-B', next)).json)).toMatch(/^turn=1 /);
+    expect(textOf((await claude('cc-A', next)).json)).toMatch(/^turn=2 /);
+
+    const codex = (headers: Record<string, string>, body: Record<string, unknown>, input: unknown[]) => postJson(h, { model: 'k2', store: false, input, ...body }, '/v1/responses', headers);
+    const outputText = (json: { output: Array<{ type: string; content?: Array<{ text: string }> }> }) => json.output.filter((i) => i.type === 'message').map((i) => i.content![0]!.text).join('');
+    const r1 = await codex({ 'session-id': 'th-A' }, {}, [{ role: 'user', content: 'Hi there' }]);
+    const history = [{ role: 'user', content: 'Hi there' }, { role: 'assistant', content: outputText(r1.json) }, { role: 'user', content: 'More [[emu turn]]' }];
+    expect(outputText((await codex({ 'session-id': 'th-B' }, {}, history)).json)).toMatch(/^turn=1 /);
+    expect(outputText((await codex({ 'session-id': 'th-A' }, {}, history)).json)).toMatch(/^turn=2 /);
+    // Qwen Code's Responses mode sends only prompt_cache_key.
+    const q1 = await codex({}, { prompt_cache_key: 'qwen-code:s1' }, [{ role: 'user', content: 'Hey' }]);
+    const qHistory = [{ role: 'user', content: 'Hey' }, { role: 'assistant', content: outputText(q1.json) }, { role: 'user', content: 'More [[emu turn]]' }];
+    expect(outputText((await codex({}, { prompt_cache_key: 'qwen-code:s2' }, qHistory)).json)).toMatch(/^turn=1 /);
+    expect(outputText((await codex({}, { prompt_cache_key: 'qwen-code:s1' }, qHistory)).json)).toMatch(/^turn=2 /);
+  });
+});

@@ -53,6 +53,19 @@ describe('Anthropic door over HTTP', () => {
     expect(raw.trimEnd().endsWith('event: message_stop\ndata: {"type":"message_stop"}')).toBe(true);
   });
 
+  it('a tool_result with is_error reaches the model marked as a failure', async () => {
+    const tools = [{ name: 'Read', description: 'Reads a file.', input_schema: { type: 'object', properties: { file_path: { type: 'string' } }, required: ['file_path'] } }];
+    const messages = [
+      { role: 'user', content: 'Read a.txt' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_01', name: 'Read', input: { file_path: 'a.txt' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_01', is_error: true, content: [{ type: 'text', text: 'ENOENT: no such file' }] }] },
+    ];
+    const res = await post('/v1/messages', { model: 'k2', max_tokens: 1000, tools, messages }, { 'x-api-key': h.apiKey });
+    const json = (await res.json()) as { content: Array<{ text?: string }> };
+    // The emulator answers a tool result by quoting what reached it.
+    expect(json.content[0]?.text).toBe('Tool Read (toolu_01) returned: The tool reported an error:\nENOENT: no such file');
+  });
+
   it('POST /api/event_logging/batch answers 204', async () => {
     const res = await post('/api/event_logging/batch', { events: [] }, { 'x-api-key': h.apiKey });
     expect(res.status).toBe(204);

@@ -230,7 +230,7 @@ describe('gateway API surface', () => {
     expect(image.json.error.message).toContain('image_url');
   });
 
-  it('accepts and ignores OpenAI parameters Kimi has no control for, and assistant reasoning_content', async () => {
+  it('accepts OpenAI parameters Kimi has no control for (sampling fields ignored; a stop sequence and token limit the answer does not reach change nothing), and assistant reasoning_content', async () => {
     const r = await postJson(h, {
       model: 'k2',
       temperature: 0.2,

@@ -84,7 +84,10 @@ export type ChatEvent =
   | { type: 'tool-call'; call: ToolCall }
   /** Upstream keep-alive: no content, but proves the stream is alive. */
   | { type: 'heartbeat' }
-  /** The upstream finished this reply. Always the last event of a successful stream. */
-  | { type: 'finish'; reason: FinishReason };
+  /**
+   * The upstream finished this reply. Always the last event of a successful stream.
+   * `stopSequence`: the client's stop sequence that ended it (render/output-limits.ts), with `stop`.
+   */
+  | { type: 'finish'; reason: FinishReason; stopSequence?: string };
 
 export type ChatEventType = ChatEvent['type'];

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.js';
+import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
@@ -15,6 +16,7 @@ import type { ChatMessage } from '../conversations/messages.js';
 import type { ResolveOptions, ResolvedModel } from '../models/model-table.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ChatTrack, RequestLog } from '../observability/request-log.js';
+import { limitOutput, type OutputLimits } from '../render/output-limits.js';
 import { SseWriter } from '../render/sse-writer.js';
 
 /** The narrow dependencies a door's routes use. */
@@ -37,10 +39,16 @@ export interface NeutralRequest {
   tools?: ToolRequest;
   responseFormat?: ResponseFormat;
   conversationId?: string;
+  /** The agent session this request belongs to (session-hint.ts). */
+  sessionHint?: string;
+  /** Stop sequences and the token limit, applied to the answer before it is rendered. */
+  limits?: OutputLimits;
 }
 
 export interface DoorTurn {
   turn: StartedTurn;
+  /** The turn's events with the request's output limits applied: what the renderer reads. */
+  events: AsyncIterable<ChatEvent>;
   model: ResolvedModel;
   track: ChatTrack;
   /** Estimated tokens of the text sent upstream. */
@@ -69,13 +77,14 @@ export async function startDoorTurn(deps: DoorDeps, request: FastifyRequest, rep
     ...(input.conversationId ? { conversationId: input.conversationId } : {}),
     ...(input.tools ? { tools: input.tools } : {}),
     ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
+    ...(input.sessionHint ? { sessionHint: input.sessionHint } : {}),
   });
   track.setTurn(turn);
   if (input.stream && signal.aborted) {
     turn.abandon();
     if (!reply.raw.destroyed) throw signal.reason; // shutting down; a client that left gets nothing
   }
-  return { turn, model, track, promptTokens: estimateTokens(turn.promptText) };
+  return { turn, events: limitOutput(turn.events, input.limits), model, track, promptTokens: estimateTokens(turn.promptText) };
 }
 
 export interface StreamOptions {

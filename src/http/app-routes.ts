@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerCors } from '../auth/cors.js';
 import { ConversationService } from '../conversations/conversation-service.js';
 import { registerAnthropicRoutes, registerEventLoggingSink } from '../doors/anthropic/routes.js';
+import { registerCompletionsRoutes } from '../doors/completions/routes.js';
 import { ResponseStore } from '../doors/responses/response-store.js';
 import { registerResponsesRoutes } from '../doors/responses/routes.js';
 import { registerAccountsCheckRoute } from '../routes/accounts-check.js';
@@ -29,6 +30,7 @@ function frontDoors(s: AppServices): FrontDoor[] {
   return [
     (api) => registerModelRoutes(api, { models, apiKeys }),
     (api) => registerChatRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config }),
+    (api) => registerCompletionsRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config }),
     (api) => registerAnthropicRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config }),
     (api) => registerResponsesRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config, responses: new ResponseStore(s.store, clock, config.responseStoreTtlMs) }),
     (api) => registerConversationRoutes(api, { conversations }),

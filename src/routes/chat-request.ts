@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ProxyError } from '../core/errors.js';
 import { OPENAI_REASONING_EFFORTS } from '../models/model-table.js';
+import type { OutputLimits } from '../render/output-limits.js';
 
 const message = z.looseObject({
   role: z.string({ error: 'expected a string' }),
@@ -46,6 +47,14 @@ export const chatRequestSchema = z.looseObject({
   functions: z.array(z.unknown(), { error: 'expected an array of functions' }).max(512).nullish(),
   function_call: z.unknown().optional(),
   response_format: z.unknown().optional(),
+  // Output limits, applied by render/output-limits.ts (Kimi's web app has neither control).
+  stop: z
+    .union([z.string(), z.array(z.string({ error: 'expected a string' }).max(1000, 'must be at most 1000 characters')).max(64, 'must hold at most 64 sequences')], {
+      error: 'expected a string or an array of strings',
+    })
+    .nullish(),
+  max_tokens: z.number().int('must be an integer').min(1, 'must be at least 1').nullish(),
+  max_completion_tokens: z.number().int('must be an integer').min(1, 'must be at least 1').nullish(),
   // Agent clients' session id (Qwen Code's Responses mode, Codex): scopes conversation reuse.
   prompt_cache_key: z.string().max(500).nullish(),
 });
@@ -73,17 +82,6 @@ export function parseChatRequest(body: unknown): ChatRequestBody {
   return req;
 }
 
-const SESSION_HEADERS = ['x-session-id', 'session-id', 'x-claude-code-session-id'];
-
-/** The session id agent clients send with every step (opencode `x-session-id`, Codex `session-id`, `prompt_cache_key`). */
-export function sessionHintFrom(headers: Record<string, string | string[] | undefined>, req: ChatRequestBody): string | undefined {
-  for (const name of SESSION_HEADERS) {
-    const v = headers[name];
-    if (typeof v === 'string' && v.trim()) return `${name}:${v.trim().slice(0, 200)}`;
-  }
-  return req.prompt_cache_key ? `prompt_cache_key:${req.prompt_cache_key}` : undefined;
-}
-
 /** Request-level thinking switch from the vendor fields clients send (Cherry Studio, Kimi API users). */
 export function thinkingFromRequest(req: ChatRequestBody): boolean | undefined {
   if (typeof req.enable_thinking === 'boolean') return req.enable_thinking;
@@ -99,4 +97,12 @@ export function webSearchFromRequest(req: ChatRequestBody): boolean | undefined 
   if (typeof req.enable_search === 'boolean') return req.enable_search;
   if (req.web_search_options !== undefined && req.web_search_options !== null) return true;
   return undefined;
+}
+
+/** `stop` and `max_completion_tokens` (or the older `max_tokens`) as output limits. */
+export function outputLimitsFrom(req: { stop?: string | string[] | null; max_tokens?: number | null; max_completion_tokens?: number | null }): OutputLimits | undefined {
+  const stop = typeof req.stop === 'string' ? [req.stop] : (req.stop ?? []);
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? undefined;
+  if (stop.length === 0 && maxTokens === undefined) return undefined;
+  return { ...(stop.length > 0 ? { stop } : {}), ...(maxTokens !== undefined ? { maxTokens } : {}) };
 }

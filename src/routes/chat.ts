@@ -10,10 +10,12 @@ import { normalizeMessages } from '../conversations/messages.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { RequestLog } from '../observability/request-log.js';
 import { renderCompletion } from '../render/openai/completion.js';
+import { limitOutput } from '../render/output-limits.js';
 import { renderChatStream } from '../render/openai/stream.js';
 import { SseWriter } from '../render/sse-writer.js';
 import { API_PREFIXES } from './prefixes.js';
-import { parseChatRequest, sessionHintFrom, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
+import { sessionHintFrom } from '../doors/session-hint.js';
+import { outputLimitsFrom, parseChatRequest, thinkingFromRequest, webSearchFromRequest } from './chat-request.js';
 import { openAIToolFields } from './openai-tools.js';
 
 const CONVERSATION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -46,7 +48,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     track.setRequest(body, conversationId);
     const messages = normalizeMessages(body.messages);
     const toolFields = openAIToolFields(body);
-    const sessionHint = sessionHintFrom(request.headers, body);
+    const sessionHint = sessionHintFrom(request.headers, body.prompt_cache_key);
     const thinking = thinkingFromRequest(body);
     const webSearch = webSearchFromRequest(body) ?? (toolFields.webSearch ? true : undefined);
     const model = await deps.models.resolve(body.model, {
@@ -73,6 +75,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       ...(sessionHint ? { sessionHint } : {}),
     });
     track.setTurn(turn);
+    const events = limitOutput(turn.events, outputLimitsFrom(body));
     const config = deps.render;
     const renderOptions = {
       id: newCompletionId(),
@@ -101,11 +104,11 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       // the turn, which ends with an error frame.
       const writer = new SseWriter(reply.raw, { keepAliveMs: config.keepAliveMs, headers });
       writer.open();
-      await writer.pipe(track.frames(renderChatStream(turn.events, renderOptions)));
+      await writer.pipe(track.frames(renderChatStream(events, renderOptions)));
       writer.end();
       return;
     }
-    const completion = await renderCompletion(turn.events, renderOptions);
+    const completion = await renderCompletion(events, renderOptions);
     void reply.headers(headers).send(completion);
   };
 

@@ -53,7 +53,7 @@ describe.each(['connect', 'rest'] as const)('@anthropic-ai/sdk over %s', (protoc
     expect(deltas).toBeGreaterThan(1);
     expect(final.content).toEqual([{ type: 'text', text: reply }]);
     expect(final.stop_reason).toBe('end_turn');
-    const once = await sdk.messages.create({ model: 'k2', max_tokens: 100, messages: [{ role: 'user', content }] });
+    const once = await sdk.messages.create({ model: 'k2', max_tokens: 8000, messages: [{ role: 'user', content }] });
     expect(once.content).toEqual([{ type: 'text', text: reply }]);
   });
 

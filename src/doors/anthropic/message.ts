@@ -10,7 +10,7 @@ import { estimateTokens } from '../../core/tokens.js';
 import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from '../../render/openai/citations.js';
 import { substituteBlock } from '../../render/openai/text-replace.js';
 import { reportEnd } from '../../render/response-end.js';
-import { STOP_REASONS, finishUsage, usageOf, type AnthropicRenderOptions, type AnthropicUsage, type StopReason } from './shapes.js';
+import { finishUsage, stopOf, usageOf, type AnthropicRenderOptions, type AnthropicUsage, type StopReason } from './shapes.js';
 
 export type AnthropicContentBlock =
   | { type: 'text'; text: string }
@@ -24,7 +24,7 @@ export interface AnthropicMessage {
   model: string;
   content: AnthropicContentBlock[];
   stop_reason: StopReason;
-  stop_sequence: null;
+  stop_sequence: string | null;
   usage: AnthropicUsage;
 }
 
@@ -40,6 +40,7 @@ function parseInput(args: string): unknown {
 interface Collected {
   content: AnthropicContentBlock[];
   finish: FinishReason;
+  stopSequence?: string;
   reasoningTokens: number;
   toolTokens: number;
 }
@@ -59,10 +60,10 @@ async function collect(events: AsyncIterable<ChatEvent>, opts: AnthropicRenderOp
   };
   const addThinking = (text: string): void => {
     reasoningTokens += estimateTokens(text);
-    if (opts.omitThinking) return;
+    const shown = opts.omitThinking ? '' : text;
     const b = last();
-    if (b?.type === 'thinking') b.thinking += text;
-    else content.push({ type: 'thinking', thinking: text, signature: '' });
+    if (b?.type === 'thinking') b.thinking += shown;
+    else content.push({ type: 'thinking', thinking: shown, signature: '' });
   };
   for await (const event of events) {
     if (event.type === 'text-delta') textBlock().text += event.text;
@@ -83,7 +84,7 @@ async function collect(events: AsyncIterable<ChatEvent>, opts: AnthropicRenderOp
     else if (event.type === 'finish') {
       const sources = citations.size > 0 ? formatSources(citations.sorted(), opts.citations) : null;
       if (sources !== null) textBlock().text += sources.text;
-      return { content, finish: event.reason, reasoningTokens, toolTokens };
+      return { content, finish: event.reason, ...(event.stopSequence !== undefined ? { stopSequence: event.stopSequence } : {}), reasoningTokens, toolTokens };
     }
   }
   throw new ProxyError('upstream_protocol_error', 'The upstream stream ended without a finish event.');
@@ -112,8 +113,7 @@ export async function renderAnthropicMessage(events: AsyncIterable<ChatEvent>, o
     role: 'assistant',
     model: opts.model,
     content,
-    stop_reason: STOP_REASONS[finish],
-    stop_sequence: null,
+    ...stopOf(finish, collected.stopSequence),
     usage: usageOf(opts.promptTokens, outputTokens),
   };
 }

@@ -31,7 +31,7 @@ export const messagesRequestSchema = z.looseObject({
   model: z.string({ error: 'expected a model id string' }).min(1, 'must not be empty').max(200),
   messages: z.array(message, { error: 'expected an array of messages' }).min(1, 'must contain at least one message').max(10_000),
   system: content.nullish(),
-  max_tokens: z.number().int('must be an integer').nullish(),
+  max_tokens: z.number().int('must be an integer').min(1, 'must be at least 1').nullish(),
   stream: z.boolean().nullish(),
   tools: z.array(tool, { error: 'expected an array of tools' }).nullish(),
   tool_choice: toolChoice.nullish(),
@@ -43,7 +43,7 @@ export const messagesRequestSchema = z.looseObject({
     })
     .nullish(),
   output_config: z.looseObject({ effort: z.string().max(20).nullish() }).nullish(),
-  stop_sequences: z.array(z.string()).nullish(),
+  stop_sequences: z.array(z.string({ error: 'expected a string' }).max(1000, 'must be at most 1000 characters'), { error: 'expected an array of strings' }).max(64, 'must hold at most 64 sequences').nullish(),
   temperature: z.number().nullish(),
 });
 

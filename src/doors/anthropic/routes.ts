@@ -9,6 +9,7 @@ import { foldMessages } from '../../conversations/fold.js';
 import { useErrorDialect } from '../../http/error-handler.js';
 import { startDoorTurn, streamFrames, type DoorDeps } from '../door-turn.js';
 import { parseWith } from '../parse-body.js';
+import { sessionHintFrom } from '../session-hint.js';
 import { toAnthropicError } from './errors.js';
 import { renderAnthropicMessage } from './message.js';
 import { countTokensRequestSchema, messagesRequestSchema, type MessagesRequest } from './request.js';
@@ -34,6 +35,12 @@ export function registerEventLoggingSink(app: FastifyInstance): void {
   });
 }
 
+/** Claude Code's `x-claude-code-session-id`. */
+function sessionHintOf(request: FastifyRequest): { sessionHint?: string } {
+  const hint = sessionHintFrom(request.headers);
+  return hint ? { sessionHint: hint } : {};
+}
+
 function registerRoutes(app: FastifyInstance, deps: DoorDeps): void {
   // One secret per app: thinking signatures verify for as long as this app runs.
   const signer = new ThinkingSigner();
@@ -53,6 +60,8 @@ function registerRoutes(app: FastifyInstance, deps: DoorDeps): void {
       messages: input.messages,
       resolve: input.resolve,
       ...(input.tools ? { tools: input.tools } : {}),
+      ...sessionHintOf(request),
+      limits: { ...(body.stop_sequences ? { stop: body.stop_sequences } : {}), ...(body.max_tokens != null ? { maxTokens: body.max_tokens } : {}) },
     });
     const opts: AnthropicRenderOptions = {
       id: newMessageId(),
@@ -65,10 +74,10 @@ function registerRoutes(app: FastifyInstance, deps: DoorDeps): void {
       onEnd: request.ctx.reportEnd,
     };
     if (stream) {
-      await streamFrames(deps, reply, door, renderAnthropicStream(door.turn.events, opts), { pingFrame: PING_FRAME });
+      await streamFrames(deps, reply, door, renderAnthropicStream(door.events, opts), { pingFrame: PING_FRAME });
       return;
     }
-    void reply.send(await renderAnthropicMessage(door.turn.events, opts));
+    void reply.send(await renderAnthropicMessage(door.events, opts));
   };
 
   const countTokens = async (request: FastifyRequest): Promise<{ input_tokens: number }> => {

@@ -5,7 +5,7 @@ import type { CitationStyle } from '../../render/openai/render-options.js';
 import type { ResponseEnd } from '../../render/response-end.js';
 import type { ThinkingSigner } from './thinking-signature.js';
 
-export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal';
+export type StopReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'refusal' | 'stop_sequence';
 
 /** One table: the neutral finish reason → Anthropic's `stop_reason`. */
 export const STOP_REASONS: Record<FinishReason, StopReason> = {
@@ -14,6 +14,11 @@ export const STOP_REASONS: Record<FinishReason, StopReason> = {
   tool_calls: 'tool_use',
   content_filter: 'refusal',
 };
+
+/** `stop_reason` and `stop_sequence` of a finished message: a client's stop sequence that ended it wins. */
+export function stopOf(reason: FinishReason, stopSequence: string | undefined): { stop_reason: StopReason; stop_sequence: string | null } {
+  return stopSequence !== undefined ? { stop_reason: 'stop_sequence', stop_sequence: stopSequence } : { stop_reason: STOP_REASONS[reason], stop_sequence: null };
+}
 
 export const newMessageId = (): string => `msg_${randomAlnum(24)}`;
 
@@ -38,7 +43,7 @@ export interface AnthropicRenderOptions {
   promptTokens: number;
   citations: CitationStyle;
   signer: ThinkingSigner;
-  /** `thinking.display: "omitted"`: no thinking blocks in the answer. */
+  /** `thinking.display` `omitted` or `updates`: thinking blocks carry no text, only their signature. */
   omitThinking: boolean;
   requestId?: string;
   /** Told once how the response ended (finish with the estimated usage, error, client gone). */

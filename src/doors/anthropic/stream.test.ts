@@ -91,11 +91,38 @@ describe('Anthropic stream renderer', () => {
     expect((evs[0]!.data.message as { usage: { input_tokens: number } }).usage.input_tokens).toBe(12);
   });
 
-  it('maps length to max_tokens, sends an empty text block for an empty reply, and omits thinking when asked', async () => {
-    const evs = await run([{ type: 'reasoning-delta', text: 'hidden' }, { type: 'finish', reason: 'length' }], undefined, { omitThinking: true });
+  it('maps length to max_tokens and sends an empty text block for an empty reply', async () => {
+    const evs = await run([{ type: 'finish', reason: 'length' }]);
     expect(names(evs)).toEqual(['message_start', 'content_block_start', 'content_block_stop', 'message_delta', 'message_stop']);
     expect(evs[1]!.data.content_block).toEqual({ type: 'text', text: '' });
     expect((evs[3]!.data.delta as { stop_reason: string }).stop_reason).toBe('max_tokens');
+  });
+
+  it('omitted thinking: a signed thinking block without its text, streamed and not; it still counts as output', async () => {
+    const events: ChatEvent[] = [{ type: 'reasoning-delta', text: 'hidden ' }, { type: 'reasoning-delta', text: 'reasoning' }, { type: 'text-delta', text: 'Answer.' }, { type: 'finish', reason: 'stop' }];
+    const evs = await run(events, undefined, { omitThinking: true });
+    expect(names(evs)).toEqual([
+      'message_start',
+      'content_block_start',
+      'delta:signature_delta',
+      'content_block_stop',
+      'content_block_start',
+      'delta:text_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ]);
+    expect(evs[1]!.data.content_block).toEqual({ type: 'thinking', thinking: '', signature: '' });
+    expect(signer.verify('', (evs[2]!.data.delta as { signature: string }).signature)).toBe(true);
+    expect(JSON.stringify(evs)).not.toContain('hidden');
+    const shown = await run(events.slice(2));
+    const outputTokens = (e: Ev[]) => (e.at(-2)!.data.usage as { output_tokens: number }).output_tokens;
+    expect(outputTokens(evs)).toBeGreaterThan(outputTokens(shown));
+    const message = await renderAnthropicMessage(eventsFrom(events), opts({ omitThinking: true }));
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: '', signature: signer.sign('') },
+      { type: 'text', text: 'Answer.' },
+    ]);
   });
 
   it('appends only the new part of a replaced block, and the sources after the answer', async () => {

@@ -14,7 +14,7 @@ import { CitationCollector, citationMarker, formatSources, withCitationMarkers }
 import { appendablePart } from '../../render/openai/text-replace.js';
 import { reportEnd } from '../../render/response-end.js';
 import { anthropicErrorFrame } from './errors.js';
-import { STOP_REASONS, finishUsage, usageOf, type AnthropicRenderOptions } from './shapes.js';
+import { finishUsage, stopOf, usageOf, type AnthropicRenderOptions } from './shapes.js';
 
 export const PING_FRAME = 'event: ping\ndata: {"type":"ping"}\n\n';
 
@@ -57,11 +57,11 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
     text.add(piece);
     return head + deltaPrefix + JSON.stringify(piece) + '}}\n\n';
   };
-  /** Frames for thinking text, or undefined when thinking is omitted (it still counts). */
+  /** Frames for thinking text; an omitted thinking's block gets no text (it still counts). */
   const thinkingFrames = (piece: string): string | undefined => {
     reasoning.add(piece);
-    if (opts.omitThinking) return undefined;
     const head = open === 'thinking' ? '' : stop() + start('thinking');
+    if (opts.omitThinking) return head === '' ? undefined : head;
     signature!.update(piece);
     return head + deltaPrefix + JSON.stringify(piece) + '}}\n\n';
   };
@@ -72,6 +72,7 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
   const it = events[Symbol.asyncIterator]();
   let exhausted = false;
   let finish: FinishReason | undefined;
+  let stopSequence: string | undefined;
   let reported = false;
   try {
     try {
@@ -127,6 +128,7 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
             break;
           case 'finish':
             finish = event.reason;
+            stopSequence = event.stopSequence;
             break loop;
           default:
             break; // meta, search, heartbeat: nothing for the client (the writer sends pings)
@@ -148,7 +150,7 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
     out += stop();
     const outputTokens = text.estimate() + reasoning.estimate() + toolTokens;
     const usage = { input_tokens: Math.max(0, Math.round(opts.promptTokens)), output_tokens: outputTokens };
-    out += frame('message_delta', JSON.stringify({ type: 'message_delta', delta: { stop_reason: STOP_REASONS[finish], stop_sequence: null }, usage }));
+    out += frame('message_delta', JSON.stringify({ type: 'message_delta', delta: stopOf(finish, stopSequence), usage }));
     out += frame('message_stop', '{"type":"message_stop"}');
     reported = true;
     reportEnd(opts.onEnd, finishUsage(opts, outputTokens));

@@ -85,6 +85,10 @@ describe('Anthropic request → neutral input', () => {
       resolve: { thinking: true, reasoningEffort: 'high' },
       omitThinking: true,
     });
+    // Claude Code 2.1.332 sends display "updates": Kimi's thinking is reasoning, whose blocks stay empty there too.
+    expect(map({ messages: m, thinking: { type: 'adaptive', display: 'updates' } }).omitThinking).toBe(true);
+    expect(map({ messages: m, thinking: { type: 'adaptive', display: 'summarized' } }).omitThinking).toBe(false);
+    expect(map({ messages: m, thinking: { type: 'enabled', budget_tokens: 2_000 } }).omitThinking).toBe(false);
     expect(map({ messages: m, thinking: { type: 'disabled' }, output_config: { effort: 'high' } }).resolve).toEqual({ thinking: false });
     expect(map({ messages: m, tools: [{ type: 'web_search_20250305', name: 'web_search' }] })).toMatchObject({ resolve: { webSearch: true } });
     expect(map({ messages: m, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }).tools).toBeUndefined();

@@ -17,7 +17,12 @@ export interface AnthropicInput {
   messages: ChatMessage[];
   tools?: ToolRequest;
   resolve: ResolveOptions;
-  /** `thinking.display: "omitted"`: thinking blocks are sent without their text. */
+  /**
+   * Thinking blocks are sent without their text, as Anthropic does for `thinking.display`
+   * `omitted`, and for `updates` (only short progress notes between tool calls carry text there;
+   * Kimi's thinking is all reasoning, so its blocks stay empty). `summarized`, the default, and
+   * unknown values show the text.
+   */
   omitThinking: boolean;
   /** Returned thinking blocks (dropped either way): signed by this app, or by someone else. */
   returnedThinking: { ours: number; foreign: number };
@@ -165,7 +170,7 @@ export function anthropicToNeutral(req: MessagesRequest, signer: ThinkingSigner)
     messages: builder.out,
     ...(tools ? { tools } : {}),
     resolve,
-    omitThinking: req.thinking?.display === 'omitted',
+    omitThinking: req.thinking?.display === 'omitted' || req.thinking?.display === 'updates',
     returnedThinking: builder.returned,
   };
 }

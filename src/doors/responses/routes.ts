@@ -12,6 +12,7 @@ import { ProxyError } from '../../core/errors.js';
 import type { ChatMessage } from '../../conversations/messages.js';
 import { startDoorTurn, streamFrames, type DoorDeps } from '../door-turn.js';
 import { parseWith } from '../parse-body.js';
+import { sessionHintFrom } from '../session-hint.js';
 import { ResponseBuilder } from './builder.js';
 import { inputItemsOf, pageOf } from './input-items.js';
 import { renderResponse, renderResponsesStream, type RenderHooks } from './render.js';
@@ -49,6 +50,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesDep
     // `instructions` apply to this request only; earlier ones are not carried over.
     const messages = [...(input.instructions ? [input.instructions] : []), ...history, ...input.messages];
     const stream = body.stream === true;
+    // Codex: `session-id` header and `prompt_cache_key`; Qwen Code's Responses mode: `prompt_cache_key`.
+    const sessionHint = sessionHintFrom(request.headers, body.prompt_cache_key);
     const door = await startDoorTurn(deps, request, reply, {
       model: body.model,
       stream,
@@ -56,6 +59,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesDep
       resolve: input.resolve,
       ...(input.tools ? { tools: input.tools } : {}),
       ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
+      ...(sessionHint ? { sessionHint } : {}),
+      ...(body.max_output_tokens != null ? { limits: { maxTokens: body.max_output_tokens } } : {}),
     });
     const builder = new ResponseBuilder(initialResponse(newResponseId(), deps.clock.now(), body), {
       stream,
@@ -69,10 +74,10 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesDep
       hooks.onFinished = (response) => deps.responses.save(owner, { response, inputItems, messages: input.messages });
     }
     if (stream) {
-      await streamFrames(deps, reply, door, renderResponsesStream(door.turn.events, builder, hooks));
+      await streamFrames(deps, reply, door, renderResponsesStream(door.events, builder, hooks));
       return;
     }
-    void reply.send(await renderResponse(door.turn.events, builder, hooks));
+    void reply.send(await renderResponse(door.events, builder, hooks));
   };
 
   const stored = async (request: FastifyRequest) => {
