@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import { callDirective } from '../emulator-directives.ts';
 import { startStack, type Stack } from '../harness.ts';
 
 let stack: Stack;
@@ -55,4 +56,33 @@ test('errors arrive as the SDK typed errors with the right status', async () => 
     client.messages.create({ model: stack.model, max_tokens: 16, messages: [] }),
     (err: unknown) => err instanceof Anthropic.BadRequestError && err.status === 400,
   );
+});
+
+test('a tool loop: tool_use with the exact input, then an answer built from the tool_result, streamed and not', async () => {
+  const tools: Anthropic.Tool[] = [
+    {
+      name: 'get_weather',
+      description: 'The weather forecast for a city.',
+      input_schema: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city', 'days'] },
+    },
+  ];
+  const input = { city: 'Zürich "Nord"\n北区', days: 3 };
+  const first: Anthropic.MessageParam = { role: 'user', content: `What is the weather? ${callDirective('get_weather', input)}` };
+  for (const streamed of [false, true]) {
+    const params: Anthropic.MessageCreateParamsNonStreaming = { model: stack.model, max_tokens: 1024, tools, messages: [first] };
+    const asked: Anthropic.Message = streamed ? await client.messages.stream(params).finalMessage() : await client.messages.create(params);
+    assert.equal(asked.stop_reason, 'tool_use');
+    const use = asked.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+    assert.equal(use?.name, 'get_weather');
+    assert.deepEqual(use?.input, input);
+
+    const answered: Anthropic.Message = await client.messages.create({
+      model: stack.model,
+      max_tokens: 1024,
+      tools,
+      messages: [first, { role: 'assistant', content: asked.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use?.id ?? '', content: 'Sunny, 21 °C' }] }],
+    });
+    assert.equal(answered.stop_reason, 'end_turn');
+    assert.equal(text(answered), `Tool get_weather (${use?.id}) returned: Sunny, 21 °C`);
+  }
 });
