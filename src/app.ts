@@ -119,7 +119,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     deleteChats: config.deleteTempChats,
     onError: (err) => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry'),
   });
-  const relay = new Relay({ ...attempts, client, discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined) });
+  // A stream's head waits for the first content at most as long as a keep-alive would.
+  const relay = new Relay({ ...attempts, client, firstOutputWaitMs: config.keepAliveMs, discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined) });
   const { deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs } = config;
   const onNote = (note: ToolNote): void => {
     metrics.toolNote(note);

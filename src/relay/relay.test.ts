@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../core/chat-event.js';
 import { ProxyError } from '../core/errors.js';
 import type { AccountPool } from '../accounts/pool.js';
@@ -127,9 +127,9 @@ describe('Relay: chat turns', () => {
   it('migrates a pinned turn whose chat turns out to be gone in the stream, before any content', async () => {
     const t = setup(['a'], [{ events: [], then: chatGone() }, { events: [meta('fresh'), text('rebuilt'), stop] }]);
     const turn = await t.relay.open({ upstream: ask('more', { chatId: 'c1' }), accountId: 'acct_a', migrate: () => ask('history + more'), signal: signal() });
-    expect(turn.migrated).toBe(false);
-    expect(textOf(await collect(turn.events))).toBe('rebuilt');
+    // Known when open resolves: it waited for the rebuilt turn's first content.
     expect(turn.migrated).toBe(true);
+    expect(textOf(await collect(turn.events))).toBe('rebuilt');
     expect(t.client.calls.map((c) => c.request.chatId)).toEqual(['c1', undefined]);
     expect(t.inFlight()).toBe(0);
   });
@@ -157,15 +157,80 @@ describe('Relay: chat turns', () => {
     ]);
   });
 
-  it('does not touch the upstream again once the reader has aborted', async () => {
-    const controller = new AbortController();
-    const t = setup(['a', 'b'], [{ events: [meta('c1')], then: 'hang' }, { events: [text('late'), stop] }]);
-    const turn = await t.relay.open({ upstream: ask('hello'), signal: controller.signal });
-    const reading = collect(turn.events);
-    controller.abort(new Error('client gone'));
-    await expect(reading).rejects.toThrow('client gone');
+  it('does not touch the upstream again once the caller has aborted, while waiting for content or while reading', async () => {
+    const waiting = new AbortController();
+    const t = setup(['a', 'b'], [{ events: [meta('c1')], then: 'hang' }, { events: [meta('c2')], then: 'hang' }, { events: [text('late'), stop] }]);
+    const opening = t.relay.open({ upstream: ask('hello'), signal: waiting.signal });
+    await vi.waitFor(() => expect(t.client.calls).toHaveLength(1));
+    waiting.abort(new Error('client gone'));
+    await expect(opening).rejects.toThrow('client gone');
     expect(t.client.calls).toHaveLength(1);
     expect(t.inFlight()).toBe(0);
+
+    const reading = new AbortController();
+    const turn = await openAfterWait(t, reading.signal);
+    const events = collect(turn.events);
+    reading.abort(new Error('client gone'));
+    await expect(events).rejects.toThrow('client gone');
+    expect(t.client.calls).toHaveLength(2);
+    expect(t.inFlight()).toBe(0);
+  });
+});
+
+/** Opens a turn whose upstream stays silent after its meta event: open resolves once the wait for content (15 s by default) is over. */
+async function openAfterWait(t: ReturnType<typeof setup>, abort: AbortSignal) {
+  const callsBefore = t.client.calls.length;
+  const opening = t.relay.open({ upstream: ask('hello'), signal: abort });
+  let settled = false;
+  void opening.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await vi.waitFor(() => {
+    t.clock.advance(15_000);
+    expect(settled).toBe(true);
+  });
+  expect(t.client.calls).toHaveLength(callsBefore + 1);
+  return opening;
+}
+
+describe('Relay: the response head waits for content', () => {
+  it('rejects open with the real failure (and its Retry-After) when the stream fails before any content on the only account', async () => {
+    const t = setup(['a'], [{ events: [meta('c1'), { type: 'search', queries: ['q'] }], then: rateLimited(7_000) }]);
+    await expect(t.relay.open({ upstream: ask('hello'), signal: signal() })).rejects.toMatchObject({ code: 'upstream_rate_limited', retryAfterMs: 7_000 });
+    expect(t.state('acct_a')?.state).toBe('cooling');
+    expect(t.discarded).toEqual([]);
+    expect(t.inFlight()).toBe(0);
+  });
+
+  it('resolves open at the first content, and the reader still gets every event from the start', async () => {
+    const t = setup(['a'], [{ events: [meta('c1'), text('hi'), text(' there'), stop] }]);
+    const turn = await t.relay.open({ upstream: ask('hello'), signal: signal() });
+    expect(await collect(turn.events)).toEqual([meta('c1'), text('hi'), text(' there'), stop]);
+    expect(t.inFlight()).toBe(0);
+  });
+
+  it('after firstOutputWaitMs of silence resolves open anyway; a failure after that reaches the reader', async () => {
+    const t = setup(['a'], [{ events: [meta('c1')], then: 'hang' }]);
+    const controller = new AbortController();
+    const turn = await openAfterWait(t, controller.signal);
+    const seen: ChatEvent[] = [];
+    const reading = (async () => {
+      for await (const ev of turn.events) seen.push(ev);
+    })();
+    controller.abort(new ProxyError('upstream_timeout', 'no first token'));
+    await expect(reading).rejects.toMatchObject({ code: 'upstream_timeout' });
+    expect(seen).toEqual([meta('c1')]);
+    expect(t.inFlight()).toBe(0);
+  });
+
+  it('an opened turn that is abandoned before anyone reads it stops the upstream and frees the account', async () => {
+    const t = setup(['a'], [{ events: [meta('c1'), text('unread'), text('more'), stop] }]);
+    const turn = await t.relay.open({ upstream: ask('hello'), signal: signal() });
+    expect(t.inFlight()).toBe(1);
+    turn.abandon();
+    await vi.waitFor(() => expect(t.inFlight()).toBe(0));
+    expect(t.client.stopped).toBe(1);
   });
 });
 

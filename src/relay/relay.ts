@@ -4,13 +4,19 @@
  * - `open`: one chat turn. Before any content has been produced, a failure moves the turn
  *   to the next account, retries it on the same one, or migrates a pinned turn, as the
  *   policy says; once content has been produced, nothing is retried: the error propagates
- *   to the renderer, which reports it inside the stream.
+ *   to the renderer, which reports it inside the stream. `open` resolves only once the
+ *   upstream has produced content (or ended), so that a failure before any content rejects
+ *   it and the door answers with the failure's real status and Retry-After instead of a
+ *   200 stream holding an error; a start silent for longer than `firstOutputWaitMs` resolves
+ *   it anyway (the door opens its stream, whose keep-alive comments keep intermediaries
+ *   from cutting it), and a failure after that is reported in the stream.
  * - `unary`: any other upstream call (account probe, catalog, chat deletion), with the same
  *   retries and the same health reports.
  * Every outcome is reported to the account's health, and the lease is released when the
  * work ends, fails or is abandoned (client gone).
  */
 import type { ChatEvent } from '../core/chat-event.js';
+import type { Clock } from '../core/clock.js';
 import type { KimiProtocolClient, UpstreamCallContext, UpstreamChatRequest } from '../upstream/kimi/types.js';
 import { AttemptLoop, type Attempt, type AttemptFailure, type AttemptLoopOptions } from './attempt-loop.js';
 import { runUnary, type UnaryOptions } from './unary.js';
@@ -19,7 +25,12 @@ export interface RelayOptions extends AttemptLoopOptions {
   client: KimiProtocolClient;
   /** Deletes an upstream chat created by an attempt that failed (off the response path). */
   discardChat: (accountId: string, chatId: string) => void;
+  /** Longest wait in `open` for the upstream's first content (default 15 s, the keep-alive interval's default). */
+  firstOutputWaitMs?: number;
 }
+
+const DEFAULT_FIRST_OUTPUT_WAIT_MS = 15_000;
+const WAITED = Symbol('waited');
 
 export interface RelayRequest {
   upstream: UpstreamChatRequest;
@@ -68,14 +79,20 @@ interface ChatStream {
 export class Relay {
   constructor(private readonly opts: RelayOptions) {}
 
-  /** Resolves when an upstream stream is open (so headers can be flushed); rejects with the last typed error. */
+  /**
+   * Resolves when the upstream has produced content or ended (or `firstOutputWaitMs` has
+   * passed), so the response head can be sent; rejects with the typed error of a failure
+   * before that, after the failover the policy allows.
+   */
   async open(req: RelayRequest): Promise<RelayTurn> {
     let migration: UpstreamChatRequest | undefined;
     const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal, onFailure: req.onFailure, budgeted: true }, async (_lease, credentials, migrated) => {
       const upstream = migrated ? (migration ??= req.migrate!()) : req.upstream;
       return { stream: await this.opts.client.chat(upstream, { credentials, signal: req.signal }), upstream };
     });
-    return new Turn(loop, await loop.open(), this.opts.discardChat);
+    const turn = new Turn(loop, await loop.open(), this.opts.discardChat);
+    await turn.awaitContent(this.opts.clock, this.opts.firstOutputWaitMs ?? DEFAULT_FIRST_OUTPUT_WAIT_MS);
+    return turn;
   }
 
   /** Runs one non-chat upstream call on an account, reporting its outcome to the account's health. */
@@ -87,6 +104,12 @@ export class Relay {
 /** One relayed turn: its events go back to the attempt loop until content has been produced. */
 class Turn implements RelayTurn {
   private started = false;
+  private readonly source: AsyncGenerator<ChatEvent>;
+  /** Events read by `awaitContent`, handed to the reader first. */
+  private readonly held: ChatEvent[] = [];
+  /** A read still running when `awaitContent` stopped waiting. */
+  private pending: Promise<IteratorResult<ChatEvent>> | undefined;
+  private sourceEnded = false;
   readonly events: AsyncIterable<ChatEvent>;
 
   constructor(
@@ -94,7 +117,35 @@ class Turn implements RelayTurn {
     private attempt: Attempt<ChatStream>,
     private readonly discardChat: (accountId: string, chatId: string) => void,
   ) {
-    this.events = this.run();
+    this.source = this.run();
+    this.events = this.replay();
+  }
+
+  /** Reads until the first content event (or the end), keeping what it read; throws what failed before content. */
+  async awaitContent(clock: Clock, waitMs: number): Promise<void> {
+    const stopWaiting = new AbortController();
+    const waited = clock.sleep(waitMs, stopWaiting.signal).then(
+      (): typeof WAITED => WAITED,
+      (): typeof WAITED => WAITED,
+    );
+    try {
+      for (;;) {
+        const read = (this.pending ??= this.source.next());
+        // Whoever reads it later sees its failure; until then it must not count as unhandled.
+        read.catch(() => undefined);
+        const next = await Promise.race([read, waited]);
+        if (next === WAITED) return;
+        this.pending = undefined;
+        if (next.done) {
+          this.sourceEnded = true;
+          return;
+        }
+        this.held.push(next.value);
+        if (SHOWN[next.value.type]) return;
+      }
+    } finally {
+      stopWaiting.abort();
+    }
   }
 
   get accountId(): string {
@@ -106,7 +157,28 @@ class Turn implements RelayTurn {
   }
 
   abandon(): void {
-    if (!this.started) this.attempt.lease.release();
+    if (!this.started) {
+      this.attempt.lease.release();
+      return;
+    }
+    // Stops the upstream stream and gives the lease back (the run's own cleanup).
+    void this.source.return(undefined).catch(() => undefined);
+  }
+
+  private async *replay(): AsyncGenerator<ChatEvent> {
+    try {
+      while (this.held.length > 0) yield this.held.shift()!;
+      if (this.pending) {
+        const next = await this.pending;
+        this.pending = undefined;
+        if (next.done) return;
+        yield next.value;
+      }
+      if (!this.sourceEnded) yield* this.source;
+    } finally {
+      // A reader that stops early stops the upstream too (a no-op once the run has ended).
+      await this.source.return(undefined).catch(() => undefined);
+    }
   }
 
   private async *run(): AsyncGenerator<ChatEvent> {
