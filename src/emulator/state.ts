@@ -1,4 +1,5 @@
 /** Everything one emulator instance owns; no module-level mutable state, so instances run side by side. */
+import { systemClock } from '../core/clock.js';
 import { ChatStore } from './chat-store.js';
 import { TokenFaults } from './faults.js';
 import { FileStore } from './file-store.js';
@@ -32,6 +33,7 @@ export function resolveOptions(o: EmulatorOptions = {}): ResolvedEmulatorOptions
     heartbeatIntervalMs: o.heartbeatIntervalMs ?? 5000,
     defaultDeltaDelayMs: o.defaultDeltaDelayMs ?? 0,
     maxEventsLogged: o.maxEventsLogged ?? 50,
+    clock: o.clock ?? systemClock,
   };
 }
 
@@ -39,7 +41,7 @@ export function createState(options: ResolvedEmulatorOptions): EmulatorState {
   return {
     options,
     url: '',
-    tokens: new TokenRegistry(options),
+    tokens: new TokenRegistry(options, () => options.clock.now()),
     faults: new TokenFaults(),
     stats: new StatsRecorder(options.maxEventsLogged),
     chats: new ChatStore(),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chatRequest, connectChat, json, send, sleep, unary } from './__fixtures__/wire.js';
+import { chatRequest, connectChat, json, send, unary } from './__fixtures__/wire.js';
+import { FakeClock } from '../store/fake-clock.js';
 import { startEmulator, type Emulator } from './index.js';
 import { decodeJwtPayload, encodeJwt, isAccessJwt } from './jwt.js';
 
@@ -71,12 +72,14 @@ describe('refresh endpoint', () => {
 
 describe('access tokens on API calls', () => {
   it('expires short-lived emulator-issued tokens (REST and Connect 401)', async () => {
-    const emu = await start({ accessTokenTtlSec: 1 });
+    const clock = new FakeClock();
+    const emu = await start({ accessTokenTtlSec: 60, clock });
     const first = (await refresh(emu, 'short-lived')).body;
     const access = first.access_token as string;
     expect((await send(`${emu.url}/api/user`, { method: 'GET', token: access })).status).toBe(200);
+    clock.advance(59_000);
     expect((await subscription(emu, access)).status).toBe(200);
-    await sleep(1100);
+    clock.advance(1_000);
     const user = await send(`${emu.url}/api/user`, { method: 'GET', token: access });
     expect(user.status).toBe(401);
     expect(json(user).error_type).toBe('auth.token.invalid');

@@ -1,6 +1,8 @@
 /** Public types of the Kimi web emulator (options, stats, control surface, fault vocabulary). */
 import type { QuotaSettings } from './quota.js';
 
+import type { Clock } from '../core/clock.js';
+
 export interface EmulatorOptions {
   /** Default '127.0.0.1'. */
   host?: string;
@@ -18,6 +20,8 @@ export interface EmulatorOptions {
   defaultDeltaDelayMs?: number;
   /** Size of the recent-request ring buffer; default 50. */
   maxEventsLogged?: number;
+  /** The time tokens are issued and checked against; default the system clock (tests pass a FakeClock to outlive a TTL without waiting). */
+  clock?: Clock;
 }
 
 export type ResolvedEmulatorOptions = Required<EmulatorOptions>;
