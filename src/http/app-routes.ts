@@ -13,7 +13,7 @@ import { registerCompletionsRoutes } from '../doors/completions/routes.js';
 import { ResponseStore } from '../doors/responses/response-store.js';
 import { registerResponsesRoutes } from '../doors/responses/routes.js';
 import { registerAccountsCheckRoute } from '../routes/accounts-check.js';
-import { registerAdminRoutes } from '../routes/admin/index.js';
+import { registerAdminRoutes, type AdminRoutesDeps } from '../routes/admin/index.js';
 import { registerChatRoutes } from '../routes/chat.js';
 import { registerConversationRoutes } from '../routes/conversations.js';
 import { registerHealthRoutes } from '../routes/health.js';
@@ -38,6 +38,19 @@ function frontDoors(s: AppServices): FrontDoor[] {
   ];
 }
 
+/** The admin API's parts and what each uses. */
+function adminDeps(s: AppServices): AdminRoutesDeps {
+  const { config, clock, logger, store, pool, apiKeys } = s;
+  return {
+    access: { adminToken: config.access.adminToken, sessionTtlMs: config.access.adminSessionTtlMs, clock, store, logger },
+    accounts: { pool, registry: s.accountRegistry, clock, logger, defaults: { maxConcurrent: config.accounts.maxConcurrent, minIntervalMs: config.accounts.minIntervalMs }, quotas: s.quota, client: s.client, http: s.http },
+    keys: { apiKeys, clock, logger },
+    conversations: { store, apiKeys, accountName: (id) => pool.get(id)?.name, janitor: s.janitor },
+    requests: { store },
+    stats: { pool, clock, store, requestLogMaxEntries: config.observability.requestLogMaxEntries },
+  };
+}
+
 export async function registerAppRoutes(fastify: FastifyInstance, s: AppServices): Promise<void> {
   const { config, clock, pool, drain } = s;
   // One log line per request, written when the response has really ended (streams included).
@@ -49,5 +62,5 @@ export async function registerAppRoutes(fastify: FastifyInstance, s: AppServices
   registerEventLoggingSink(fastify);
   const canonicalModelId = async (id: string): Promise<string | undefined> => (await s.models.resolve(id))?.canonicalId;
   await registerClientApi(fastify, { apiKeys: s.apiKeys, store: s.store, clock, canonicalModelId }, frontDoors(s));
-  await registerAdminRoutes(fastify, s);
+  await registerAdminRoutes(fastify, adminDeps(s));
 }

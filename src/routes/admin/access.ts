@@ -5,10 +5,12 @@
  * address through the store (so the limit holds across instances).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AdminTokenVerifier } from '../../auth/admin-token.js';
 import { ProxyError } from '../../core/errors.js';
-import type { AppServices } from '../../services.js';
+import type { Clock } from '../../core/clock.js';
+import type { Store } from '../../store/store.js';
 import { AdminSessions, SESSION_COOKIE, type Session } from './session.js';
 import { requestSchema } from './openapi.js';
 import { answers, bool, constant, int, object, oneOf, orNull, str, time } from './schema-parts.js';
@@ -43,9 +45,19 @@ export interface AdminAccess {
   sessionOf(request: FastifyRequest): Session | undefined;
 }
 
-export async function registerAdminAccess(admin: FastifyInstance, services: AppServices, adminToken: string, prefix: string): Promise<AdminAccess> {
-  const verifier = new AdminTokenVerifier(adminToken);
-  const sessions = new AdminSessions(adminToken, services.clock, services.config.access.adminSessionTtlMs);
+export interface AdminAccessDeps {
+  adminToken: string;
+  /** Lifetime of a dashboard login (ADMIN_SESSION_TTL_MS). */
+  sessionTtlMs: number;
+  clock: Clock;
+  /** Counts login attempts per client address across instances. */
+  store: Pick<Store, 'increment'>;
+  logger: Logger;
+}
+
+export async function registerAdminAccess(admin: FastifyInstance, deps: AdminAccessDeps, prefix: string): Promise<AdminAccess> {
+  const verifier = new AdminTokenVerifier(deps.adminToken);
+  const sessions = new AdminSessions(deps.adminToken, deps.clock, deps.sessionTtlMs);
   const sessionOfRequest = new WeakMap<FastifyRequest, Session>();
   // Loaded only with ADMIN_TOKEN (this module runs only then).
   const { default: cookie } = await import('@fastify/cookie');
@@ -84,7 +96,7 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     response: answers(200, object('The new session.', sessionFields)),
   };
   admin.post('/session', { schema: login }, async (request, reply) => {
-    const attempts = await services.store.increment(`admin-login:${request.ip}`, MINUTE_MS);
+    const attempts = await deps.store.increment(`admin-login:${request.ip}`, MINUTE_MS);
     if (attempts > LOGINS_PER_MINUTE) {
       throw new ProxyError('rate_limit_exceeded', `Too many login attempts: at most ${LOGINS_PER_MINUTE} per minute.`, { retryAfterMs: MINUTE_MS });
     }
@@ -93,7 +105,7 @@ export async function registerAdminAccess(admin: FastifyInstance, services: AppS
     const { session, cookie: value } = sessions.create();
     // Never shorter than the session: the server, not the browser, says when it expired.
     setCookie(request, reply, value, Math.ceil(sessions.ttlMs / 1000));
-    services.logger.info({ ip: request.ip }, 'dashboard login');
+    deps.logger.info({ ip: request.ip }, 'dashboard login');
     return { object: 'admin.session', csrf_token: sessions.csrfToken(session), expires_at: seconds(session.expiresAt) };
   });
 

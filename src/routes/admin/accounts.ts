@@ -11,10 +11,15 @@ import { z } from 'zod';
 import { accountIdForName, maskSecret } from '../../accounts/account.js';
 import { accountFields } from '../../accounts/accounts-config.js';
 import { extractPastedToken, type PastedToken } from '../../accounts/pasted-credentials.js';
-import type { AccountStatus } from '../../accounts/pool.js';
+import type { AccountPool, AccountStatus } from '../../accounts/pool.js';
 import { fetchQuota } from '../../accounts/quota.js';
 import { ProxyError } from '../../core/errors.js';
-import type { AppServices } from '../../services.js';
+import type { Logger } from 'pino';
+import type { AccountRegistry } from '../../accounts/account-registry.js';
+import type { QuotaWatch } from '../../accounts/quota-watch.js';
+import type { Clock } from '../../core/clock.js';
+import type { KimiHttp } from '../../upstream/kimi/http.js';
+import type { KimiProtocolClient } from '../../upstream/kimi/types.js';
 import { accountAnswer, parsedToken, recheckAnswer, removedAccount } from './account-schemas.js';
 import { requestSchema } from './openapi.js';
 import { answers, idParam, list } from './schema-parts.js';
@@ -69,9 +74,23 @@ function tokenOf(body: { token?: string | undefined; text?: string | undefined }
   return found;
 }
 
-export function registerAccountAdmin(app: FastifyInstance, services: AppServices): void {
-  const { pool, accountRegistry: registry, clock } = services;
-  const quotas = services.quota;
+export interface AccountAdminDeps {
+  pool: Pick<AccountPool, 'get' | 'list' | 'status' | 'size' | 'recheck'>;
+  /** Where account changes are written, so that every instance applies them. */
+  registry: Pick<AccountRegistry, 'origin' | 'sync' | 'change'>;
+  clock: Clock;
+  logger: Logger;
+  /** The limits a new account gets when the request names none (ACCOUNT_MAX_CONCURRENT, ACCOUNT_MIN_INTERVAL_MS). */
+  defaults: { maxConcurrent: number; minIntervalMs: number };
+  /** The last quota Kimi reported per account; a re-check reads it anew. */
+  quotas: Pick<QuotaWatch, 'get' | 'set'>;
+  /** A re-check asks Kimi through these. */
+  client: Pick<KimiProtocolClient, 'checkAccount' | 'protocol'>;
+  http: KimiHttp;
+}
+
+export function registerAccountAdmin(app: FastifyInstance, deps: AccountAdminDeps): void {
+  const { pool, registry, clock, logger, defaults, quotas } = deps;
 
   const view = (s: AccountStatus): Record<string, unknown> => {
     const account = pool.get(s.id);
@@ -166,7 +185,6 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     const { token } = tokenOf(body, clock.now());
     const name = body.name ?? freeName();
     const id = accountIdForName(name);
-    const { accounts } = services.config;
     await registry.change((entries) => {
       const clash = pool.list().find((a) => a.id === id || a.name === name || a.token === token);
       if (clash) throw new ProxyError('already_exists', `An account with the same name or token already exists (${clash.name}).`);
@@ -177,14 +195,14 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
         ...(body.proxy_url ? { proxyUrl: body.proxy_url } : {}),
         settings: {
           weight: body.weight ?? 1,
-          maxConcurrent: body.max_concurrent ?? accounts.maxConcurrent,
-          minIntervalMs: body.min_interval_ms ?? accounts.minIntervalMs,
+          maxConcurrent: body.max_concurrent ?? defaults.maxConcurrent,
+          minIntervalMs: body.min_interval_ms ?? defaults.minIntervalMs,
           disabled: body.disabled ?? false,
           dailyRequests: body.daily_requests ?? 0,
         },
       };
     });
-    services.logger.info({ account: name }, 'account added through the admin API');
+    logger.info({ account: name }, 'account added through the admin API');
     void reply.code(201);
     return view(current(id));
   });
@@ -196,7 +214,7 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
       // A removed account keeps only its mark (no token stays in the store for it).
       entries[id] = { name, origin: entries[id]?.origin ?? 'config', settings: {}, removed: true };
     });
-    services.logger.info({ account: name }, 'account removed through the admin API');
+    logger.info({ account: name }, 'account removed through the admin API');
     return { id, object: 'account.deleted', deleted: true };
   });
 
@@ -234,10 +252,10 @@ export function registerAccountAdmin(app: FastifyInstance, services: AppServices
     const { id } = find(request);
     const ok = await pool.recheck(id, async (credentials, probeSignal) => {
       const signal = AbortSignal.any([probeSignal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
-      const info = await services.client.checkAccount({ credentials, signal });
+      const info = await deps.client.checkAccount({ credentials, signal });
       // The quota is optional: an account whose quota call fails still works.
       try {
-        quotas.set(id, await fetchQuota(services.http, services.client.protocol, { credentials, signal }, () => clock.now()));
+        quotas.set(id, await fetchQuota(deps.http, deps.client.protocol, { credentials, signal }, () => clock.now()));
       } catch (err) {
         quotas.set(id, { error: err instanceof ProxyError ? err.code : 'quota_unavailable', checkedAt: clock.now() });
       }

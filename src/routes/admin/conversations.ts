@@ -2,8 +2,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProxyError } from '../../core/errors.js';
-import type { AppServices } from '../../services.js';
-import type { ConversationRecord } from '../../store/store.js';
+import type { ApiKeyService } from '../../auth/api-keys.js';
+import type { Janitor } from '../../conversations/janitor.js';
+import type { ConversationRecord, Store } from '../../store/store.js';
 import { requestSchema } from './openapi.js';
 import { answers, array, bool, constant, idParam, int, list, object, oneOf, orNull, str } from './schema-parts.js';
 import { parseQuery, queryIntIn, seconds } from './validate.js';
@@ -42,13 +43,23 @@ const withMessages = object('A conversation with its messages.', {
 });
 const params = idParam('The conversation id.');
 
-export function registerConversationAdmin(app: FastifyInstance, services: AppServices): void {
-  const { store } = services;
+export interface ConversationAdminDeps {
+  store: Pick<Store, 'getConversation' | 'listConversations' | 'deleteConversation'>;
+  /** Names the owners (API keys) of the conversations. */
+  apiKeys: Pick<ApiKeyService, 'listEnv' | 'listStored'>;
+  /** The name of a configured account (undefined once removed). */
+  accountName: (accountId: string) => string | undefined;
+  /** Deletes a conversation's upstream chat off the request path. */
+  janitor: Pick<Janitor, 'schedule'>;
+}
+
+export function registerConversationAdmin(app: FastifyInstance, deps: ConversationAdminDeps): void {
+  const { store, apiKeys } = deps;
 
   const ownerNames = async (): Promise<Map<string, string>> => {
     const names = new Map<string, string>([['', 'anonymous']]);
-    for (const k of services.apiKeys.listEnv()) names.set(k.id, k.name);
-    for (const k of await services.apiKeys.listStored()) names.set(k.id, k.name);
+    for (const k of apiKeys.listEnv()) names.set(k.id, k.name);
+    for (const k of await apiKeys.listStored()) names.set(k.id, k.name);
     return names;
   };
 
@@ -58,7 +69,7 @@ export function registerConversationAdmin(app: FastifyInstance, services: AppSer
     owner: c.owner,
     owner_name: names.get(c.owner) ?? null,
     account_id: c.accountId,
-    account_name: services.pool.get(c.accountId)?.name ?? null,
+    account_name: deps.accountName(c.accountId) ?? null,
     protocol: c.protocol,
     model: c.model,
     upstream_chat_id: c.upstreamChatId,
@@ -117,7 +128,7 @@ export function registerConversationAdmin(app: FastifyInstance, services: AppSer
   app.delete('/conversations/:id', { schema: remove }, async (request) => {
     const record = await find(request);
     await store.deleteConversation(record.owner, record.id);
-    await services.janitor.schedule(record.accountId, record.upstreamChatId);
+    await deps.janitor.schedule(record.accountId, record.upstreamChatId);
     return { id: record.id, object: 'conversation.deleted', owner: record.owner, deleted: true };
   });
 }

@@ -4,21 +4,30 @@
  * how to enable it. JSON in and out, OpenAI-shaped errors.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AppServices } from '../../services.js';
-import { registerAdminAccess } from './access.js';
-import { registerAccountAdmin } from './accounts.js';
-import { registerConversationAdmin } from './conversations.js';
-import { registerKeyAdmin } from './keys.js';
+import { registerAdminAccess, type AdminAccessDeps } from './access.js';
+import { registerAccountAdmin, type AccountAdminDeps } from './accounts.js';
+import { registerConversationAdmin, type ConversationAdminDeps } from './conversations.js';
+import { registerKeyAdmin, type KeyAdminDeps } from './keys.js';
 import { registerAdminOpenApi } from './openapi.js';
-import { registerRequestLogAdmin } from './requests.js';
+import { registerRequestLogAdmin, type RequestLogAdminDeps } from './requests.js';
 import { answers, array, constant, object, str } from './schema-parts.js';
-import { registerStatsAdmin } from './stats.js';
+import { registerStatsAdmin, type StatsAdminDeps } from './stats.js';
 import { registerDashboard, registerDisabledDashboard } from './ui.js';
 
 export const ADMIN_PREFIX = '/admin/api';
 
-export async function registerAdminRoutes(app: FastifyInstance, services: AppServices): Promise<void> {
-  const token = services.config.access.adminToken;
+/** What each part of the admin API uses; without an admin token, nothing (the API is off). */
+export interface AdminRoutesDeps {
+  access: Omit<AdminAccessDeps, 'adminToken'> & { adminToken: string | undefined };
+  accounts: AccountAdminDeps;
+  keys: KeyAdminDeps;
+  conversations: ConversationAdminDeps;
+  requests: RequestLogAdminDeps;
+  stats: StatsAdminDeps;
+}
+
+export async function registerAdminRoutes(app: FastifyInstance, deps: AdminRoutesDeps): Promise<void> {
+  const token = deps.access.adminToken;
   if (!token) {
     registerDisabledDashboard(app);
     return;
@@ -27,17 +36,17 @@ export async function registerAdminRoutes(app: FastifyInstance, services: AppSer
     async (admin) => {
       // First: it describes the routes registered after it.
       await registerAdminOpenApi(admin);
-      await registerAdminAccess(admin, services, token, ADMIN_PREFIX);
+      await registerAdminAccess(admin, { ...deps.access, adminToken: token }, ADMIN_PREFIX);
       const index = object('Where to start.', { object: constant('admin', 'Always "admin".'), endpoints: array(str('A path.'), 'The collections of the admin API; openapi.json describes every route.') });
       admin.get('/', { schema: { tags: ['meta'], summary: 'The admin API\'s collections', response: answers(200, index) } }, async () => ({
         object: 'admin',
         endpoints: ['session', 'accounts', 'keys', 'conversations', 'requests', 'stats', 'openapi.json'].map((p) => `${ADMIN_PREFIX}/${p}`),
       }));
-      registerAccountAdmin(admin, services);
-      registerKeyAdmin(admin, services);
-      registerConversationAdmin(admin, services);
-      registerRequestLogAdmin(admin, services);
-      registerStatsAdmin(admin, services);
+      registerAccountAdmin(admin, deps.accounts);
+      registerKeyAdmin(admin, deps.keys);
+      registerConversationAdmin(admin, deps.conversations);
+      registerRequestLogAdmin(admin, deps.requests);
+      registerStatsAdmin(admin, deps.stats);
     },
     { prefix: ADMIN_PREFIX },
   );

@@ -1,8 +1,10 @@
 /** /admin/api/keys: create (the key is shown once), list (prefixes only), show, revoke. */
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ApiKeyService } from '../../auth/api-keys.js';
+import type { Clock } from '../../core/clock.js';
 import { z } from 'zod';
 import { ProxyError } from '../../core/errors.js';
-import type { AppServices } from '../../services.js';
 import type { ApiKeyRecord } from '../../store/store.js';
 import { requestSchema } from './openapi.js';
 import { answers, array, constant, idParam, int, keyUsage, list, object, oneOf, orNull, str, time } from './schema-parts.js';
@@ -92,8 +94,14 @@ function view(k: ApiKeyRecord, now: number): Record<string, unknown> {
   };
 }
 
-export function registerKeyAdmin(app: FastifyInstance, services: AppServices): void {
-  const { apiKeys, clock } = services;
+export interface KeyAdminDeps {
+  apiKeys: Pick<ApiKeyService, 'create' | 'listEnv' | 'listStored' | 'revoke'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function registerKeyAdmin(app: FastifyInstance, deps: KeyAdminDeps): void {
+  const { apiKeys, clock, logger } = deps;
 
   const tags = ['keys'];
   app.post(
@@ -124,7 +132,7 @@ export function registerKeyAdmin(app: FastifyInstance, services: AppServices): v
       ...(body.rate_limit_per_minute != null ? { rateLimitPerMinute: body.rate_limit_per_minute } : {}),
       ...(body.max_concurrent_streams != null ? { maxConcurrentStreams: body.max_concurrent_streams } : {}),
     });
-    services.logger.info({ keyId: record.id, keyName: record.name }, 'API key created through the admin API');
+    logger.info({ keyId: record.id, keyName: record.name }, 'API key created through the admin API');
     void reply.code(201);
     // The only response that ever contains the key.
     return { ...view(record, now), key };
@@ -169,7 +177,7 @@ export function registerKeyAdmin(app: FastifyInstance, services: AppServices): v
     }
     const record = await apiKeys.revoke(id);
     if (!record) throw new ProxyError('not_found', `No stored API key "${id}".`, { param: 'id' });
-    services.logger.info({ keyId: record.id, keyName: record.name }, 'API key revoked through the admin API');
+    logger.info({ keyId: record.id, keyName: record.name }, 'API key revoked through the admin API');
     return view(record, clock.now());
   });
 }

@@ -6,8 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ProxyError } from '../../core/errors.js';
-import type { AppServices } from '../../services.js';
-import type { RequestLogEntry } from '../../store/store.js';
+import type { RequestLogEntry, Store } from '../../store/store.js';
 import { scanRequestLog } from './log-scan.js';
 import { requestSchema } from './openapi.js';
 import { answers, array, bool, idParam, int, list, object, oneOf, orNull, str } from './schema-parts.js';
@@ -109,13 +108,17 @@ function matcher(q: z.output<typeof query>): ((e: RequestLogEntry) => boolean) |
   return tests.length === 0 ? undefined : (e) => tests.every((t) => t(e));
 }
 
-export function registerRequestLogAdmin(app: FastifyInstance, services: AppServices): void {
+export interface RequestLogAdminDeps {
+  store: Pick<Store, 'listRequestLog'>;
+}
+
+export function registerRequestLogAdmin(app: FastifyInstance, deps: RequestLogAdminDeps): void {
   const tags = ['requests'];
   const page = list(entry, 'A page of the request log, newest first.', { next_before: orNull(int('Pass as before for the next page; null on the last page.')) });
   app.get('/requests', { schema: { tags, summary: 'List the request log', querystring: requestSchema(query), response: answers(200, page) } }, async (request) => {
     const q = parseQuery(query, request.query);
     const keep = matcher(q);
-    const { entries, more } = await scanRequestLog(services.store, {
+    const { entries, more } = await scanRequestLog(deps.store, {
       since: q.since ?? 0,
       ...(q.before !== undefined ? { before: q.before } : {}),
       max: keep ? SCAN_MAX : q.limit,
@@ -130,7 +133,7 @@ export function registerRequestLogAdmin(app: FastifyInstance, services: AppServi
   const params = idParam('The entry id or the request id.');
   app.get('/requests/:id', { schema: { tags, summary: 'Show one request', params, response: answers(200, entry) } }, async (request) => {
     const { id } = request.params as { id: string };
-    const { entries } = await scanRequestLog(services.store, { since: 0, max: SCAN_MAX, keep: (e) => e.id === id || e.requestId === id, want: 1 });
+    const { entries } = await scanRequestLog(deps.store, { since: 0, max: SCAN_MAX, keep: (e) => e.id === id || e.requestId === id, want: 1 });
     if (!entries[0]) throw new ProxyError('not_found', `No request "${id}" in the request log.`, { param: 'id' });
     return view(entries[0]);
   });

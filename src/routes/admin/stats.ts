@@ -6,8 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppServices } from '../../services.js';
-import type { RequestLogEntry } from '../../store/store.js';
+import type { AccountPool } from '../../accounts/pool.js';
+import type { Clock } from '../../core/clock.js';
+import type { RequestLogEntry, Store } from '../../store/store.js';
 import { quantile, scanRequestLog } from './log-scan.js';
 import { requestSchema } from './openapi.js';
 import { answers, array, bool, constant, int, object, oneOf, orNull, str } from './schema-parts.js';
@@ -86,15 +87,23 @@ function grouped(entries: RequestLogEntry[], keyOf: (e: RequestLogEntry) => stri
   return [...groups].sort((a, b) => b[1].requests - a[1].requests).map(([name, t]) => ({ name, ...show(t) }));
 }
 
-export function registerStatsAdmin(app: FastifyInstance, services: AppServices): void {
-  const { pool, clock, config } = services;
+export interface StatsAdminDeps {
+  pool: Pick<AccountPool, 'status'>;
+  clock: Clock;
+  store: Pick<Store, 'listRequestLog'>;
+  /** REQUEST_LOG_MAX_ENTRIES: a window is read up to this many entries (0: no cap, then 10,000). */
+  requestLogMaxEntries: number;
+}
+
+export function registerStatsAdmin(app: FastifyInstance, deps: StatsAdminDeps): void {
+  const { pool, clock } = deps;
   const cache = new Map<string, { at: number; body: Record<string, unknown> }>();
 
   const compute = async (window: keyof typeof WINDOWS): Promise<Record<string, unknown>> => {
     const { spanMs, bucketMs } = WINDOWS[window];
     const now = clock.now();
     const start = Math.floor((now - spanMs) / bucketMs) * bucketMs + bucketMs;
-    const { entries, more } = await scanRequestLog(services.store, { since: start, max: config.observability.requestLogMaxEntries || 10_000 });
+    const { entries, more } = await scanRequestLog(deps.store, { since: start, max: deps.requestLogMaxEntries || 10_000 });
     const buckets = Array.from({ length: Math.round(spanMs / bucketMs) }, newTally);
     for (const e of entries) {
       const i = Math.floor((e.at - start) / bucketMs);
