@@ -1,7 +1,8 @@
 /**
  * Memory per open stream: N streams held open at the same time through one process. The
- * emulator answers each with its opening records at once, then stalls (`stall=`) before the
- * answer; the stream counts as open when its first byte reached the load generator. The
+ * emulator answers each with its opening records and the first half of the answer at once,
+ * then stalls (`delay=`) before the rest; the stream counts as open when its first byte
+ * reached the load generator. The
  * process's RSS is measured before the streams start and while all of them are open (and the
  * live heap after a full GC, both times); then every stream must finish with the exact reply.
  * Run it on a freshly started process, so that the heap has not already grown for other load.
@@ -81,7 +82,9 @@ async function holdOne(t: Target, index: number, prompt: string, onOpen: () => v
 export async function holdStreams(t: Target, child: Child, n: number, stallMs: number): Promise<HoldResult> {
   await sleep(300);
   const before = await child.probe('gc');
-  const prompt = `[[emu deltas=4 stall=${stallMs}]] Keep this stream open.`;
+  // The first half of the answer at once, then the stall: a proxy holds a response's head
+  // until the first content, so a stream counts as open once it has started answering.
+  const prompt = `[[emu reply="${EXPECTED}" deltas=2 delay=${stallMs}]] Keep this stream open.`;
   let open = 0;
   let opened = 0;
   let openMs = NaN;
