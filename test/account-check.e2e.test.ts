@@ -94,6 +94,15 @@ describe('no account can serve (every token refused)', () => {
     h = undefined;
   });
 
+  it('with no account configured: 503 no_accounts, no Retry-After, x-should-retry: false', async () => {
+    h = await startHarness({ env: { KIMI_TOKENS: '' } });
+    const res = await postJson(h, { model: 'k2', messages: [user('hi')] });
+    expect(res.status).toBe(503);
+    expect(res.json.error.code).toBe('no_accounts');
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(res.headers.get('x-should-retry')).toBe('false');
+  });
+
   it('each door answers 503 accounts_invalid in its own dialect, with x-should-retry: false and no Retry-After', async () => {
     h = await startHarness({ env: { KIMI_TOKENS: 'cpmt_revoked_9876543210,cpmt_spare_0123456789' } });
     h.emulator.control.invalidateToken('cpmt_revoked_9876543210');
