@@ -3,8 +3,8 @@
  * tests can build several apps side by side against an emulator.
  */
 import { AccountRegistry } from './accounts/account-registry.js';
-import { loadAccounts } from './accounts/accounts-config.js';
-import { AccountPool } from './accounts/pool.js';
+import type { AccountPool } from './accounts/pool.js';
+import { poolFromConfig } from './accounts/pool-from-config.js';
 import { ApiKeyService } from './auth/api-keys.js';
 import { systemClock } from './core/clock.js';
 import { newConversationId } from './core/ids.js';
@@ -29,7 +29,6 @@ import { createRequestLog } from './observability/request-log.js';
 import { Drain } from './observability/shutdown.js';
 import type { App, AppDeps, AppServices } from './services.js';
 import { openStore } from './store/index.js';
-import { refreshAccessToken } from './upstream/kimi/auth.js';
 import { KimiHttp } from './upstream/kimi/http.js';
 import { frameLimitFor } from './upstream/kimi/connect/envelope.js';
 import { openProtocolClient, type UnaryRunner } from './upstream/kimi/protocol-client.js';
@@ -47,27 +46,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const outbound: Outbound | undefined = deps.dispatcher ? undefined : createOutbound({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, env: config.observability.proxy, accounts: () => pool.list() });
   const http = new KimiHttp({ baseUrl: config.kimiBaseUrl, timeouts: config.timeouts, dispatcher: deps.dispatcher ?? outbound!.dispatcher });
   const metrics = new Metrics({ accounts: () => pool.status(), queueLength: () => pool.counters().queueLength, quota: (id) => quota.get(id) }, { version: VERSION });
-  const accounts = loadAccounts({
-    tokens: config.kimiTokens,
-    accounts: config.accounts.fromFile,
-    tokenDefaults: { maxConcurrent: config.accounts.maxConcurrent, minIntervalMs: config.accounts.minIntervalMs },
-  });
   // The protocol client is chosen after the pool exists (auto-detection needs an account).
   const late: { client?: KimiProtocolClient } = {};
-  const pool: AccountPool = new AccountPool(accounts, {
+  const pool: AccountPool = poolFromConfig(config, {
     store,
     clock,
-    selection: config.accounts.selection,
-    dayTimeZone: config.accounts.dayTimeZone,
-    maxQueue: config.accounts.queueMax,
-    maxWaitMs: config.accounts.queueWaitMs,
-    breakerThreshold: config.accounts.breakerThreshold,
-    breakerCoolOffMs: config.accounts.breakerCoolOffMs,
-    quotaCooldownMs: config.accounts.quotaCooldownMs,
-    leaseMs: config.accounts.leaseMs,
-    healthSyncMs: config.accounts.healthSyncMs,
-    refresh: ({ account, refreshToken, signal }) =>
-      refreshAccessToken(http, refreshToken, account.deviceId, signal, { accountId: account.id, sessionId: account.sessionId, now: () => clock.now() }),
+    http,
     probe: async (credentials, signal) => {
       if (!late.client) throw new Error('the upstream client is not ready yet');
       return late.client.checkAccount({ credentials, signal });
@@ -110,15 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(client.listModels ? { fetchCatalog: () => unary((ctx) => client.listModels!(ctx), { timeoutMs: 15_000 }) } : {}),
     onError: (err) => logger.warn({ err: (err as Error).message }, 'could not read the live model catalog; serving the built-in list'),
   });
-  const janitor = new Janitor({
-    store,
-    unary,
-    client,
-    clock,
-    implicitTtlMs: config.implicitConversationTtlMs,
-    deleteChats: config.deleteTempChats,
-    onError: (err) => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry'),
-  });
+  const onJanitorError = (err: unknown): void => logger.warn({ err: (err as Error).message }, 'could not delete an upstream chat; will retry');
+  const janitor = new Janitor({ store, unary, client, clock, implicitTtlMs: config.implicitConversationTtlMs, deleteChats: config.deleteTempChats, onError: onJanitorError });
   // A stream's head waits for the first content at most as long as a keep-alive would.
   const relay = new Relay({ ...attempts, client, firstOutputWaitMs: config.keepAliveMs, discardChat: (accountId, chatId) => void janitor.schedule(accountId, chatId).catch(() => undefined) });
   const { deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs } = config;
