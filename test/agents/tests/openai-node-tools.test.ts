@@ -1,20 +1,12 @@
 // openai-node v7 tool calling against the proxy's chat door: the emulator "decides" to call the
 // offered tool, and answers a tool result by quoting it.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import OpenAI from 'openai';
+import { test } from 'node:test';
+import type OpenAI from 'openai';
 import { callDirective } from '../emulator-directives.ts';
-import { startStack, type Stack } from '../harness.ts';
+import { useOpenAIStack } from '../openai-stack.ts';
 
-let stack: Stack;
-let client: OpenAI;
-before(async () => {
-  stack = await startStack();
-  client = new OpenAI({ baseURL: stack.base, apiKey: stack.key, maxRetries: 0 });
-});
-after(async () => {
-  await stack?.stop();
-});
+const the = useOpenAIStack();
 
 const parameters: OpenAI.FunctionParameters = {
   type: 'object',
@@ -27,7 +19,7 @@ const args = { city: 'Zürich "Nord"\n北区', days: 3 };
 const ask = `What is the weather? ${callDirective('get_weather', args)}`;
 
 test('chat.completions.create returns the call as tool_calls, not text, with and without streaming', async () => {
-  const plain = await client.chat.completions.create({ model: stack.model, messages: [{ role: 'user', content: ask }], tools });
+  const plain = await the.client.chat.completions.create({ model: the.stack.model, messages: [{ role: 'user', content: ask }], tools });
   const choice = plain.choices[0];
   assert.equal(choice?.finish_reason, 'tool_calls');
   assert.equal(choice?.message.content, null);
@@ -36,7 +28,7 @@ test('chat.completions.create returns the call as tool_calls, not text, with and
   assert.equal(call.type === 'function' ? call.function.name : undefined, 'get_weather');
   assert.deepEqual(call.type === 'function' ? JSON.parse(call.function.arguments) : undefined, args);
 
-  const streamed = await client.chat.completions.stream({ model: stack.model, messages: [{ role: 'user', content: ask }], tools }).finalChatCompletion();
+  const streamed = await the.client.chat.completions.stream({ model: the.stack.model, messages: [{ role: 'user', content: ask }], tools }).finalChatCompletion();
   const sc = streamed.choices[0];
   assert.equal(sc?.finish_reason, 'tool_calls');
   assert.ok(!sc?.message.content, 'no text besides the call');
@@ -62,9 +54,9 @@ test('the runTools loop runs the function and ends with an answer built from its
   };
   const expected = /^Tool get_weather \(\S+\) returned: Sunny in Zürich "Nord"\n北区 for 3 days$/;
   const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: ask }];
-  const plain = client.chat.completions.runTools({ model: stack.model, messages, tools: [weather] });
+  const plain = the.client.chat.completions.runTools({ model: the.stack.model, messages, tools: [weather] });
   assert.match((await plain.finalContent()) ?? '', expected);
-  const streamed = client.chat.completions.runTools({ model: stack.model, messages, tools: [weather], stream: true });
+  const streamed = the.client.chat.completions.runTools({ model: the.stack.model, messages, tools: [weather], stream: true });
   assert.match((await streamed.finalContent()) ?? '', expected);
   assert.deepEqual(seen, [args, args]);
 });

@@ -1,29 +1,21 @@
 // openai-node v7 (Node >= 22) against the proxy's chat door.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import OpenAI from 'openai';
-import { startStack, type Stack } from '../harness.ts';
+import { useOpenAIStack } from '../openai-stack.ts';
 
-let stack: Stack;
-let client: OpenAI;
-before(async () => {
-  stack = await startStack();
-  client = new OpenAI({ baseURL: stack.base, apiKey: stack.key, maxRetries: 0 });
-});
-after(async () => {
-  await stack?.stop();
-});
+const the = useOpenAIStack();
 
 const answer = 'Tool-free answer: 你好，世界 👋🏽 — done.';
 const ask = `Say it. [[emu reply="${answer}" deltas=7]]`;
 
 test('chat.completions.create answers with the exact text, with and without streaming', async () => {
-  const plain = await client.chat.completions.create({ model: stack.model, messages: [{ role: 'user', content: ask }] });
+  const plain = await the.client.chat.completions.create({ model: the.stack.model, messages: [{ role: 'user', content: ask }] });
   assert.equal(plain.choices[0]?.message.content, answer);
   assert.equal(plain.choices[0]?.finish_reason, 'stop');
 
-  const stream = await client.chat.completions.create({
-    model: stack.model,
+  const stream = await the.client.chat.completions.create({
+    model: the.stack.model,
     messages: [{ role: 'user', content: ask }],
     stream: true,
     stream_options: { include_usage: true },
@@ -42,6 +34,6 @@ test('chat.completions.create answers with the exact text, with and without stre
 });
 
 test('a bad API key is a typed AuthenticationError (401)', async () => {
-  const stranger = new OpenAI({ baseURL: stack.base, apiKey: 'sk-not-a-key', maxRetries: 0 });
-  await assert.rejects(stranger.chat.completions.create({ model: stack.model, messages: [{ role: 'user', content: 'hi' }] }), OpenAI.AuthenticationError);
+  const stranger = new OpenAI({ baseURL: the.stack.base, apiKey: 'sk-not-a-key', maxRetries: 0 });
+  await assert.rejects(stranger.chat.completions.create({ model: the.stack.model, messages: [{ role: 'user', content: 'hi' }] }), OpenAI.AuthenticationError);
 });
