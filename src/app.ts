@@ -32,6 +32,7 @@ import { openStore } from './store/index.js';
 import { KimiHttp } from './upstream/kimi/http.js';
 import { frameLimitFor } from './upstream/kimi/connect/envelope.js';
 import { openProtocolClient, type UnaryRunner } from './upstream/kimi/protocol-client.js';
+import { composeAttachments } from './attachments/compose.js';
 import type { KimiProtocolClient } from './upstream/kimi/types.js';
 import { VERSION } from './version.js';
 
@@ -81,7 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   };
   const unary: UnaryRunner = (call, opts) => runUnary(attempts, call, opts);
-  const { protocol, client } = await openProtocolClient({ protocol: config.kimiProtocol, http, unary, accountCount: pool.size, connectChatPath: config.connectChatPath, logger,
+  const attachments = composeAttachments(config, { store, clock });
+  const { protocol, client } = await openProtocolClient({ protocol: config.kimiProtocol, http, unary, accountCount: pool.size, connectChatPath: config.connectChatPath, logger, uploads: attachments.uploads,
     // Limits that agree: whatever prompt the body limit admits, Kimi's echo of it is read.
     connectMaxFrameBytes: frameLimitFor(config.maxBodyBytes) });
   late.client = client;
@@ -105,10 +107,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   };
   const tools = { schemas: new SchemaCache(), ...config.tools, onNote };
   const auxiliary = auxiliaryOptions(config.auxiliary, models);
-  const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools, ...(auxiliary ? { auxiliary } : {}) });
+  const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools, ...(auxiliary ? { auxiliary } : {}), attachments: attachments.resolver, keptFiles: attachments.keptFiles });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });
   const requestLog = createRequestLog(config, { logger, metrics, clock, store, protocol, accountName: (id) => pool.get(id)?.name });
-  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, quota, apiKeys: new ApiKeyService(config.apiKeys, store, clock) };
+  const services: AppServices = { config, clock, logger, store, http, client, pool, models, janitor, chat, metrics, requestLog, drain, accountRegistry, quota, apiKeys: new ApiKeyService(config.apiKeys, store, clock), clientFiles: attachments.clientFiles };
 
   const fastify = createServer({
     logger,
@@ -137,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       quota.stop();
       await pool.close();
       await http.close();
+      await attachments.close();
       await outbound?.close();
       await requestLog.close();
       await store.close();

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccountRegistry } from './accounts/account-registry.js';
+import type { ClientFiles } from './attachments/client-files.js';
 import type { AccountPool } from './accounts/pool.js';
 import type { QuotaWatch } from './accounts/quota-watch.js';
 import type { ApiKeyService } from './auth/api-keys.js';
@@ -39,6 +40,8 @@ export interface AppServices {
   accountRegistry: AccountRegistry;
   /** The last quota Kimi reported per account, polled and read on demand. */
   quota: QuotaWatch;
+  /** Files clients uploaded through `/v1/files`. */
+  clientFiles: ClientFiles;
 }
 
 /** The injected parts of an app (tests build several apps side by side against an emulator). */

@@ -211,7 +211,7 @@ describe('gateway API surface', () => {
       [{ model: 'k2', n: 2, messages: [{ role: 'user', content: 'x' }] }, 400, 'invalid_request', 'n'],
       [{ model: 'nope', messages: [{ role: 'user', content: 'x' }] }, 404, 'model_not_found', 'model'],
       [
-        { model: 'k2', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://x/y.png' } }] }] },
+        { model: 'k2', messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] },
         400,
         'unsupported_content',
         'messages[0].content[0].type',

@@ -33,6 +33,26 @@ export interface Config {
   modelAliases: ModelAliasRule[];
   /** How long a stored Responses API response can be read or continued (`previous_response_id`). */
   responseStoreTtlMs: number;
+  /** Images and documents (src/attachments, docs/attachments.md). */
+  attachments: {
+    imageMaxBytes: number;
+    documentMaxBytes: number;
+    perMessage: number;
+    requestMaxBytes: number;
+    imageParseMs: number;
+    documentParseMs: number;
+    uploadsPerAccount: number;
+    /** How long an upload is reused for the same bytes on the same account. */
+    cacheTtlMs: number;
+    /** Total time for fetching one attachment URL (redirects included). */
+    fetchTimeoutMs: number;
+    /** Non-public addresses attachment URLs may still reach (IPs or CIDR ranges); empty = public addresses only. */
+    urlAllow: string[];
+    /** Largest `/v1/files` upload. */
+    filesMaxBytes: number;
+    /** How long a `/v1/files` upload (and a conversation's kept attachment) is kept. */
+    filesTtlMs: number;
+  };
   dataDir: string;
   /** This instance's name in the store (default host:port): a restart under the same name releases what the crashed run held. */
   instanceId: string | undefined;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DEFAULT_MODEL_ALIASES, parseModelAliases } from '../models/aliases.js';
 import { bool, expected, int, list, oneOf, proxyUrl, secretKey, url } from './env-values.js';
+import { attachmentSettings } from './attachment-settings.js';
 import { auxiliarySignaturesSetting, timeZoneSetting } from './quota-settings.js';
 
 export const envSchema = z.object({
@@ -29,6 +30,7 @@ export const envSchema = z.object({
   BODY_TIMEOUT_MS: int(30_000, 100, 3_600_000),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
   RESPONSE_STORE_TTL_MS: int(30 * 86_400_000, 60_000, 365 * 86_400_000),
+  ...attachmentSettings,
   MODEL_ALIASES: z
     .string()
     .optional()

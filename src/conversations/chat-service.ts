@@ -9,6 +9,9 @@
  */
 import { startAuxiliaryTurn, type AuxiliaryMark, type AuxiliaryOptions } from '../auxiliary/auxiliary-turn.js';
 import { detectAuxiliary } from '../auxiliary/detect.js';
+import { filesOf } from '../attachments/attachment.js';
+import { storedAttachments, type KeptFiles } from '../attachments/kept-files.js';
+import type { AttachmentResolver } from '../attachments/resolve.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
 import type { Clock } from '../core/clock.js';
@@ -46,6 +49,10 @@ export interface ChatServiceOptions {
   tools?: ToolOptions;
   /** Background calls of chat clients (titles, tags…) answered cheaply (src/auxiliary); off when absent. */
   auxiliary?: AuxiliaryOptions;
+  /** Turns images and documents into checked bytes; absent = attachments are refused. */
+  attachments?: AttachmentResolver;
+  /** Keeps conversations' attachment bytes for a migration to another account. */
+  keptFiles?: KeptFiles;
 }
 
 export interface ChatInput {
@@ -102,6 +109,7 @@ const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
       content: m.content,
       ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
       ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
+      ...(filesOf([m]).length > 0 ? { attachments: storedAttachments(filesOf([m])) } : {}),
     }));
 
 export class ChatService {
@@ -124,15 +132,27 @@ export class ChatService {
     // A background call of a chat client: never a conversation of its own, never a turn.
     const call = aux && !input.conversationId ? detectAuxiliary(input.messages, aux.signatures, input.tools !== undefined || input.responseFormat !== undefined) : undefined;
     if (aux && call) return startAuxiliaryTurn({ relay: this.opts.relay, janitor: this.opts.janitor, options: aux }, call, input.model, input.signal, input.onUpstreamFailure);
+    await this.resolveAttachments(input);
     if (input.conversationId) return this.startStateful(input, input.conversationId);
     if (this.opts.conversationReuse === 'auto') return this.startImplicit(input);
     return this.startStateless(input);
   }
 
+  /** Every attachment becomes checked bytes before any upstream work (refusals are the client's 4xx). */
+  private async resolveAttachments(input: ChatInput): Promise<void> {
+    const carrying = input.messages.find((m) => m.attachments?.length);
+    if (!carrying) return;
+    if (!this.opts.attachments) {
+      const param = carrying.attachments![0]!.param;
+      throw new ProxyError('unsupported_content', `${param}: this proxy does not forward attachments.`, { param });
+    }
+    await this.opts.attachments.resolve(input.messages, { owner: input.owner, signal: input.signal });
+  }
+
   /** A throw-away upstream chat, deleted when the turn ends. */
   private async startStateless(input: ChatInput): Promise<StartedTurn> {
     const text = this.fold(input.messages, input, false);
-    const turn = await this.opts.relay.open({ upstream: { text, model: input.model }, signal: input.signal, onFailure: input.onUpstreamFailure });
+    const turn = await this.opts.relay.open({ upstream: { text, model: input.model, ...withFiles(input.messages) }, signal: input.signal, onFailure: input.onUpstreamFailure });
     const outcome = newOutcome();
     const events = this.cleanupAfter(tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
     return wrapTurn(events, turn, () => text);
@@ -189,17 +209,25 @@ export class ChatService {
     const reuses = record !== undefined && plan.kind !== 'restart';
     const base: TranscriptMessage[] = !record || plan.kind === 'restart' ? [] : plan.kind === 'branch' ? record.transcript.slice(0, plan.keep) : record.transcript;
     let text = this.fold(plan.fresh, input, reuses);
-    let request: RelayRequest = { upstream: { text, model: input.model }, signal: input.signal, onFailure: input.onUpstreamFailure };
+    // A continued chat already holds the files of its earlier turns: only the new messages' go up.
+    const files = withFiles(plan.fresh);
+    let request: RelayRequest = { upstream: { text, model: input.model, ...files }, signal: input.signal, onFailure: input.onUpstreamFailure };
     if (reuses) {
       const parentId = plan.kind === 'branch' ? plan.parentId : record.lastAssistantMessageId;
       request = {
-        upstream: { text, model: input.model, chatId: record.upstreamChatId, ...(parentId ? { parentId } : {}) },
+        upstream: { text, model: input.model, chatId: record.upstreamChatId, ...(parentId ? { parentId } : {}), ...files },
         accountId: record.accountId,
         // The chat's account is unusable (or the chat is gone): the relay rebuilds the
         // conversation on a healthy account, seeded with the stored transcript, so the user sees no break.
         migrate: () => {
-          text = this.fold([...base, ...plan.fresh], input, false);
-          return { text, model: input.model };
+          // The transcript's attachments are descriptions; their markers are in the text already.
+          text = this.fold([...base.map(({ attachments: _kept, ...m }) => m), ...plan.fresh], input, false);
+          // The new chat gets every file of the conversation; the new account uploads its own
+          // copies (the cache is per account), earlier turns' bytes read back from the kept files.
+          const kept = this.opts.keptFiles;
+          const earlier = kept ? base.flatMap((m) => (m.attachments ?? []).map((a) => kept.kept(input.owner, a))) : [];
+          const all = [...earlier, ...(files.files ?? [])];
+          return { text, model: input.model, ...(all.length > 0 ? { files: all } : {}) };
         },
         signal: input.signal,
         onFailure: input.onUpstreamFailure,
@@ -220,6 +248,7 @@ export class ChatService {
     const outcome = newOutcome(continuing() ? record?.upstreamChatId : undefined);
     const save = async (o: TurnOutcome): Promise<void> => {
       if (!o.chatId) return;
+      if (files.files && this.opts.keptFiles) await this.opts.keptFiles.keep(input.owner, filesOf(plan.fresh));
       const now = this.opts.clock.now();
       const transcript: TranscriptMessage[] = [
         ...base,
@@ -341,6 +370,12 @@ export class ChatService {
 }
 
 const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
+
+/** The upstream `files` field for the attachments of `messages` (absent when there are none). */
+function withFiles(messages: ReadonlyArray<{ attachments?: ChatMessage['attachments'] }>): { files?: ReturnType<typeof filesOf> } {
+  const files = filesOf(messages);
+  return files.length > 0 ? { files } : {};
+}
 
 /**
  * What must match, besides the messages, for a request to continue an implicit conversation:

@@ -1,4 +1,6 @@
 /** OpenAI request messages → the neutral messages the proxy works with. */
+import { attachmentMarker, type Attachment } from '../attachments/attachment.js';
+import { openAIAttachment } from '../attachments/openai-parts.js';
 import type { ToolCall } from '../core/chat-event.js';
 import { ProxyError } from '../core/errors.js';
 
@@ -13,6 +15,8 @@ export interface ChatMessage {
   toolCalls?: ToolCall[];
   /** Tool results: the id of the call this message answers. */
   toolCallId?: string;
+  /** Images and documents, in order; `content` marks where each stood among the text parts. */
+  attachments?: Attachment[];
 }
 
 export interface IncomingMessage {
@@ -36,12 +40,14 @@ const ROLE_MAP: Record<string, Role> = {
 };
 
 /**
- * Flattens content parts to text. A part the proxy cannot forward is rejected with 400
- * naming it: silently dropping an image would make the model claim it "cannot see" it.
+ * Flattens content parts to text, collecting images and documents as attachments (a marker
+ * in the text keeps their place). A part the proxy cannot forward is rejected with 400 naming
+ * it: silently dropping it would make the model claim it "cannot see" it.
  */
-function contentToText(content: unknown, path: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
+function readContent(content: unknown, path: string, counter: { n: number }): { text: string; attachments: Attachment[] } {
+  const attachments: Attachment[] = [];
+  if (content === null || content === undefined) return { text: '', attachments };
+  if (typeof content === 'string') return { text: content, attachments };
   if (!Array.isArray(content)) {
     throw new ProxyError('invalid_request', `${path} must be a string or an array of content parts.`, { param: path });
   }
@@ -54,12 +60,11 @@ function contentToText(content: unknown, path: string): string {
       texts.push(p.text);
       return;
     }
-    const shown = type === undefined ? 'a part without a type' : `content part type "${type.slice(0, 40)}"`;
-    throw new ProxyError('unsupported_content', `${path}[${j}]: ${shown} cannot be forwarded to Kimi by this proxy; only text parts are supported.`, {
-      param: `${path}[${j}].type`,
-    });
+    const attachment = openAIAttachment(part, `${path}[${j}]`, counter);
+    attachments.push(attachment);
+    texts.push(attachmentMarker(attachment));
   });
-  return texts.join('\n');
+  return { text: texts.join('\n'), attachments };
 }
 
 function str(v: unknown): string | undefined {
@@ -91,6 +96,7 @@ function toolCallsOf(m: IncomingMessage, i: number): ToolCall[] | undefined {
 
 export function normalizeMessages(messages: IncomingMessage[]): ChatMessage[] {
   let legacyCallId: string | undefined;
+  const counter = { n: 0 };
   return messages.map((m, i) => {
     // Own keys only: "constructor", "toString" or "__proto__" are not roles.
     const role = Object.hasOwn(ROLE_MAP, m.role) ? ROLE_MAP[m.role] : undefined;
@@ -99,7 +105,9 @@ export function normalizeMessages(messages: IncomingMessage[]): ChatMessage[] {
         param: `messages[${i}].role`,
       });
     }
-    const out: ChatMessage = { role, content: contentToText(m.content, `messages[${i}].content`) };
+    const { text, attachments } = readContent(m.content, `messages[${i}].content`, counter);
+    const out: ChatMessage = { role, content: text };
+    if (attachments.length > 0) out.attachments = attachments;
     if (typeof m.name === 'string' && m.name) out.name = m.name;
     if (role === 'assistant') {
       const calls = toolCallsOf(m, i);

@@ -101,6 +101,10 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   conversation_busy: WAIT,
   already_exists: NONE,
   body_too_large: NONE,
+  attachment_too_large: NONE,
+  unsupported_media_type: NONE,
+  attachment_url_refused: NONE,
+  attachment_fetch_failed: NONE,
   rate_limited: WAIT,
   rate_limit_exceeded: WAIT,
   too_many_concurrent_streams: WAIT,
@@ -117,6 +121,8 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   missing_tool_call: NONE,
   invalid_tool_call: NONE,
   invalid_json_output: NONE,
+  // Kimi refused the file itself (its retries on 5xx and socket errors are already spent).
+  attachment_failed: NONE,
   // Kimi's answers.
   upstream_unauthenticated: with_({ failover: true, retrySameAccount: true, migrate: true, health: 'reauthenticate', refreshRejected: true }),
   upstream_rate_limited: with_({ failover: true, health: 'cool-down', clientRetry: 'after-wait' }),

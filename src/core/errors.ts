@@ -43,6 +43,14 @@ export const ERROR_CODES = {
   conversation_busy: { status: 409, type: 'conflict_error' },
   already_exists: { status: 409, type: 'conflict_error' },
   body_too_large: { status: 413, type: 'invalid_request_error' },
+  /** An attachment (or the attachments of one request) over its size cap or count limit. */
+  attachment_too_large: { status: 413, type: 'invalid_request_error' },
+  /** An attachment whose bytes are not one of the accepted image or document types. */
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  /** An attachment URL the proxy will not fetch (scheme, internal address, too many redirects). */
+  attachment_url_refused: { status: 400, type: 'invalid_request_error' },
+  /** An attachment URL that could not be fetched (remote error status, timeout, network). */
+  attachment_fetch_failed: { status: 400, type: 'invalid_request_error' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   /** A client API key's own limits (requests per minute, concurrent streams). */
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
@@ -82,6 +90,8 @@ export const ERROR_CODES = {
   invalid_tool_call: { status: 422, type: 'upstream_error' },
   /** `response_format` emulation: the model gave no valid JSON for the requested format, even after a repair turn. */
   invalid_json_output: { status: 422, type: 'upstream_error' },
+  /** Kimi refused an attachment (upload failed after retries, parse FAILED, or still parsing at the deadline). */
+  attachment_failed: { status: 422, type: 'upstream_error' },
   internal_error: { status: 500, type: 'server_error' },
 } as const satisfies Record<string, CodeSpec>;
 

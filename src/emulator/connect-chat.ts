@@ -47,6 +47,10 @@ export async function handleConnectChat(state: EmulatorState, req: IncomingMessa
     if (!chat?.messages.has(request.parentId)) return trailerOnly(res, { code: 'not_found', message: 'parent message does not exist' });
     parentId = request.parentId;
   }
+  const files = request.fileIds.map((id) => state.files.get(id, caller.accountKey));
+  const missingFile = request.fileIds.find((_, i) => !files[i]);
+  // Kimi's answer to an unknown (or another account's) file id is not captured; not_found is the emulator's choice.
+  if (missingFile !== undefined) return trailerOnly(res, { code: 'not_found', message: `file ${missingFile} does not exist` });
   const history = chat ? state.chats.branch(chat, parentId).filter((m) => m.role === 'user').map((m) => m.text) : [];
   const chatId = chat?.id ?? kimiUuid();
   const plan = buildReplyPlan({
@@ -58,6 +62,7 @@ export async function handleConnectChat(state: EmulatorState, req: IncomingMessa
     chatId,
     defaultDelayMs: state.options.defaultDeltaDelayMs,
     defaultHeartbeatMs: state.options.heartbeatIntervalMs,
+    files: files.map((f) => ({ name: f!.name, contentType: f!.contentType, size: f!.bytes.byteLength, sha256: f!.sha256 })),
   });
   const fault = state.faults.take(caller.token, caller.accountKey, (f) => f !== '401') ?? plan.fault;
   const status = fault ? STATUS_FAULTS[fault.fault] : undefined;

@@ -10,6 +10,8 @@ export interface ChatRequestFields {
   /** `parent_id` equal to the chat id: the new message starts a new branch at the root. */
   parentIsRoot: boolean;
   text: string;
+  /** Ids of the `file` blocks beside the text block (spec B.9 step 3). */
+  fileIds: string[];
   scenario: string;
   thinking: boolean;
   search: boolean;
@@ -36,16 +38,20 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequestFiel
   const message = field(body, 'message');
   const blocks = field(message, 'blocks');
   const texts: string[] = [];
+  const fileIds: string[] = [];
   if (Array.isArray(blocks)) {
     for (const b of blocks) {
       const content = stringField(field(b, 'text'), 'content');
       if (content !== undefined) texts.push(content);
+      const fileId = stringField(field(b, 'file'), 'id');
+      if (fileId) fileIds.push(fileId);
     }
   }
   const tools = field(body, 'tools');
   const options = field(body, 'options');
   const out: ChatRequestFields = {
     text: texts.join('\n'),
+    fileIds,
     scenario: stringField(message, 'scenario') ?? stringField(body, 'scenario') ?? 'SCENARIO_CHAT',
     thinking: field(options, 'thinking') === true,
     search: Array.isArray(tools) && tools.some((t) => field(t, 'type') === 'TOOL_TYPE_SEARCH'),

@@ -94,6 +94,29 @@ describe('Connect unary RPCs', () => {
     expect(json(anon)).toEqual({ code: 'unauthenticated', message: expect.any(String) });
   });
 
+  it('keeps files per account and scripts a failed parse by file name', async () => {
+    const upload = async (name: string, token: string): Promise<string> => {
+      const boundary = 'B0';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\n`),
+        Buffer.from('text'),
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const res = await send(`${emu.url}/apiv2-files/file/upload`, { token, body, contentType: `multipart/form-data; boundary=${boundary}` });
+      return (json(res).file as { id: string }).id;
+    };
+    const progress = (id: string, token: string) =>
+      send(`${emu.url}/apiv2-files/kimi.gateway.file.v1.FileService/GetFileParseProgress`, { token, body: JSON.stringify({ file_ids: [id] }), contentType: 'application/json' });
+    const mine = await upload('notes.txt', TOKEN);
+    const theirs = await progress(mine, 'another-account-token');
+    expect(theirs.status).toBe(404);
+    expect(json(theirs).code).toBe('not_found');
+    const bad = await upload('emu-fail.txt', TOKEN);
+    expect(json(await progress(bad, TOKEN)).progresses).toEqual([{ fileId: bad, status: 'PROCESS_STATUS_PROCESSING' }]);
+    expect(json(await progress(bad, TOKEN)).progresses).toEqual([{ fileId: bad, status: 'PROCESS_STATUS_FAILED' }]);
+    expect(emu.stats().filesUploaded).toBe(2);
+  });
+
   it('runs the Connect file flow: upload, parse progress (PROCESSING → SUCCESS), signed object', async () => {
     const boundary = 'XyZ';
     const multipart = Buffer.concat([

@@ -55,6 +55,21 @@ export interface ReplyContext {
   chatId: string;
   defaultDelayMs: number;
   defaultHeartbeatMs: number;
+  /** Files attached to this message (Connect `file` blocks, legacy `refs`), as the emulator stored them. */
+  files?: AttachedFileFacts[];
+}
+
+export interface AttachedFileFacts {
+  name: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+}
+
+/** How the emulator "sees" attached files: each one's name, type, size and SHA-256, so tests can compare bytes. */
+export function describeFiles(files: AttachedFileFacts[]): string {
+  if (files.length === 0) return 'Files: none.';
+  return `Files: ${files.map((f) => `${f.name} (${f.contentType}, ${f.size} bytes, sha256 ${f.sha256})`).join('; ')}.`;
 }
 
 export const CITE_OPEN = '\ue3a0cite';
@@ -129,6 +144,7 @@ function explicitAnswer(d: Directives, ctx: ReplyContext): string | undefined {
   if (reply !== undefined) return reply;
   if (flagDirective(d, 'turn')) return `turn=${ctx.history.length + 1} chat=${ctx.chatId}`;
   if (flagDirective(d, 'history')) return ctx.history.length > 0 ? ctx.history.join(' | ') : '(empty)';
+  if (flagDirective(d, 'files')) return describeFiles(ctx.files ?? []);
   return undefined;
 }
 
@@ -170,7 +186,7 @@ export function buildReplyPlan(ctx: ReplyContext, directives: Directives = parse
     answerDeltas = Array.from({ length: deltasWanted }, (_, k) => (k + 1 < deltasWanted ? `w${k + 1} ` : `w${k + 1}`));
     if (cite) answerDeltas = splitWords(insertCitation(answerDeltas.join(''), results));
   } else {
-    answer ??= `Emulator reply: the message has ${chars} characters (digest ${digest}).`;
+    answer ??= `Emulator reply: the message has ${chars} characters (digest ${digest}).${ctx.files?.length ? ` ${describeFiles(ctx.files)}` : ''}`;
     if (cite) answer = insertCitation(answer, results);
     answerDeltas = deltasWanted !== undefined ? splitEvenly(answer, deltasWanted) : splitWords(answer);
   }

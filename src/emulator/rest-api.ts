@@ -68,11 +68,11 @@ export async function handleRest(state: EmulatorState, req: IncomingMessage, res
     case 'GET /api/chat/models/available':
       return sendJson(res, 200, legacyCatalog());
     case 'POST /api/pre-sign-url':
-      return preSignUrl(state, res, body);
+      return preSignUrl(state, res, body, caller.accountKey);
     case 'POST /api/file':
-      return registerFile(state, res, body);
+      return registerFile(state, res, body, caller.accountKey);
     case 'POST /api/file/parse_process':
-      return parseProcess(state, res, body);
+      return parseProcess(state, res, body, caller.accountKey);
     case 'POST /api/chat': {
       const name = typeof body.name === 'string' && body.name !== '' ? body.name : UNTITLED_CHAT;
       const chat = state.chats.create(legacyId(), caller.accountKey, name);

@@ -52,6 +52,11 @@ export async function handleCompletion(
   const model = typeof body.model === 'string' ? body.model : '';
   const segmentId = body.action === 'continue' && typeof body.segment_id === 'string' ? body.segment_id : undefined;
   const pending = segmentId ? chat.pendingSegments.get(segmentId) : undefined;
+  const refs = Array.isArray(body.refs) ? body.refs.filter((x): x is string => typeof x === 'string') : [];
+  const files = refs.map((id) => state.files.get(id, caller.accountKey));
+  const missingFile = refs.find((_, i) => !files[i]);
+  // Kimi's answer to an unknown (or another account's) file id is not captured; this error is the emulator's choice.
+  if (missingFile !== undefined) return sendRestError(res, 400, 'file.not_found', `file ${missingFile} does not exist`);
   const history = state.chats.branch(chat, chat.latestId).filter((m) => m.role === 'user').map((m) => m.text);
   const plan = buildReplyPlan({
     text,
@@ -62,6 +67,7 @@ export async function handleCompletion(
     chatId: chat.id,
     defaultDelayMs: state.options.defaultDeltaDelayMs,
     defaultHeartbeatMs: 0,
+    files: files.map((f) => ({ name: f!.name, contentType: f!.contentType, size: f!.bytes.byteLength, sha256: f!.sha256 })),
   });
   const fault = state.faults.take(caller.token, caller.accountKey, (f) => f !== '401') ?? plan.fault;
 

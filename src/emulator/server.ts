@@ -62,11 +62,12 @@ async function dispatch(state: EmulatorState, control: EmulatorControl, req: Inc
   if (path.startsWith(SIGN_OBJ_PREFIX) && method === 'GET') return signedObject(state, res, safeDecode(path.slice(SIGN_OBJ_PREFIX.length)));
   if (path === UPLOAD_PATH || path === PARSE_PROGRESS_PATH) {
     if (method !== 'POST') return methodNotAllowed(res);
-    if (!requireCaller(state, req, res, 'connect')) return;
-    if (path === UPLOAD_PATH) return connectUpload(state, res, raw, req.headers['content-type'] ?? '');
+    const caller = requireCaller(state, req, res, 'connect');
+    if (!caller) return;
+    if (path === UPLOAD_PATH) return connectUpload(state, res, raw, req.headers['content-type'] ?? '', caller.accountKey);
     const body = parseJsonObject(raw);
     if (!body) return sendConnectError(res, 400, 'invalid_argument', 'body must be a JSON object');
-    return parseProgress(state, res, body);
+    return parseProgress(state, res, body, caller.accountKey);
   }
   if (path === '/api' || path.startsWith('/api/')) return handleRest(state, req, res, path, raw);
   if (path.startsWith(OBJECT_PREFIX) && method === 'PUT') {

@@ -48,6 +48,7 @@ export class StatsRecorder {
     return {
       chatsCreated: 0,
       chatsDeleted: 0,
+      filesUploaded: 0,
       streamsStarted: 0,
       streamsCompleted: 0,
       streamsCancelled: 0,
@@ -87,6 +88,11 @@ export class StatsRecorder {
 
   chatCreated(): void {
     this.counters.chatsCreated++;
+  }
+
+  /** A file stored by either upload flow (a re-upload of the same bytes counts again). */
+  fileUploaded(): void {
+    this.counters.filesUploaded++;
   }
 
   chatDeleted(): void {

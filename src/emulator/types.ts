@@ -79,6 +79,8 @@ export interface RecentRequest {
 export interface EmulatorStats {
   chatsCreated: number;
   chatsDeleted: number;
+  /** Files stored by either upload flow (legacy registration, Connect upload). */
+  filesUploaded: number;
   liveChats: number;
   streamsStarted: number;
   /** Streams the emulator ended itself (normally or by a scripted fault). */

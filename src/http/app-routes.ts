@@ -16,6 +16,7 @@ import { registerAccountsCheckRoute } from '../routes/accounts-check.js';
 import { registerAdminRoutes, type AdminRoutesDeps } from '../routes/admin/index.js';
 import { registerChatRoutes } from '../routes/chat.js';
 import { registerConversationRoutes } from '../routes/conversations.js';
+import { registerFilesRoutes } from '../routes/files.js';
 import { registerHealthRoutes } from '../routes/health.js';
 import { registerMetricsRoute } from '../routes/metrics.js';
 import { registerModelRoutes } from '../routes/models.js';
@@ -35,6 +36,7 @@ function frontDoors(s: AppServices): FrontDoor[] {
     (api) => registerResponsesRoutes(api, { chat: s.chat, models, requestLog: s.requestLog, clock, render: config, responses: new ResponseStore(s.store, clock, config.responseStoreTtlMs) }),
     (api) => registerConversationRoutes(api, { conversations }),
     (api) => registerAccountsCheckRoute(api, { pool, client, clock, quota: s.quota }),
+    (api) => registerFilesRoutes(api, { files: s.clientFiles, maxBytes: config.attachments.filesMaxBytes }),
   ];
 }
 

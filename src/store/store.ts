@@ -5,6 +5,15 @@
 import type { ToolCall } from '../core/chat-event.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 
+/** An attachment as a transcript remembers it: what it was, never its bytes. */
+export interface StoredAttachment {
+  name: string;
+  mime: string;
+  kind: 'image' | 'document';
+  sha256: string;
+  size: number;
+}
+
 export interface TranscriptMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
@@ -14,6 +23,8 @@ export interface TranscriptMessage {
   toolCalls?: ToolCall[];
   /** Tool results: the call answered. */
   toolCallId?: string;
+  /** Images and documents sent with the message (their bytes are kept apart, attachments/kept-files.ts). */
+  attachments?: StoredAttachment[];
 }
 
 export interface ConversationRecord {

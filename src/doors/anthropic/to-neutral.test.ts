@@ -94,12 +94,30 @@ describe('Anthropic request → neutral input', () => {
     expect(map({ messages: m, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }).tools).toBeUndefined();
   });
 
-  it('rejects images and documents with a 400 naming the block, and bad fields by name', () => {
-    expect(() => map({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] }] })).toThrow(
-      expect.objectContaining({ code: 'unsupported_content', param: 'messages[0].content[0].type' }),
-    );
+  it('maps image and document blocks (base64, url, text sources; also inside tool_result) to attachments marked in the text', () => {
+    const input = map({
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AA==' } }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'Read', input: {} }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 't', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/s.png' } }] },
+            { type: 'document', title: 'notes.md', source: { type: 'text', media_type: 'text/plain', data: '# hi' } },
+            { type: 'text', text: 'and this' },
+          ],
+        },
+      ],
+    });
+    const [first, , result, doc] = input.messages;
+    expect(first).toMatchObject({ role: 'user', content: 'see\n[image: image-1]', attachments: [{ param: 'messages[0].content[1]', hint: 'image', source: { type: 'base64', data: 'AA==', mime: 'image/png' } }] });
+    expect(result).toMatchObject({ role: 'tool', content: '[image: s.png]', attachments: [{ param: 'messages[2].content[0].content[0]', source: { type: 'url', url: 'https://example.com/s.png' } }] });
+    expect(doc).toMatchObject({ role: 'user', content: '[file: notes.md]\nand this', attachments: [{ name: 'notes.md', source: { type: 'text', text: '# hi', mime: 'text/plain' } }] });
+  });
+
+  it('rejects blocks without a usable source, and bad fields by name', () => {
     expect(() => map({ messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: [{ type: 'document', source: {} }] }] }] })).toThrow(
-      expect.objectContaining({ code: 'unsupported_content' }),
+      expect.objectContaining({ code: 'invalid_request', param: 'messages[0].content[0].content[0].source.type' }),
     );
     expect(() => map({ messages: [{ role: 'robot', content: 'x' }] })).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'messages[0].role' }));
     expect(() => map({ messages: [], metadata: { user_id: 'u' } })).toThrow(expect.objectContaining({ param: 'messages' }));

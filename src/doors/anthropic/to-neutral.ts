@@ -2,6 +2,8 @@
  * Anthropic Messages request → the neutral chat input: messages (with tool calls and tool
  * results), the offered tools, and the thinking / effort / search switches.
  */
+import { attachmentMarker, type Attachment } from '../../attachments/attachment.js';
+import { anthropicAttachment } from '../../attachments/door-parts.js';
 import type { ToolCall } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import type { ToolChoice, ToolRequest, ToolSpec } from '../../core/tool-spec.js';
@@ -50,6 +52,23 @@ function textOf(content: string | AnthropicBlock[] | null | undefined, path: str
   return texts.join('\n');
 }
 
+/** A tool result's text and its images or documents (Claude Code's Read tool returns images), each marked where it stood. */
+function resultOf(content: string | AnthropicBlock[] | null | undefined, path: string, counter: { n: number }): { text: string; attachments: Attachment[] } {
+  const attachments: Attachment[] = [];
+  if (content === null || content === undefined) return { text: '', attachments };
+  if (typeof content === 'string') return { text: content, attachments };
+  const texts: string[] = [];
+  content.forEach((b, i) => {
+    if (b.type === 'text') texts.push(str(b.text));
+    else if (b.type === 'image' || b.type === 'document') {
+      const a = anthropicAttachment(b, `${path}[${i}]`, counter);
+      attachments.push(a);
+      texts.push(attachmentMarker(a));
+    }
+  });
+  return { text: texts.join('\n'), attachments };
+}
+
 class MessageBuilder {
   readonly out: ChatMessage[] = [];
   readonly toolNames = new Map<string, string>();
@@ -57,11 +76,16 @@ class MessageBuilder {
 
   constructor(private readonly signer: ThinkingSigner) {}
 
+  /** Counts the request's attachments (for default names). */
+  private readonly attachments = { n: 0 };
+
   user(blocks: AnthropicBlock[], path: string): void {
     let text: string[] = [];
+    let files: Attachment[] = [];
     const flush = (): void => {
-      if (text.length > 0) this.out.push({ role: 'user', content: text.join('\n') });
+      if (text.length > 0) this.out.push(files.length > 0 ? { role: 'user', content: text.join('\n'), attachments: files } : { role: 'user', content: text.join('\n') });
       text = [];
+      files = [];
     };
     blocks.forEach((b, i) => {
       const at = `${path}[${i}]`;
@@ -69,13 +93,17 @@ class MessageBuilder {
       else if (b.type === 'tool_result') {
         flush();
         const id = str(b.tool_use_id);
-        const body = textOf(b.content as string | AnthropicBlock[] | undefined, `${at}.content`);
+        const { text: body, attachments } = resultOf(b.content as string | AnthropicBlock[] | undefined, `${at}.content`, this.attachments);
         const result: ChatMessage = { role: 'tool', content: b.is_error === true ? TOOL_ERROR_PREFIX + body : body, toolCallId: id };
+        if (attachments.length > 0) result.attachments = attachments;
         const name = this.toolNames.get(id);
         if (name) result.name = name;
         this.out.push(result);
-      } else if (b.type === 'image' || b.type === 'document') throw unsupported(at, b.type);
-      else this.noteOther(b);
+      } else if (b.type === 'image' || b.type === 'document') {
+        const a = anthropicAttachment(b, at, this.attachments);
+        files.push(a);
+        text.push(attachmentMarker(a));
+      } else this.noteOther(b);
     });
     flush();
   }

@@ -82,11 +82,27 @@ describe('Responses request → neutral input', () => {
     expect(map({ input: 'x', reasoning: { effort: 'high', summary: 'auto' } }).resolve).toEqual({ reasoningEffort: 'high' });
   });
 
-  it('rejects images and files with a 400 naming the part, and unknown roles', () => {
-    expect(() => map({ input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'data:image/png;base64,AA==' }] }] })).toThrow(
+  it('maps input_image and input_file parts (also in tool outputs) to attachments, refuses audio by name', () => {
+    const input = map({
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: 'data:image/png;base64,AA==', detail: 'auto' }] },
+        { type: 'function_call', call_id: 'c', name: 'shot', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'c', output: [{ type: 'input_file', file_data: 'JVBERg==', filename: 'a.pdf' }, { type: 'input_file', file_id: 'file-1' }] },
+      ],
+    });
+    expect(input.messages[0]).toMatchObject({ content: 'look\n[image: image-1]', attachments: [{ param: 'input[0].content[1]', hint: 'image', source: { type: 'data-url' } }] });
+    expect(input.messages[2]).toMatchObject({
+      role: 'tool',
+      content: '[file: a.pdf]\n[file: file-3]',
+      attachments: [
+        { name: 'a.pdf', source: { type: 'base64', data: 'JVBERg==' } },
+        { source: { type: 'file-id', id: 'file-1' } },
+      ],
+    });
+    expect(() => map({ input: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AA', format: 'wav' } }] }] })).toThrow(
       expect.objectContaining({ code: 'unsupported_content', param: 'input[0].content[0].type' }),
     );
-    expect(() => map({ input: [{ type: 'function_call_output', call_id: 'c', output: [{ type: 'input_file', file_data: 'x' }] }] })).toThrow(expect.objectContaining({ code: 'unsupported_content' }));
+    expect(() => map({ input: [{ role: 'user', content: [{ type: 'input_image' }] }] })).toThrow(expect.objectContaining({ code: 'invalid_request', param: 'input[0].content[0]' }));
     expect(() => map({ input: [{ role: 'robot', content: 'x' }] })).toThrow(expect.objectContaining({ param: 'input[0].role' }));
     expect(() => map({ input: [{ content: 'x' }] })).toThrow(expect.objectContaining({ param: 'input[0].type' }));
   });

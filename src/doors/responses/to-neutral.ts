@@ -4,6 +4,8 @@
  * namespaces offer their inner functions, `custom` tools take one string), `text.format`
  * becomes a ResponseFormat, `reasoning.effort` the Kimi effort, hosted web search Kimi's.
  */
+import { attachmentMarker, type Attachment } from '../../attachments/attachment.js';
+import { responsesAttachment } from '../../attachments/door-parts.js';
 import type { ToolCall } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
 import type { ResponseFormat, ToolChoice, ToolRequest, ToolSpec } from '../../core/tool-spec.js';
@@ -24,35 +26,39 @@ export interface ResponsesInput {
 }
 
 const ROLES: Record<string, ChatMessage['role']> = { user: 'user', assistant: 'assistant', system: 'system', developer: 'system' };
-const MEDIA_PARTS = new Set(['input_image', 'input_file', 'input_audio', 'image_url', 'file']);
 /** The schema a `custom` (free-form) tool is offered with: one string. */
 export const FREEFORM_PARAMETERS = { type: 'object', properties: { input: { type: 'string' } }, required: ['input'], additionalProperties: false };
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
-function partsText(content: unknown, path: string): string {
-  if (content === null || content === undefined) return '';
-  if (typeof content === 'string') return content;
+/** A message's (or a tool output's) text and its attachments, each marked where it stood. */
+function readParts(content: unknown, path: string, counter: { n: number }): Pick<ChatMessage, 'content' | 'attachments'> {
+  if (content === null || content === undefined) return { content: '' };
+  if (typeof content === 'string') return { content };
   if (!Array.isArray(content)) throw new ProxyError('invalid_request', `${path} must be a string or an array of content parts.`, { param: path });
   const texts: string[] = [];
+  const attachments: Attachment[] = [];
   content.forEach((part: unknown, j) => {
     const p = (part ?? {}) as { type?: unknown; text?: unknown; refusal?: unknown };
     const type = str(p.type);
     if (type === 'input_text' || type === 'output_text' || type === 'text') texts.push(str(p.text));
     else if (type === 'refusal') texts.push(str(p.refusal));
-    else if (MEDIA_PARTS.has(type)) {
-      throw new ProxyError('unsupported_content', `${path}[${j}]: "${type}" parts cannot be forwarded to Kimi by this proxy yet; send the content as text.`, {
-        param: `${path}[${j}].type`,
-      });
+    else {
+      const a = responsesAttachment(part, `${path}[${j}]`, counter);
+      if (a) {
+        attachments.push(a);
+        texts.push(attachmentMarker(a));
+      }
     }
   });
-  return texts.join('\n');
+  return attachments.length > 0 ? { content: texts.join('\n'), attachments } : { content: texts.join('\n') };
 }
 
 function messagesOf(input: ResponsesRequest['input']): ChatMessage[] {
   if (typeof input === 'string') return [{ role: 'user', content: input }];
   const out: ChatMessage[] = [];
   const names = new Map<string, string>();
+  const counter = { n: 0 };
   const addCall = (call: ToolCall): void => {
     names.set(call.id, call.name);
     const last = out[out.length - 1];
@@ -68,7 +74,7 @@ function messagesOf(input: ResponsesRequest['input']): ChatMessage[] {
       case 'message': {
         const role = Object.hasOwn(ROLES, str(item.role)) ? ROLES[str(item.role)] : undefined;
         if (!role) throw new ProxyError('invalid_request', `${path}.role "${str(item.role).slice(0, 40)}" is not one of user, assistant, system, developer.`, { param: `${path}.role` });
-        out.push({ role, content: partsText(it.content, `${path}.content`) });
+        out.push({ role, ...readParts(it.content, `${path}.content`, counter) });
         break;
       }
       case 'function_call':
@@ -80,7 +86,7 @@ function messagesOf(input: ResponsesRequest['input']): ChatMessage[] {
       case 'function_call_output':
       case 'custom_tool_call_output': {
         const id = str(it.call_id);
-        const result: ChatMessage = { role: 'tool', content: partsText(it.output, `${path}.output`), toolCallId: id };
+        const result: ChatMessage = { role: 'tool', ...readParts(it.output, `${path}.output`, counter), toolCallId: id };
         const name = names.get(id);
         if (name) result.name = name;
         out.push(result);

@@ -157,6 +157,37 @@ export class KimiHttp {
     }
   }
 
+  /**
+   * `PUT` of a file's bytes to a pre-signed object-storage URL (spec A.10 step 2): another
+   * host, no Kimi identity headers (the URL's signature is the authorisation).
+   */
+  async putObject(url: string, bytes: Uint8Array, contentType: string, ctx: Pick<UpstreamCallContext, 'signal'>): Promise<void> {
+    const target = new URL(url);
+    if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+      throw new ProxyError('upstream_protocol_error', 'Kimi returned an upload URL that is not http(s).');
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatcher.request({
+        origin: target.origin,
+        path: target.pathname + target.search,
+        method: 'PUT',
+        headers: { 'content-type': contentType, 'user-agent': USER_AGENT },
+        body: bytes,
+        signal: ctx.signal,
+        headersTimeout: this.timeouts.firstByteMs,
+        bodyTimeout: this.timeouts.idleMs,
+      });
+    } catch (err) {
+      throw mapTransportError(err, ctx.signal as AbortSignal, false, 'uploading a file');
+    }
+    await res.body.dump();
+    if (res.statusCode >= 200 && res.statusCode < 300) return;
+    throw new ProxyError(res.statusCode >= 500 ? 'upstream_http_error' : 'upstream_bad_request', `Object storage answered the file upload with HTTP ${res.statusCode}.`, {
+      upstreamCode: `object_put_${res.statusCode}`,
+    });
+  }
+
   async close(): Promise<void> {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }

@@ -5,6 +5,7 @@
  * it meets reaches that account's health like any other call.
  */
 import { ConnectClient, MODELS_PATH } from './connect/client.js';
+import type { FileUploads } from './files/uploads.js';
 import type { KimiHttp } from './http.js';
 import { RestSseClient } from './rest-sse/client.js';
 import type { KimiProtocol, KimiProtocolClient, UpstreamCallContext } from './types.js';
@@ -28,6 +29,8 @@ export interface ProtocolClientOptions {
   connectChatPath: string;
   /** Largest Connect frame read (connect/envelope.ts frameLimitFor): agrees with the request body limit. */
   connectMaxFrameBytes?: number;
+  /** Attachment uploads (cache, retries, parse waits), shared by both protocols. */
+  uploads?: FileUploads;
   logger: DetectLogger;
 }
 
@@ -38,15 +41,17 @@ export async function openProtocolClient(opts: ProtocolClientOptions): Promise<{
   return { protocol, client: createProtocolClient(protocol, opts) };
 }
 
-export function createProtocolClient(protocol: KimiProtocol, opts: Pick<ProtocolClientOptions, 'http' | 'connectChatPath' | 'connectMaxFrameBytes' | 'logger'>): KimiProtocolClient {
+export function createProtocolClient(protocol: KimiProtocol, opts: Pick<ProtocolClientOptions, 'http' | 'connectChatPath' | 'connectMaxFrameBytes' | 'uploads' | 'logger'>): KimiProtocolClient {
   const { http, logger } = opts;
+  const uploads = opts.uploads ? { uploads: opts.uploads } : {};
   if (protocol === 'rest') {
-    return new RestSseClient(http, { onUnknownEvent: (name) => logger.debug({ event: name }, 'ignored unknown Kimi SSE event') });
+    return new RestSseClient(http, { onUnknownEvent: (name) => logger.debug({ event: name }, 'ignored unknown Kimi SSE event'), ...uploads });
   }
   return new ConnectClient(http, {
     chatPath: opts.connectChatPath,
     onUnknownMask: (mask) => logger.debug({ mask }, 'ignored unknown Kimi Connect mask'),
     ...(opts.connectMaxFrameBytes !== undefined ? { maxFrameBytes: opts.connectMaxFrameBytes } : {}),
+    ...uploads,
   });
 }
 

@@ -17,6 +17,34 @@ export interface AccountCredentials {
   userId?: string;
 }
 
+/** A file to attach to the turn: the bytes the client sent, checked and typed by the proxy. */
+export interface UpstreamFile {
+  name: string;
+  /** The sniffed MIME type. */
+  mime: string;
+  kind: 'image' | 'document';
+  bytes: Buffer;
+  /** Hex SHA-256 of `bytes`: the upload cache key (with the account). */
+  sha256: string;
+}
+
+/**
+ * A file of an earlier turn, kept by the conversation: its bytes are read only when the
+ * serving account has no upload of them yet (a migration to another account).
+ */
+export interface KeptFile extends Omit<UpstreamFile, 'bytes'> {
+  /** The bytes, or undefined when they are no longer kept. */
+  load(): Promise<Buffer | undefined>;
+}
+
+/** A file Kimi holds for one account, ready to be referenced from a message. */
+export interface KimiFileRef {
+  id: string;
+  name: string;
+  size: number;
+  kind: 'image' | 'document';
+}
+
 /** One turn to send upstream. Everything above the upstream layer speaks only this. */
 export interface UpstreamChatRequest {
   /** The text of the single user message sent upstream. */
@@ -28,6 +56,8 @@ export interface UpstreamChatRequest {
   parentId?: string;
   /** REST: continue the reply segment cut by the length limit (`segment_id` + `action: continue`). */
   continueSegmentId?: string;
+  /** Files to attach to this message: uploaded (or found in the upload cache) on the account serving the turn. */
+  files?: Array<UpstreamFile | KeptFile>;
 }
 
 export interface UpstreamCallContext {

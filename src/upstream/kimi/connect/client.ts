@@ -1,8 +1,10 @@
 /** Kimi's Connect-RPC protocol under /apiv2 (spec B): Chat stream, DeleteChat, GetSubscription, GetAvailableModels. */
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
+import type { FileUploads } from '../files/uploads.js';
 import type { KimiHttp } from '../http.js';
 import type {
+  KimiFileRef,
   KimiProtocolClient,
   UpstreamAccountInfo,
   UpstreamCallContext,
@@ -13,6 +15,7 @@ import { wrapUrls } from '../wrap-urls.js';
 import { decodeConnectChat } from './decode.js';
 import { encodeJsonEnvelope } from './envelope.js';
 import { parseCatalog } from './catalog.js';
+import { fileBlocks, uploadConnectFile } from './files.js';
 
 /** Spec F.1: both package names are seen for Chat; try the configured one first. */
 const CHAT_PATHS = ['kimi.gateway.chat.v1.ChatService/Chat', 'kimi.chat.v1.ChatService/Chat'];
@@ -25,6 +28,8 @@ export interface ConnectClientOptions {
   onUnknownMask?: (mask: string) => void;
   /** Largest Connect frame read (default DEFAULT_MAX_PAYLOAD_BYTES); see frameLimitFor. */
   maxFrameBytes?: number;
+  /** Attachments: without it a request carrying files is refused. */
+  uploads?: FileUploads;
 }
 
 export class ConnectClient implements KimiProtocolClient {
@@ -47,7 +52,8 @@ export class ConnectClient implements KimiProtocolClient {
   }
 
   async chat(req: UpstreamChatRequest, ctx: UpstreamCallContext): Promise<AsyncIterable<ChatEvent>> {
-    const body = encodeJsonEnvelope(chatRequestBody(req));
+    const refs = req.files?.length ? await this.upload(req, ctx) : [];
+    const body = encodeJsonEnvelope(chatRequestBody(req, refs));
     for (const path of [...this.chatPaths]) {
       const res = await this.http.send(
         {
@@ -68,6 +74,12 @@ export class ConnectClient implements KimiProtocolClient {
     throw new ProxyError('upstream_http_error', 'Kimi answered 404 on every known ChatService/Chat path; the protocol may have changed.', {
       upstreamCode: 'chat_path_not_found',
     });
+  }
+
+  private upload(req: UpstreamChatRequest, ctx: UpstreamCallContext): Promise<KimiFileRef[]> {
+    const uploads = this.opts.uploads;
+    if (!uploads) throw new ProxyError('unsupported_content', 'This proxy was built without attachment uploads.');
+    return uploads.ensure(req.files ?? [], ctx, (file, wait, c) => uploadConnectFile(this.http, file, wait, c));
   }
 
   async deleteChat(chatId: string, ctx: UpstreamCallContext): Promise<void> {
@@ -114,12 +126,12 @@ export class ConnectClient implements KimiProtocolClient {
 }
 
 /** The ChatRequest of spec B.4. Ids are omitted when empty (the safer form per the spec's conflict note). */
-export function chatRequestBody(req: UpstreamChatRequest): Record<string, unknown> {
+export function chatRequestBody(req: UpstreamChatRequest, files: readonly KimiFileRef[] = []): Record<string, unknown> {
   const c = req.model.connect;
   if (!c) throw new ProxyError('model_not_found', `Model "${req.model.requestedId}" is not available on the Connect protocol.`, { param: 'model' });
   const message: Record<string, unknown> = {
     role: 'user',
-    blocks: [{ message_id: '', text: { content: wrapUrls(req.text) } }],
+    blocks: [{ message_id: '', text: { content: wrapUrls(req.text) } }, ...fileBlocks(files)],
     scenario: c.scenario,
   };
   if (req.parentId) message.parent_id = req.parentId;

@@ -2,13 +2,17 @@
 import type { ChatEvent } from '../../../core/chat-event.js';
 import { ProxyError } from '../../../core/errors.js';
 import { withTimeout } from '../../../core/signals.js';
+import type { FileUploads } from '../files/uploads.js';
 import type { KimiHttp } from '../http.js';
-import type { KimiProtocolClient, UpstreamAccountInfo, UpstreamCallContext, UpstreamChatRequest } from '../types.js';
+import type { KimiFileRef, KimiProtocolClient, UpstreamAccountInfo, UpstreamCallContext, UpstreamChatRequest } from '../types.js';
 import { wrapUrls } from '../wrap-urls.js';
 import { decodeRestSse } from './decode.js';
+import { legacyRefs, uploadLegacyFile } from './files.js';
 
 export interface RestClientOptions {
   onUnknownEvent?: (name: string) => void;
+  /** Attachments: without it a request carrying files is refused. */
+  uploads?: FileUploads;
 }
 
 export class RestSseClient implements KimiProtocolClient {
@@ -23,11 +27,13 @@ export class RestSseClient implements KimiProtocolClient {
     const created = !req.chatId;
     const chatId = req.chatId ?? (await this.createChat(ctx));
     try {
+      // Documents are registered with the chat they belong to (spec A.10 step 3), so the chat comes first.
+      const refs = req.files?.length ? await this.upload(req, chatId, ctx) : [];
       const res = await this.http.send(
         {
           method: 'POST',
           path: `/api/chat/${encodeURIComponent(chatId)}/completion/stream`,
-          body: JSON.stringify(completionBody(req)),
+          body: JSON.stringify(completionBody(req, refs)),
           contentType: 'application/json',
           extraHeaders: { referer: `${this.http.baseUrl}/chat/${chatId}`, accept: 'text/event-stream' },
           protocol: 'rest',
@@ -41,6 +47,12 @@ export class RestSseClient implements KimiProtocolClient {
       if (created && !ctx.signal.aborted) void withTimeout(10_000, (signal) => this.deleteChat(chatId, { ...ctx, signal })).catch(() => undefined);
       throw err;
     }
+  }
+
+  private upload(req: UpstreamChatRequest, chatId: string, ctx: UpstreamCallContext): Promise<KimiFileRef[]> {
+    const uploads = this.opts.uploads;
+    if (!uploads) throw new ProxyError('unsupported_content', 'This proxy was built without attachment uploads.');
+    return uploads.ensure(req.files ?? [], ctx, (file, wait, c) => uploadLegacyFile(this.http, file, chatId, wait, c));
   }
 
   private async createChat(ctx: UpstreamCallContext): Promise<string> {
@@ -67,11 +79,11 @@ export class RestSseClient implements KimiProtocolClient {
 }
 
 /** Completion body, 2025 www.kimi.com shape (spec A.4); continuation per the `length` example. */
-function completionBody(req: UpstreamChatRequest): Record<string, unknown> {
+function completionBody(req: UpstreamChatRequest, files: readonly KimiFileRef[]): Record<string, unknown> {
   const rest = req.model.rest;
   if (!rest) throw new ProxyError('model_not_found', `Model "${req.model.requestedId}" is not available on the REST protocol.`, { param: 'model' });
   const model = req.model.thinking && rest.thinkingModel ? rest.thinkingModel : rest.model;
-  const common = { kimiplus_id: rest.kimiplusId, model, use_search: req.model.search, refs: [], extend: { sidebar: true } };
+  const common = { kimiplus_id: rest.kimiplusId, model, use_search: req.model.search, ...(files.length > 0 ? legacyRefs(files) : { refs: [] }), extend: { sidebar: true } };
   if (req.continueSegmentId) {
     return { segment_id: req.continueSegmentId, action: 'continue', messages: [{ role: 'user', content: ' ' }], ...common };
   }
