@@ -161,6 +161,11 @@ Figures that once sat in code comments; the comments now say why, these say how 
   documents streamed in 4-character pieces, 512 + 768 characters in 64-character blocks
   estimate within 5% on average (worst 13%) of a full count, against 4% (worst 19%) for
   1k + 1k in 256-character blocks.
+- The renderers' shared pull loop (\`render/event-pull.ts\`): wrapping each pull in a
+  promise of its own (\`then\`) cost the OpenAI renderer 1.11× its CPU over a 5,000-delta
+  stream rendered in memory, an \`async\` method 1.16×; handing out the source's own promise
+  and reading how the source stopped once, at close, costs 1.00× (same-process A/B, load
+  average 15).
 - UTF-8 decoding of REST bodies (\`upstream/kimi/utf8-stream.ts\`): a streaming
   \`TextDecoder\` took about 50 µs per 64 KiB read, against under 10 µs for a Latin-1
   copy of an all-ASCII read.

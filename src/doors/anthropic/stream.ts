@@ -12,6 +12,7 @@ import { ProxyError } from '../../core/errors.js';
 import { StreamTokenEstimator, estimateTokens } from '../../core/tokens.js';
 import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from '../../render/openai/citations.js';
 import { appendablePart } from '../../render/openai/text-replace.js';
+import { EventPull } from '../../render/event-pull.js';
 import { reportEnd } from '../../render/response-end.js';
 import { anthropicErrorFrame } from './errors.js';
 import { finishUsage, stopOf, usageOf, type AnthropicRenderOptions } from './shapes.js';
@@ -69,25 +70,13 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
   const message = { id: opts.id, type: 'message', role: 'assistant', model: opts.model, content: [], stop_reason: null, stop_sequence: null, usage: usageOf(opts.promptTokens, 0) };
   yield frame('message_start', JSON.stringify({ type: 'message_start', message }));
 
-  const it = events[Symbol.asyncIterator]();
-  let exhausted = false;
+  const source = new EventPull(events);
   let finish: FinishReason | undefined;
   let stopSequence: string | undefined;
   let reported = false;
   try {
     try {
-      loop: for (;;) {
-        let step: IteratorResult<ChatEvent>;
-        try {
-          step = await it.next();
-        } catch (err) {
-          exhausted = true;
-          throw err;
-        }
-        if (step.done === true) {
-          exhausted = true;
-          break;
-        }
+      loop: for (let step = await source.next(); step.done !== true; step = await source.next()) {
         const event = step.value;
         switch (event.type) {
           case 'text-delta':
@@ -158,12 +147,6 @@ export async function* renderAnthropicStream(events: AsyncIterable<ChatEvent>, o
   } finally {
     if (!reported) reportEnd(opts.onEnd, { outcome: 'client_gone' });
     // Stopped early (finish seen, or the consumer went away): let the source clean up.
-    if (!exhausted) {
-      try {
-        await it.return?.();
-      } catch {
-        // The source's own cleanup failure is not the client's concern.
-      }
-    }
+    await source.close();
   }
 }

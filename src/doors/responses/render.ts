@@ -5,6 +5,7 @@
  */
 import type { ChatEvent } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { EventPull } from '../../render/event-pull.js';
 import { reportEnd, type ResponseEnd } from '../../render/response-end.js';
 import type { ResponseBuilder } from './builder.js';
 import type { ResponseObject } from './response-object.js';
@@ -40,24 +41,14 @@ function apply(b: ResponseBuilder, event: ChatEvent): string {
 const noFinish = (): ProxyError => new ProxyError('upstream_protocol_error', 'The upstream stream ended without a finish event.');
 
 export async function* renderResponsesStream(events: AsyncIterable<ChatEvent>, b: ResponseBuilder, hooks: RenderHooks): AsyncGenerator<string, void, undefined> {
-  const it = events[Symbol.asyncIterator]();
-  let exhausted = false;
+  const source = new EventPull(events);
   let reported = false;
   try {
     yield b.start();
     try {
       for (;;) {
-        let step: IteratorResult<ChatEvent>;
-        try {
-          step = await it.next();
-        } catch (err) {
-          exhausted = true;
-          throw err;
-        }
-        if (step.done === true) {
-          exhausted = true;
-          throw noFinish();
-        }
+        const step = await source.next();
+        if (step.done === true) throw noFinish();
         const event = step.value;
         if (event.type === 'finish') {
           const { frames, usage } = b.finish(event.reason);
@@ -77,13 +68,7 @@ export async function* renderResponsesStream(events: AsyncIterable<ChatEvent>, b
     }
   } finally {
     if (!reported) reportEnd(hooks.onEnd, { outcome: 'client_gone' });
-    if (!exhausted) {
-      try {
-        await it.return?.();
-      } catch {
-        // The source's own cleanup failure is not the client's concern.
-      }
-    }
+    await source.close();
   }
 }
 

@@ -28,6 +28,7 @@
  */
 import type { ChatEvent, FinishReason } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
+import { EventPull } from '../event-pull.js';
 import { reportEnd } from '../response-end.js';
 import { StreamTokenEstimator } from '../../core/tokens.js';
 import { CitationCollector, citationMarker, formatSources, withCitationMarkers } from './citations.js';
@@ -96,24 +97,12 @@ export async function* renderChatStream(
     return undefined;
   };
 
-  const it = events[Symbol.asyncIterator]();
-  let exhausted = false;
+  const source = new EventPull(events);
   try {
     // Sent before the first event is pulled, so that the caller can flush something at once.
     yield `${prefix}"role":"assistant","content":""${suffix}`;
     try {
-      loop: for (;;) {
-        let step: IteratorResult<ChatEvent>;
-        try {
-          step = await it.next();
-        } catch (err) {
-          exhausted = true;
-          throw err;
-        }
-        if (step.done === true) {
-          exhausted = true;
-          break;
-        }
+      loop: for (let step = await source.next(); step.done !== true; step = await source.next()) {
         const event = step.value;
         switch (event.type) {
           case 'text-delta':
@@ -206,12 +195,6 @@ export async function* renderChatStream(
     // The reader stopped pulling before the reply finished or failed: the client has gone.
     if (!reported) reportEnd(opts.onEnd, { outcome: 'client_gone' });
     // Stopped early (finish seen, or the consumer went away): let the source clean up.
-    if (!exhausted) {
-      try {
-        await it.return?.();
-      } catch {
-        // The source's own cleanup failure is not the client's concern.
-      }
-    }
+    await source.close();
   }
 }
