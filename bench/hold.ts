@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Child } from './children.js';
 import { rawRequest, type RawResult } from './raw-http.js';
-import { settleCleanups, type Target } from './load.js';
+import { settleCleanups, speaksOpenAI, type Target } from './load.js';
 import {
   CONNECT_CHAT_PATH,
   CONNECT_DELETE_PATH,
@@ -53,7 +53,7 @@ async function holdOne(t: Target, index: number, prompt: string, onOpen: () => v
   const check = (r: RawResult, what: string): void => {
     if (r.status !== 200) throw new Error(`${what}: HTTP ${r.status} ${r.body?.toString('utf8').slice(0, 200)}`);
   };
-  if (t.variant === 'kimi-proxy') {
+  if (speaksOpenAI(t.variant)) {
     const r = await req('POST', '/v1/chat/completions', { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' }, openaiBody([{ role: 'user', content: prompt }], true), onOpen);
     onClose();
     check(r, 'stream');

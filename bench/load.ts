@@ -15,8 +15,10 @@
  * the non-streaming workload, to the first byte of the response body.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { rawRequest, type RawOptions, type RawResult } from './raw-http.js';
+import { workload as workloadOf, type Workload, type WorkloadName } from './workloads.js';
 import {
   CONNECT_CHAT_PATH,
   CONNECT_DELETE_PATH,
@@ -42,49 +44,17 @@ import {
   type Protocol,
 } from './wire.js';
 
-export type VariantName = 'direct' | 'passthrough' | 'kimi-proxy';
-export type WorkloadName = 'nonstream' | 'stream200' | 'stream5000' | 'stateful';
+/** `baseline`: another build of kimi-proxy in the same run (--compare), for same-run A/B. */
+export type VariantName = 'direct' | 'passthrough' | 'kimi-proxy' | 'baseline';
+export type { WorkloadName } from './workloads.js';
 
 export const VARIANTS: VariantName[] = ['direct', 'passthrough', 'kimi-proxy'];
-export const WORKLOADS: WorkloadName[] = ['nonstream', 'stream200', 'stream5000', 'stateful'];
 
-export const WORKLOAD_LABEL: Record<WorkloadName, string> = {
-  nonstream: 'non-stream, short answer',
-  stream200: 'stream, 200 deltas',
-  stream5000: 'stream, 5,000 deltas',
-  stateful: 'stateful turns (stream)',
-};
+/** The variants that take OpenAI requests (kimi-proxy builds); the others speak Kimi's own protocol. */
+export const speaksOpenAI = (v: VariantName): boolean => v === 'kimi-proxy' || v === 'baseline';
 
 /** Turns per conversation in the stateful workload; then the user starts a new one. */
 export const TURNS_PER_CONVERSATION = 4;
-
-const SHORT_REPLY = 'The quick brown fox jumps over the lazy dog.';
-
-function counted(n: number): string {
-  let s = '';
-  for (let k = 1; k <= n; k++) s += k < n ? `w${k} ` : `w${k}`;
-  return s;
-}
-
-interface StatelessSpec {
-  prompt: string;
-  expected: string;
-  stream: boolean;
-}
-
-const EXPECTED_200 = counted(200);
-const EXPECTED_5000 = counted(5000);
-
-export function statelessSpec(w: Exclude<WorkloadName, 'stateful'>): StatelessSpec {
-  switch (w) {
-    case 'nonstream':
-      return { prompt: `[[emu reply="${SHORT_REPLY}"]] Answer in one sentence.`, expected: SHORT_REPLY, stream: false };
-    case 'stream200':
-      return { prompt: '[[emu deltas=200]] Count to two hundred.', expected: EXPECTED_200, stream: true };
-    case 'stream5000':
-      return { prompt: '[[emu deltas=5000]] Count to five thousand.', expected: EXPECTED_5000, stream: true };
-  }
-}
 
 /** Where one variant sends its requests. */
 export interface Target {
@@ -211,7 +181,7 @@ function connectDelete(t: Target, w: WorkerState, chatId: string): void {
   background(send(t, 'POST', CONNECT_DELETE_PATH, headers, JSON.stringify({ chat_id: chatId }), {}));
 }
 
-async function nativeStateless(t: Target, w: WorkerState, spec: StatelessSpec, verify: boolean): Promise<Sample> {
+async function nativeStateless(t: Target, w: WorkerState, spec: Workload, verify: boolean): Promise<Sample> {
   // Short answers are always checked in full; long streams when sampled, else by their end marker.
   const keepBody = verify || !spec.stream;
   if (t.protocol === 'rest') {
@@ -230,9 +200,9 @@ async function nativeStateless(t: Target, w: WorkerState, spec: StatelessSpec, v
   return sample(r.start, r, spec.stream);
 }
 
-async function nativeStateful(t: Target, w: WorkerState, c: Conversation): Promise<Sample> {
+async function nativeStateful(t: Target, w: WorkerState, spec: Workload, c: Conversation): Promise<Sample> {
   const k = c.turn + 1;
-  const text = `[[emu turn]] Question number ${k}.`;
+  const text = `${spec.prompt} Question number ${k}.`;
   if (t.protocol === 'rest') {
     const { chatId, stream, start } = await restTurn(t, w, text, c.chatId, true);
     expectReply(readRestStream(stream.body!), `turn=${k} chat=${chatId}`, `REST turn ${k}`);
@@ -257,9 +227,9 @@ function openaiHeaders(t: Target): Record<string, string> {
   return { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' };
 }
 
-async function proxyStateless(t: Target, spec: StatelessSpec, verify: boolean): Promise<Sample> {
+async function proxyStateless(t: Target, spec: Workload, verify: boolean): Promise<Sample> {
   const keepBody = verify || !spec.stream;
-  const r = await send(t, 'POST', '/v1/chat/completions', openaiHeaders(t), openaiBody([{ role: 'user', content: spec.prompt }], spec.stream), {
+  const r = await send(t, 'POST', '/v1/chat/completions', openaiHeaders(t), openaiBody([{ role: 'user', content: spec.prompt }], spec.stream, spec.openaiExtra), {
     mark: spec.stream ? OPENAI_MARK : undefined,
     keepBody,
   });
@@ -270,10 +240,10 @@ async function proxyStateless(t: Target, spec: StatelessSpec, verify: boolean): 
   return sample(r.start, r, spec.stream);
 }
 
-async function proxyStateful(t: Target, c: Conversation): Promise<Sample> {
+async function proxyStateful(t: Target, spec: Workload, c: Conversation): Promise<Sample> {
   const k = c.turn + 1;
-  const messages: OpenAIMessage[] = [...c.history, { role: 'user', content: `[[emu turn]] Question number ${k}.` }];
-  const r = await send(t, 'POST', `/v1/chat/completions/${c.id}`, openaiHeaders(t), openaiBody(messages, true), { mark: OPENAI_MARK, keepBody: true });
+  const messages: OpenAIMessage[] = [...c.history, { role: 'user', content: `${spec.prompt} Question number ${k}.` }];
+  const r = await send(t, 'POST', `/v1/chat/completions/${c.id}`, openaiHeaders(t), openaiBody(messages, true, spec.openaiExtra), { mark: OPENAI_MARK, keepBody: true });
   expectStatus(r, `turn ${k}`);
   const reply = readOpenAIStream(r.body!);
   const m = /^turn=(\d+) chat=(\S+)$/.exec(reply.text);
@@ -295,21 +265,21 @@ function sample(start: number, r: RawResult, stream: boolean): Sample {
 
 let conversationSeq = 0;
 
-export async function oneRequest(t: Target, workload: WorkloadName, w: WorkerState, verify: boolean): Promise<Sample> {
-  if (workload === 'stateful') {
+export async function oneRequest(t: Target, name: WorkloadName, w: WorkerState, verify: boolean): Promise<Sample> {
+  const spec = workloadOf(name);
+  if (spec.stateful === true) {
     if (!w.conversation || w.conversation.turn >= TURNS_PER_CONVERSATION) {
       w.conversation = { id: `bench-${process.pid}-${++conversationSeq}`, turn: 0, history: [] };
     }
     const c = w.conversation;
     try {
-      return t.variant === 'kimi-proxy' ? await proxyStateful(t, c) : await nativeStateful(t, w, c);
+      return speaksOpenAI(t.variant) ? await proxyStateful(t, spec, c) : await nativeStateful(t, w, spec, c);
     } catch (err) {
       w.conversation = undefined;
       throw err;
     }
   }
-  const spec = statelessSpec(workload);
-  return t.variant === 'kimi-proxy' ? proxyStateless(t, spec, verify) : nativeStateless(t, w, spec, verify);
+  return speaksOpenAI(t.variant) ? proxyStateless(t, spec, verify) : nativeStateless(t, w, spec, verify);
 }
 
 // ---------------------------------------------------------------- phases
@@ -344,10 +314,15 @@ export async function runPhase(t: Target, workload: WorkloadName, o: PhaseOption
   const windowEnd = t0 + o.durationMs;
   let started = 0;
   const max = o.maxRequests ?? Infinity;
+  const pauseMs = workloadOf(workload).pauseMs ?? 0;
   const worker = async (index: number): Promise<void> => {
     const w: WorkerState = { index };
+    let first = true;
     while (performance.now() < windowEnd && started < max && result.errors < MAX_ERRORS) {
       const n = started++;
+      // The pause comes after the request is counted, so that no other user starts one meanwhile past the limit.
+      if (pauseMs > 0 && !first) await sleep(pauseMs);
+      first = false;
       try {
         const s = await oneRequest(t, workload, w, n % o.verifyEvery === 0);
         result.requests++;

@@ -9,8 +9,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './children.js';
-import type { Target, VariantName, WorkloadName } from './load.js';
+import type { Target, WorkloadName } from './load.js';
 import { runPhase } from './load.js';
+import { workload } from './workloads.js';
 import { fmt } from './stats.js';
 import type { Protocol } from './wire.js';
 
@@ -125,12 +126,12 @@ export function formatSummary(title: string, s: ProfileSummary): string {
 }
 
 interface ProfStack {
-  targets: Record<VariantName, Target>;
+  targets: Record<'kimi-proxy', Target>;
   close(): Promise<void>;
 }
 
-/** Seconds of load per workload at concurrency 64. */
-const PLAN: Record<WorkloadName, number> = { stream5000: 5, stream200: 5, nonstream: 2.5, stateful: 2.5 };
+/** Seconds of load per workload, at the workload's highest concurrency up to 16 (the regime the CPU targets are set in). */
+const PROFILE_SECONDS = 4;
 
 export async function runProfile(
   protocols: Protocol[],
@@ -147,10 +148,11 @@ export async function runProfile(
     try {
       const t = stack.targets['kimi-proxy'];
       await runPhase(t, 'stream200', { concurrency: 16, durationMs: 1_000, verifyEvery: 10 });
-      for (const workload of workloads) {
-        const r = await runPhase(t, workload, { concurrency: 64, durationMs: PLAN[workload] * 1000, verifyEvery: 25 });
+      for (const name of workloads) {
+        const concurrency = Math.max(...workload(name).concurrency.filter((c) => c <= 16), 1);
+        const r = await runPhase(t, name, { concurrency, durationMs: PROFILE_SECONDS * 1000, verifyEvery: 25 });
         failed += r.errors;
-        log(`${protocol} ${workload} c=64: ${r.requests} requests, ${r.errors} errors`);
+        log(`${protocol} ${name} c=${concurrency}: ${r.requests} requests, ${r.errors} errors`);
       }
     } finally {
       await stack.close();

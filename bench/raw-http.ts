@@ -23,6 +23,8 @@ export interface RawOptions {
   keepHead?: number;
   /** Called once, when the first body byte arrives. */
   onFirstByte?: () => void;
+  /** Called with every body chunk as it arrives (performance.now() time). */
+  onChunk?: (chunk: Buffer, at: number) => void;
   signal?: AbortSignal;
 }
 
@@ -84,6 +86,7 @@ export function rawRequest(dispatcher: Dispatcher, req: RawRequest, opts: RawOpt
           opts.onFirstByte?.();
         }
         bytes += chunk.byteLength;
+        opts.onChunk?.(chunk, performance.now());
         if (mark && Number.isNaN(markAt)) {
           const hay = carry ? Buffer.concat([carry, chunk]) : chunk;
           if (hay.indexOf(mark) >= 0) {

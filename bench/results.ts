@@ -1,6 +1,7 @@
 /** Aggregation of measured phases into table cells, and the pass/fail targets. */
 import type { HoldResult } from './hold.js';
-import type { VariantName, WorkloadName } from './load.js';
+import type { VariantName } from './load.js';
+import type { WorkloadName } from './workloads.js';
 import type { Measured } from './measure.js';
 import { fmt, fmtInt, KiB, percentile } from './stats.js';
 import type { Protocol } from './wire.js';
@@ -66,17 +67,25 @@ export interface TargetLine {
   text: string;
 }
 
+/** The targets of issue "fast where it counts": each relative to the passthrough (the floor) measured in the same run. */
 export const TARGETS = {
-  ttfbConcurrency: 64,
-  ttfbP50ExtraMs: 1,
-  ttfbP99ExtraMs: 5,
-  cpuConcurrency: 64,
-  cpuRatio200: 2,
-  cpuRatio5000: 1.5,
+  /** CPU per request, kimi-proxy ÷ passthrough, per workload, at each of `cpuConcurrency`. */
+  cpuRatio: { stream200: 1.6, stream5000: 1.3 } as Partial<Record<WorkloadName, number>>,
+  cpuConcurrency: [1, 16],
+  /** Added TTFB p50 over the passthrough at concurrency 1, streamed answers (ms). */
+  ttfbWorkloads: ['stream200', 'stream5000'] as WorkloadName[],
+  ttfbAddedP50Ms: 0.5,
+  /** The short non-streamed answer one at a time. */
+  lowRateCpuRatio: 2.0,
+  lowRateAddedP50Ms: 0.3,
+  /** kimi-proxy with 14 tools ÷ kimi-proxy without, same stream. */
+  toolsCpuRatio: 1.15,
   holdStreams: 1000,
-  holdKiBPerStream: 32,
+  /** RSS growth per open stream, kimi-proxy ÷ passthrough. */
+  holdRatio: 1.2,
   eldConcurrency: 256,
-  eldP99Ms: 20,
+  /** Event-loop delay p99 at eldConcurrency (stream200): at most the passthrough's plus this (ms). */
+  eldExtraMs: 10,
 };
 
 function find(cells: Cell[], protocol: Protocol, workload: WorkloadName, concurrency: number, variant: VariantName): Cell | undefined {
@@ -89,63 +98,79 @@ const signed = (n: number): string => `${n >= 0 ? '+' : ''}${fmt(n)}`;
 export function evaluateTargets(cells: Cell[], holds: HoldCell[], protocols: Protocol[], workloads: WorkloadName[]): TargetLine[] {
   const lines: TargetLine[] = [];
   const T = TARGETS;
+  const line = (pass: boolean, text: string): void => {
+    lines.push({ pass, text: `${mark(pass)} ${text}` });
+  };
+  const pair = (protocol: Protocol, workload: WorkloadName, c: number): { p: Cell; k: Cell } | undefined => {
+    const p = find(cells, protocol, workload, c, 'passthrough');
+    const k = find(cells, protocol, workload, c, 'kimi-proxy');
+    return p && k ? { p, k } : undefined;
+  };
   for (const protocol of protocols) {
-    for (const workload of workloads) {
-      const d = find(cells, protocol, workload, T.ttfbConcurrency, 'direct');
-      const p = find(cells, protocol, workload, T.ttfbConcurrency, 'passthrough');
-      const k = find(cells, protocol, workload, T.ttfbConcurrency, 'kimi-proxy');
-      if (!d || !p || !k) continue;
-      const addP50 = { p: p.ttfbP50 - d.ttfbP50, k: k.ttfbP50 - d.ttfbP50 };
-      const addP99 = { p: p.ttfbP99 - d.ttfbP99, k: k.ttfbP99 - d.ttfbP99 };
-      const pass = addP50.k - addP50.p <= T.ttfbP50ExtraMs && addP99.k - addP99.p <= T.ttfbP99ExtraMs;
-      lines.push({
-        pass,
-        text:
-          `${mark(pass)} ${protocol} ${workload} c=${T.ttfbConcurrency} added TTFB over direct: ` +
-          `p50 kimi-proxy ${signed(addP50.k)} ms vs passthrough ${signed(addP50.p)} ms (extra ${signed(addP50.k - addP50.p)} ms, limit ${T.ttfbP50ExtraMs}); ` +
-          `p99 ${signed(addP99.k)} vs ${signed(addP99.p)} ms (extra ${signed(addP99.k - addP99.p)} ms, limit ${T.ttfbP99ExtraMs})`,
-      });
+    for (const [workload, limit] of Object.entries(T.cpuRatio) as Array<[WorkloadName, number]>) {
+      for (const c of T.cpuConcurrency) {
+        const x = workloads.includes(workload) ? pair(protocol, workload, c) : undefined;
+        if (!x) continue;
+        const ratio = x.k.cpuMsPerReq / x.p.cpuMsPerReq;
+        line(ratio <= limit, `${protocol} ${workload} c=${c} CPU per request: kimi-proxy ${fmt(x.k.cpuMsPerReq, 3)} ms vs passthrough ${fmt(x.p.cpuMsPerReq, 3)} ms = ${fmt(ratio)}x (limit ${limit}x)`);
+      }
     }
-    for (const [workload, limit] of [
-      ['stream200', T.cpuRatio200],
-      ['stream5000', T.cpuRatio5000],
-    ] as const) {
-      const p = find(cells, protocol, workload, T.cpuConcurrency, 'passthrough');
-      const k = find(cells, protocol, workload, T.cpuConcurrency, 'kimi-proxy');
-      if (!p || !k) continue;
-      const ratio = k.cpuMsPerReq / p.cpuMsPerReq;
-      const pass = ratio <= limit;
-      lines.push({
-        pass,
-        text: `${mark(pass)} ${protocol} ${workload} c=${T.cpuConcurrency} CPU per request: kimi-proxy ${fmt(k.cpuMsPerReq, 3)} ms vs passthrough ${fmt(p.cpuMsPerReq, 3)} ms = ${fmt(ratio)}x (limit ${limit}x)`,
-      });
+    for (const workload of T.ttfbWorkloads) {
+      const x = workloads.includes(workload) ? pair(protocol, workload, 1) : undefined;
+      if (!x) continue;
+      const added = x.k.ttfbP50 - x.p.ttfbP50;
+      line(added <= T.ttfbAddedP50Ms, `${protocol} ${workload} c=1 added TTFB p50 over the passthrough: ${signed(added)} ms (${fmt(x.k.ttfbP50)} vs ${fmt(x.p.ttfbP50)} ms; limit +${T.ttfbAddedP50Ms})`);
+    }
+    const low = workloads.includes('lowrate') ? pair(protocol, 'lowrate', 1) : undefined;
+    if (low) {
+      const ratio = low.k.cpuMsPerReq / low.p.cpuMsPerReq;
+      const added = low.k.ttfbP50 - low.p.ttfbP50;
+      line(
+        ratio <= T.lowRateCpuRatio && added <= T.lowRateAddedP50Ms,
+        `${protocol} lowrate short answer one at a time: CPU ${fmt(low.k.cpuMsPerReq, 3)} vs ${fmt(low.p.cpuMsPerReq, 3)} ms = ${fmt(ratio)}x (limit ${T.lowRateCpuRatio}x); ` +
+          `added TTFB p50 ${signed(added)} ms (limit +${T.lowRateAddedP50Ms})`,
+      );
+    }
+    if (workloads.includes('tools200') && workloads.includes('stream200')) {
+      for (const c of T.cpuConcurrency) {
+        const tools = find(cells, protocol, 'tools200', c, 'kimi-proxy');
+        const plain = find(cells, protocol, 'stream200', c, 'kimi-proxy');
+        if (!tools || !plain) continue;
+        const ratio = tools.cpuMsPerReq / plain.cpuMsPerReq;
+        line(ratio <= T.toolsCpuRatio, `${protocol} c=${c} 14 tools: kimi-proxy CPU ${fmt(tools.cpuMsPerReq, 3)} ms vs ${fmt(plain.cpuMsPerReq, 3)} ms for the same stream without tools = ${fmt(ratio)}x (limit ${T.toolsCpuRatio}x)`);
+      }
     }
     const h = holds.find((x) => x.protocol === protocol && x.variant === 'kimi-proxy');
     const hp = holds.find((x) => x.protocol === protocol && x.variant === 'passthrough');
-    if (h) {
+    if (h && hp) {
       const perStream = (h.rssDuring - h.rssBefore) / h.streams / KiB;
-      const floor = hp ? `; passthrough ${fmt((hp.rssDuring - hp.rssBefore) / hp.streams / KiB, 1)} KiB` : '';
-      const pass = h.errors === 0 && h.opened === h.streams && Number.isFinite(h.openMs) && h.rssDuring > 0 && perStream <= T.holdKiBPerStream;
-      lines.push({
+      const floor = (hp.rssDuring - hp.rssBefore) / hp.streams / KiB;
+      const ratio = perStream / floor;
+      const pass = h.errors === 0 && h.opened === h.streams && Number.isFinite(h.openMs) && h.rssDuring > 0 && ratio <= T.holdRatio;
+      line(
         pass,
-        text:
-          `${mark(pass)} ${protocol} ${fmtInt(h.streams)} concurrent open streams: ${fmtInt(h.opened)} open at once, ${h.errors} errors, ` +
-          `RSS growth ${fmt(perStream, 1)} KiB per stream (limit ${T.holdKiBPerStream}${floor})`,
-      });
+        `${protocol} ${fmtInt(h.streams)} concurrent open streams: ${fmtInt(h.opened)} open at once, ${h.errors} errors, ` +
+          `RSS growth ${fmt(perStream, 1)} KiB per stream vs passthrough ${fmt(floor, 1)} KiB = ${fmt(ratio)}x (limit ${T.holdRatio}x)`,
+      );
     }
-    const at = cells.filter((c) => c.protocol === protocol && c.concurrency === T.eldConcurrency && c.variant === 'kimi-proxy');
-    if (at.length > 0) {
-      const worst = at.reduce((a, c) => (c.eldP99 > a.eldP99 ? c : a));
-      const floor = cells.filter((c) => c.protocol === protocol && c.concurrency === T.eldConcurrency && c.variant === 'passthrough');
-      const floorWorst = floor.length > 0 ? Math.max(...floor.map((c) => c.eldP99)) : NaN;
-      const pass = worst.eldP99 <= T.eldP99Ms;
-      lines.push({
-        pass,
-        text:
-          `${mark(pass)} ${protocol} c=${T.eldConcurrency} event-loop delay p99 inside kimi-proxy: worst ${fmt(worst.eldP99, 1)} ms (${worst.workload}) ` +
-          `(limit ${T.eldP99Ms} ms; passthrough worst ${fmt(floorWorst, 1)} ms)`,
-      });
+    const eld = workloads.includes('stream200') ? pair(protocol, 'stream200', T.eldConcurrency) : undefined;
+    if (eld) {
+      line(
+        eld.k.eldP99 <= eld.p.eldP99 + T.eldExtraMs,
+        `${protocol} stream200 c=${T.eldConcurrency} event-loop delay p99: kimi-proxy ${fmt(eld.k.eldP99, 1)} ms vs passthrough ${fmt(eld.p.eldP99, 1)} ms (limit passthrough +${T.eldExtraMs} ms)`,
+      );
     }
   }
+  // Same-run A/B (--compare): this build's CPU and TTFB against the other build's, per cell.
+  for (const b of cells.filter((c) => c.variant === 'baseline')) {
+    const k = find(cells, b.protocol, b.workload, b.concurrency, 'kimi-proxy');
+    if (!k) continue;
+    lines.push({
+      pass: true,
+      text: `A/B  ${b.protocol} ${b.workload} c=${b.concurrency}: CPU per request ${fmt(k.cpuMsPerReq, 3)} vs baseline ${fmt(b.cpuMsPerReq, 3)} ms = ${fmt(k.cpuMsPerReq / b.cpuMsPerReq, 3)}x; TTFB p50 ${fmt(k.ttfbP50)} vs ${fmt(b.ttfbP50)} ms`,
+    });
+  }
+  const errors = cells.reduce((a, c) => a + c.errors, 0) + holds.reduce((a, h) => a + h.errors, 0);
+  line(errors === 0, `errors in the whole run: ${errors}`);
   return lines;
 }

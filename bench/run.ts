@@ -7,7 +7,7 @@
  *   npm run bench -- --profile    CPU profile of kimi-proxy under load; prints its hottest functions
  *
  * Options: --rounds N, --duration MS (per phase), --protocols rest,connect,
- * --workloads nonstream,stream200,stream5000,stateful, --proxy-dist DIR (another build of
+ * --workloads a,b (names in workloads.ts), --proxy-dist DIR (another build of
  * kimi-proxy, e.g. to compare a change against a baseline), --streams N (open-streams test;
  * 0 skips it), --no-write, --report (rewrite docs/benchmarks.md from the last run's results).
  */
@@ -16,20 +16,23 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, startEmulatorChild, startPassthroughChild, startProxyChild, type Child, type Started } from './children.js';
 import { holdStreams } from './hold.js';
-import { makePool, VARIANTS, WORKLOADS, type Target, type VariantName, type WorkloadName } from './load.js';
+import { measureToolDelay, type ToolDelayResult } from './tool-delay.js';
+import { makePool, VARIANTS, type Target, type VariantName } from './load.js';
 import { measurePhase, type Measured } from './measure.js';
 import { runProfile } from './profile.js';
 import { renderMarkdown, type RunInfo } from './report.js';
 import { aggregate, evaluateTargets, type Cell, type HoldCell, type TargetLine } from './results.js';
 import { fmt, percentile } from './stats.js';
 import type { Protocol } from './wire.js';
+import { workload as workloadOf, WORKLOADS, type WorkloadName } from './workloads.js';
 
-const CONCURRENCY = [1, 16, 64, 256];
 const TOKENS = 16;
 const MAX_CONCURRENT_PER_TOKEN = 64;
 const API_KEY = 'sk-bench-0123456789abcdef';
 const POOL_CONNECTIONS = 1_100;
 const HOLD_STALL_MS = 10_000;
+/** Requests per workload and variant in --quick. */
+const QUICK_REQUESTS = 8;
 
 interface Options {
   quick: boolean;
@@ -42,8 +45,14 @@ interface Options {
   reportOnly: boolean;
   /** Open-streams test size (--streams N; 0 skips it). */
   holdStreams: number;
+  /** Concurrencies for every workload instead of each workload's own (--concurrency 1,16). */
+  concurrency?: number[];
+  /** Pairs of streams for the tool parser's hold-back delay (--tool-delay N; 0 skips it). */
+  toolDelayStreams: number;
   /** cli.js of the kimi-proxy build under test (--proxy-dist DIR). */
   proxyCli?: string;
+  /** cli.js of a second build run beside it as the `baseline` variant (--compare DIR). */
+  baselineCli?: string;
   write: boolean;
 }
 
@@ -57,7 +66,10 @@ function options(): Options {
       protocols: { type: 'string' },
       workloads: { type: 'string' },
       'proxy-dist': { type: 'string' },
+      compare: { type: 'string' },
       streams: { type: 'string' },
+      concurrency: { type: 'string' },
+      'tool-delay': { type: 'string' },
       report: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
     },
@@ -74,8 +86,11 @@ function options(): Options {
     protocols,
     workloads,
     holdStreams: Number(values.streams ?? 1_000),
+    ...(values.concurrency ? { concurrency: values.concurrency.split(',').map(Number) } : {}),
+    toolDelayStreams: Number(values['tool-delay'] ?? 10),
     reportOnly: values.report === true,
     ...(values['proxy-dist'] ? { proxyCli: join(resolve(values['proxy-dist']), 'cli.js') } : {}),
+    ...(values.compare ? { baselineCli: join(resolve(values.compare), 'cli.js') } : {}),
     write: values['no-write'] !== true && values.quick !== true && values.profile !== true,
   };
 }
@@ -92,17 +107,23 @@ interface Stack {
   emulator: Started;
   passthrough: Started;
   proxy: Started;
-  targets: Record<VariantName, Target>;
-  underTest: Record<VariantName, Child | undefined>;
+  targets: Partial<Record<VariantName, Target>> & Record<'direct' | 'passthrough' | 'kimi-proxy', Target>;
+  underTest: Partial<Record<VariantName, Child>>;
   close(): Promise<void>;
 }
 
 let proxyCli: string | undefined;
+let baselineCli: string | undefined;
+/** The variants of this run: the three, and `baseline` with --compare. */
+let variants: VariantName[] = VARIANTS;
 
 async function startStack(protocol: Protocol, proxyExecArgv: string[] = []): Promise<Stack> {
   const emulator = await startEmulatorChild();
   const passthrough = await startPassthroughChild(emulator.url);
-  const proxy = await startProxyChild({ upstream: emulator.url, protocol, tokens: proxyTokens(protocol), apiKey: API_KEY, maxConcurrent: MAX_CONCURRENT_PER_TOKEN, execArgv: proxyExecArgv, ...(proxyCli ? { cli: proxyCli } : {}) });
+  const startProxy = (cli: string | undefined): Promise<Started> =>
+    startProxyChild({ upstream: emulator.url, protocol, tokens: proxyTokens(protocol), apiKey: API_KEY, maxConcurrent: MAX_CONCURRENT_PER_TOKEN, execArgv: proxyExecArgv, ...(cli ? { cli } : {}) });
+  const proxy = await startProxy(proxyCli);
+  const baseline = baselineCli ? await startProxy(baselineCli) : undefined;
   const nativeTokens = Array.from({ length: TOKENS }, (_, i) => `native-${protocol}-${i}-${process.pid}`);
   const target = (variant: VariantName, url: string): Target => ({
     variant,
@@ -113,16 +134,18 @@ async function startStack(protocol: Protocol, proxyExecArgv: string[] = []): Pro
     nativeTokens,
     apiKey: API_KEY,
   });
-  const targets = { direct: target('direct', emulator.url), passthrough: target('passthrough', passthrough.url), 'kimi-proxy': target('kimi-proxy', proxy.url) };
+  const targets: Stack['targets'] = { direct: target('direct', emulator.url), passthrough: target('passthrough', passthrough.url), 'kimi-proxy': target('kimi-proxy', proxy.url) };
+  if (baseline) targets.baseline = target('baseline', baseline.url);
   return {
     emulator,
     passthrough,
     proxy,
     targets,
-    underTest: { direct: undefined, passthrough: passthrough.child, 'kimi-proxy': proxy.child },
+    underTest: { passthrough: passthrough.child, 'kimi-proxy': proxy.child, ...(baseline ? { baseline: baseline.child } : {}) },
     async close() {
       await Promise.all(Object.values(targets).map((t) => t.dispatcher.destroy().catch(() => undefined)));
       await proxy.child.stop();
+      await baseline?.child.stop();
       await passthrough.child.stop();
       await emulator.child.stop();
     },
@@ -135,13 +158,13 @@ function log(line: string): void {
 
 /** Variant order per round: every variant runs first, middle and last in turn. */
 function order(round: number): VariantName[] {
-  const rot = round % VARIANTS.length;
-  const base = [...VARIANTS.slice(rot), ...VARIANTS.slice(0, rot)];
+  const rot = round % variants.length;
+  const base = [...variants.slice(rot), ...variants.slice(0, rot)];
   return round % 2 === 1 ? base.reverse() : base;
 }
 
 async function measure(stack: Stack, variant: VariantName, workload: WorkloadName, o: Parameters<typeof measurePhase>[2]): Promise<Measured> {
-  return measurePhase(stack.targets[variant], workload, o, stack.underTest[variant], stack.emulator.child, stack.emulator.url);
+  return measurePhase(stack.targets[variant]!, workload, o, stack.underTest[variant], stack.emulator.child, stack.emulator.url);
 }
 
 async function quick(opts: Options): Promise<number> {
@@ -150,13 +173,16 @@ async function quick(opts: Options): Promise<number> {
     const stack = await startStack(protocol);
     try {
       for (const workload of opts.workloads) {
-        for (const variant of VARIANTS) {
-          const m = await measure(stack, variant, workload, { concurrency: 2, durationMs: 20_000, maxRequests: 10, verifyEvery: 1 });
-          const ok = m.errors === 0 && m.requests === 10;
+        for (const variant of variants) {
+          const m = await measure(stack, variant, workload, { concurrency: 4, durationMs: 20_000, maxRequests: QUICK_REQUESTS, verifyEvery: 1 });
+          const ok = m.errors === 0 && m.requests === QUICK_REQUESTS;
           if (!ok) failures++;
           log(`${ok ? 'ok  ' : 'FAIL'} ${protocol.padEnd(7)} ${workload.padEnd(10)} ${variant.padEnd(11)} ${m.requests} requests, ${m.errors} errors, ttfb p50 ${fmt(percentile(m.ttfb, 50))} ms${m.errorMessages.length ? ` — ${m.errorMessages.join(' | ')}` : ''}`);
         }
       }
+      const td = await measureToolDelay(stack.targets['kimi-proxy'], 2);
+      if (td.errors > 0) failures++;
+      log(`${td.errors === 0 ? 'ok  ' : 'FAIL'} ${protocol.padEnd(7)} tool-delay kimi-proxy  held text p50 ${fmt(td.withTools.p50)} ms, ${td.errors} errors${td.errorMessages.length ? ` — ${td.errorMessages.join(' | ')}` : ''}`);
       for (const variant of ['passthrough', 'kimi-proxy'] as const) {
         const h = await holdStreams(stack.targets[variant], stack.underTest[variant]!, 20, 1_500);
         const ok = h.errors === 0 && h.opened === h.streams;
@@ -175,37 +201,46 @@ async function full(opts: Options): Promise<number> {
   const started = Date.now();
   const cells: Cell[] = [];
   const holds: HoldCell[] = [];
+  const toolDelays: Array<ToolDelayResult & { protocol: Protocol }> = [];
   let errors = 0;
   for (const protocol of opts.protocols) {
     const stack = await startStack(protocol);
     try {
       log(`== ${protocol}: warming up`);
       for (const workload of opts.workloads) {
-        for (const variant of VARIANTS) {
-          const m = await measure(stack, variant, workload, { concurrency: 16, durationMs: 600, verifyEvery: 5 });
+        for (const variant of variants) {
+          const m = await measure(stack, variant, workload, { concurrency: Math.min(16, ...workloadOf(workload).concurrency), durationMs: 600, verifyEvery: 5 });
           if (m.errors > 0) throw new Error(`warm-up ${protocol} ${workload} ${variant}: ${m.errorMessages.join(' | ')}`);
         }
       }
       for (const workload of opts.workloads) {
-        for (const concurrency of CONCURRENCY) {
-          const phases: Record<VariantName, Measured[]> = { direct: [], passthrough: [], 'kimi-proxy': [] };
+        for (const concurrency of opts.concurrency ?? workloadOf(workload).concurrency) {
+          const phases = new Map<VariantName, Measured[]>(variants.map((v) => [v, []]));
           for (let round = 0; round < opts.rounds; round++) {
             for (const variant of order(round)) {
-              phases[variant].push(await measure(stack, variant, workload, { concurrency, durationMs: opts.durationMs, verifyEvery: 25 }));
+              phases.get(variant)!.push(await measure(stack, variant, workload, { concurrency, durationMs: opts.durationMs, verifyEvery: 25 }));
             }
           }
-          for (const variant of VARIANTS) {
-            const cell = aggregate(protocol, workload, concurrency, variant, phases[variant]);
+          for (const variant of variants) {
+            const cell = aggregate(protocol, workload, concurrency, variant, phases.get(variant)!);
             cells.push(cell);
             errors += cell.errors;
             log(
               `${protocol.padEnd(7)} ${workload.padEnd(10)} c=${String(concurrency).padEnd(3)} ${variant.padEnd(11)} ` +
                 `ttfb p50 ${fmt(cell.ttfbP50).padStart(8)} p99 ${fmt(cell.ttfbP99).padStart(8)} ms  ${fmt(cell.rps, 0).padStart(6)} req/s  ` +
-                `cpu ${fmt(cell.cpuMsPerReq, 3).padStart(7)} ms/req  eld p99 ${fmt(cell.eldP99, 1).padStart(6)} ms  n=${cell.requests}  settle ${fmt(phases[variant].reduce((a, p) => a + p.settleMs, 0) / phases[variant].length, 0)} ms${cell.errors ? `  ERRORS ${cell.errors}: ${cell.errorMessages.join(' | ')}` : ''}`,
+                `cpu ${fmt(cell.cpuMsPerReq, 3).padStart(7)} ms/req  eld p99 ${fmt(cell.eldP99, 1).padStart(6)} ms  n=${cell.requests}  settle ${fmt(phases.get(variant)!.reduce((a, p) => a + p.settleMs, 0) / opts.rounds, 0)} ms${cell.errors ? `  ERRORS ${cell.errors}: ${cell.errorMessages.join(' | ')}` : ''}`,
             );
           }
         }
       }
+      const td = opts.toolDelayStreams > 0 ? await measureToolDelay(stack.targets['kimi-proxy'], opts.toolDelayStreams) : undefined;
+      if (td) toolDelays.push({ ...td, protocol });
+      errors += td?.errors ?? 0;
+      if (td)
+        log(
+        `${protocol.padEnd(7)} tool parser, held-back text: p50 ${fmt(td.withTools.p50)} p95 ${fmt(td.withTools.p95)} ms ` +
+          `(without tools p50 ${fmt(td.withoutTools.p50)} p95 ${fmt(td.withoutTools.p95)} ms; deltas ${td.deltaIntervalMs} ms apart)${td.errors ? `  ERRORS ${td.errorMessages.join(' | ')}` : ''}`,
+      );
       const logs = [stack.passthrough.child, stack.proxy.child].filter((c) => c.log.trim() !== '');
       for (const c of logs) log(`-- ${c.name} stderr (last lines):\n${c.log.trim().split('\n').slice(-10).join('\n')}`);
     } finally {
@@ -232,10 +267,11 @@ async function full(opts: Options): Promise<number> {
     }
   }
   const lines = evaluateTargets(cells, holds, opts.protocols, opts.workloads);
+  for (const td of toolDelays) lines.push({ pass: td.errors === 0, text: `${td.errors === 0 ? 'INFO' : 'FAIL'} ${td.protocol} tool parser: held-back text reaches the client p50 ${fmt(td.withTools.p50)} ms, p95 ${fmt(td.withTools.p95)} ms later than the rest of its delta (deltas ${td.deltaIntervalMs} ms apart; without tools p95 ${fmt(td.withoutTools.p95)} ms)` });
   log('');
   for (const l of lines) log(l.text);
   const info: RunInfo = { startedAt: new Date(started), durationS: (Date.now() - started) / 1000, rounds: opts.rounds, phaseMs: opts.durationMs };
-  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify({ info, cells, holds, targets: lines }, null, 2));
+  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify({ info, cells, holds, toolDelays, targets: lines }, null, 2));
   if (opts.write) {
     const path = join(ROOT, 'docs', 'benchmarks.md');
     writeFileSync(path, renderMarkdown(info, cells, holds, lines));
@@ -248,8 +284,10 @@ async function full(opts: Options): Promise<number> {
 async function main(): Promise<void> {
   const opts = options();
   proxyCli = opts.proxyCli;
+  baselineCli = opts.baselineCli;
+  if (baselineCli) variants = [...VARIANTS, 'baseline'];
   // A hard stop, whatever happens: the children are killed on exit.
-  const limitMs = opts.quick ? 120_000 : 20 * 60_000;
+  const limitMs = opts.quick ? 300_000 : 30 * 60_000;
   setTimeout(() => {
     console.error(`bench: still running after ${limitMs / 1000} s; stopping`);
     process.exit(2);

@@ -158,8 +158,8 @@ export interface OpenAIMessage {
   content: string;
 }
 
-export function openaiBody(messages: OpenAIMessage[], stream: boolean): string {
-  return JSON.stringify({ model: 'k2', stream, messages });
+export function openaiBody(messages: OpenAIMessage[], stream: boolean, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ model: 'k2', stream, messages, ...extra });
 }
 
 /** First content chunk of an OpenAI stream (the role chunk is `{"role":…`). */

@@ -66,3 +66,32 @@ describe('hostile chunking', () => {
     expect(Math.max(...bytewise.reads)).toBeLessThan(normal.body.byteLength);
   });
 });
+
+describe('one write per event', () => {
+  it('REST: with writes=event every SSE record reaches the client in a read of its own', async () => {
+    const chatA = await createRestChat(emu.url, TOKEN);
+    const chatB = await createRestChat(emu.url, TOKEN);
+    const batched = await restCompletion(emu.url, TOKEN, chatA, '[[emu deltas=50]]');
+    const perEvent = await restCompletion(emu.url, TOKEN, chatB, '[[emu deltas=50 writes=event]]');
+    const records = perEvent.body.toString('utf8').split('\n\n').filter(Boolean);
+    expect(records).toHaveLength(53); // req, resp, 50 × cmpl, all_done
+    expect(batched.reads.length).toBeLessThanOrEqual(2);
+    // The client's first read may also hold the records written before it started reading.
+    const sizes = records.map((r) => Buffer.byteLength(`${r}\n\n`));
+    expect(perEvent.reads.length).toBeGreaterThanOrEqual(sizes.length - 2);
+    expect(perEvent.reads.slice(1)).toEqual(sizes.slice(sizes.length - perEvent.reads.length + 1));
+  });
+
+  it('Connect: with writes=event every frame reaches the client in a read of its own', async () => {
+    const batched = await connectChat(emu.url, TOKEN, chatRequest('[[emu deltas=50]]'));
+    const perEvent = await connectChat(emu.url, TOKEN, chatRequest('[[emu deltas=50 writes=event]]'));
+    const frames = decodeFrames(perEvent.body).frames;
+    expect(frames.length).toBeGreaterThan(50);
+    expect(batched.reads.length).toBeLessThanOrEqual(2);
+    // The client's first read may also hold the frames written before it started reading.
+    expect(perEvent.reads.length).toBeGreaterThanOrEqual(frames.length - 2);
+    const sizes: number[] = [];
+    for (let at = 0; at < perEvent.body.byteLength; at += sizes.at(-1)!) sizes.push(5 + perEvent.body.readUInt32BE(at + 1));
+    expect(perEvent.reads.slice(1)).toEqual(sizes.slice(sizes.length - perEvent.reads.length + 1));
+  });
+});

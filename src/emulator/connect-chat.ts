@@ -103,7 +103,7 @@ export async function handleConnectChat(state: EmulatorState, req: IncomingMessa
   chat.streaming++;
   const frames = new ConnectFrames();
   res.writeHead(200, CONNECT_HEADERS);
-  const out = new StreamOutput(res, { chunking: plan.chunking, seed: plan.seed, heartbeatMs: plan.heartbeatMs, heartbeat: () => frames.heartbeat() });
+  const out = new StreamOutput(res, { chunking: plan.chunking, writes: plan.writes, seed: plan.seed, heartbeatMs: plan.heartbeatMs, heartbeat: () => frames.heartbeat() });
   // Kimi titles a chat after its first turn; the emulator's title is derived from the digest, never the prompt.
   const title = chat.name === UNTITLED_CHAT || chat.name === '未命名会话' ? `Chat ${plan.digest}` : chat.name;
   try {

@@ -26,6 +26,13 @@ export interface SearchResult {
 
 export type Chunking = 'none' | 'hostile' | 'byte';
 
+/**
+ * How events reach the socket: `batch` puts every event pushed between two waits into one
+ * write (with no delay, a whole answer in one or two writes); `event` writes each event on
+ * its own, a turn of the event loop apart, as a server that streams tokens one by one does.
+ */
+export type Writes = 'batch' | 'event';
+
 export interface ReplyPlan {
   answerDeltas: string[];
   thinkDeltas: string[];
@@ -37,6 +44,7 @@ export interface ReplyPlan {
   /** Connect heartbeat interval while idle; 0 = none. */
   heartbeatMs: number;
   chunking: Chunking;
+  writes: Writes;
   seed: number;
   crlf: boolean;
   fault?: FaultSpec;
@@ -203,6 +211,7 @@ export function buildReplyPlan(ctx: ReplyContext, directives: Directives = parse
     stallMs: intDirective(d, 'stall', 0),
     heartbeatMs: intDirective(d, 'hb', ctx.defaultHeartbeatMs),
     chunking: chunkingValue === 'hostile' || chunkingValue === 'byte' ? chunkingValue : 'none',
+    writes: stringDirective(d, 'writes') === 'event' ? 'event' : 'batch',
     seed: d.has('seed') ? intDirective(d, 'seed', 0) : parseInt(digest, 16),
     crlf: flagDirective(d, 'crlf'),
     digest,

@@ -103,7 +103,7 @@ export async function handleCompletion(
     assistant = newAssistant(state, chat, reqId, user.id, now);
   }
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  const out = new StreamOutput(res, { chunking: plan.chunking, seed: plan.seed, heartbeatMs: 0 });
+  const out = new StreamOutput(res, { chunking: plan.chunking, writes: plan.writes, seed: plan.seed, heartbeatMs: 0 });
   try {
     await streamReply(out, plan, fault, reqId, assistant, chat);
   } finally {

@@ -1,15 +1,18 @@
 /**
  * Writes one streaming response body with full control over socket writes: batching (all
- * bytes pushed between two waits go out in one write), hostile/byte chunking, idle
- * heartbeats during waits, clean ends, cut connections, and client-gone detection.
+ * bytes pushed between two waits go out in one write) or one write per event, hostile/byte
+ * chunking, idle heartbeats during waits, clean ends, cut connections, and client-gone
+ * detection.
  */
 import type { ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { hostilePieces, mulberry32 } from './prng.js';
-import type { Chunking } from './reply-plan.js';
+import type { Chunking, Writes } from './reply-plan.js';
 
 export interface StreamOutputOptions {
   chunking: Chunking;
+  /** `event`: each pushed event is its own socket write, a turn apart, even with no delay. */
+  writes?: Writes;
   seed: number;
   /** Written whenever the stream has been idle this long during a wait; 0 = never. */
   heartbeatMs: number;
@@ -52,8 +55,23 @@ export class StreamOutput {
       this.pending = [];
       return;
     }
+    if (this.opts.writes === 'event') {
+      const events = this.pending;
+      this.pending = [];
+      for (const bytes of events) {
+        if (this.clientGone) return;
+        await this.writeOut(bytes);
+        // The next event waits for a turn of the loop, so that no two share one write.
+        await nextTurn();
+      }
+      return;
+    }
     const bytes = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
+    return this.writeOut(bytes);
+  }
+
+  private async writeOut(bytes: Uint8Array): Promise<void> {
     this.lastWrite = Date.now();
     if (this.opts.chunking === 'none') return this.write(bytes);
     const pieces = this.opts.chunking === 'byte' ? hostilePieces(bytes, () => 0) : hostilePieces(bytes, this.random);
@@ -67,7 +85,11 @@ export class StreamOutput {
 
   /** Flushes, then idles `ms` (Infinity: until the client leaves), sending heartbeats when due. */
   async wait(ms: number): Promise<void> {
-    if (ms <= 0) return;
+    if (ms <= 0) {
+      // With one write per event, each event goes out as soon as it is produced.
+      if (this.opts.writes === 'event') await this.flush();
+      return;
+    }
     await this.flush();
     const deadline = Date.now() + ms;
     while (!this.clientGone) {
