@@ -154,7 +154,9 @@ export class ChatService {
     const text = this.fold(input.messages, input, false);
     const turn = await this.opts.relay.open({ upstream: { text, model: input.model, ...withFiles(input.messages) }, signal: input.signal, onFailure: input.onUpstreamFailure });
     const outcome = newOutcome();
-    const events = this.cleanupAfter(tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome), turn, outcome, () => this.opts.deleteTempChats);
+    const events = tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome, {
+      onEnd: this.cleanup(turn, outcome, () => this.opts.deleteTempChats),
+    });
     return wrapTurn(events, turn, () => text);
   }
 
@@ -279,13 +281,15 @@ export class ChatService {
       }
       await this.opts.store.saveConversation(next);
     };
-    const tapped = tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome, save);
     // A chat this turn created that never got saved is an orphan: delete it.
     const unlock = (): void => {
       abandonOldChat();
       target.unlock();
     };
-    const events = this.cleanupAfter(tapped, turn, outcome, () => !continuing(), unlock);
+    const events = tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome, {
+      onFinish: save,
+      onEnd: this.cleanup(turn, outcome, () => !continuing(), unlock),
+    });
     return wrapTurn(events, turn, () => text, target.unlock);
   }
 
@@ -313,17 +317,9 @@ export class ChatService {
     });
   }
 
-  /** Runs when the turn's events end: releases the lock and deletes the upstream chat when asked. */
-  private async *cleanupAfter(
-    events: AsyncIterable<ChatEvent>,
-    turn: RelayTurn,
-    outcome: TurnOutcome,
-    deleteChat: () => boolean,
-    unlock?: () => void,
-  ): AsyncGenerator<ChatEvent> {
-    try {
-      yield* events;
-    } finally {
+  /** What runs when the turn's events end: releases the lock and deletes the upstream chat when asked. */
+  private cleanup(turn: RelayTurn, outcome: TurnOutcome, deleteChat: () => boolean, unlock?: () => void): () => void {
+    return () => {
       const settle = (): void => {
         unlock?.();
         // Saved conversations keep their chat; everything else is temporary.
@@ -333,7 +329,7 @@ export class ChatService {
       // The reader left early and the turn is still being followed to its end: decide then.
       if (outcome.following) void outcome.following.then(settle);
       else settle();
-    }
+    };
   }
 
   private lockTtl(): number {

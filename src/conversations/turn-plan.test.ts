@@ -53,9 +53,9 @@ describe('planTurn', () => {
       { type: 'citation', citation: { index: 2, url: 'https://two.example/', title: 'Two' } },
       { type: 'finish', reason: 'stop' },
     ];
-    // What the conversation stores: the answer as the turn tap follows it.
+    // What the conversation stores: the answer as the turn tap follows it for its save hook.
     const outcome = newOutcome();
-    await collect(tapTurn(eventsFrom(reply), outcome));
+    await collect(tapTurn(eventsFrom(reply), outcome, { onFinish: async () => undefined }));
     const transcript: TranscriptMessage[] = [...stored.slice(0, 4), { role: 'assistant', content: outcome.answer, upstreamId: 'A2' }];
     for (const citations of ['list', 'footnotes', 'none'] as CitationStyle[]) {
       for (const reasoning of ['think_tags', 'reasoning_content', 'none'] as ReasoningOutput[]) {
