@@ -302,7 +302,9 @@ export class ChatService {
   }
 
   private withContinuation(turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
-    if (this.opts.lengthContinuations === 0) return turn.events;
+    // Only REST streams name the segment a continuation resumes (spec A.4); on Connect there
+    // is nothing to continue, and the layer would cost every event a generator step.
+    if (this.opts.lengthContinuations === 0 || this.opts.protocol === 'connect') return turn.events;
     return continueOnLength(turn.events, {
       max: this.opts.lengthContinuations,
       open: async (chatId, segmentId) =>
