@@ -28,11 +28,10 @@ import {
   connectChatIdFromHead,
   endsWith,
   nativeHeaders,
-  OPENAI_END,
+  OPENAI_CHAT,
   OPENAI_MARK,
   openaiBody,
   readConnectStream,
-  readOpenAICompletion,
   readOpenAIStream,
   readRestStream,
   REST_CREATE_CHAT_BODY,
@@ -229,21 +228,22 @@ function openaiHeaders(t: Target): Record<string, string> {
 
 async function proxyStateless(t: Target, spec: Workload, verify: boolean): Promise<Sample> {
   const keepBody = verify || !spec.stream;
-  const r = await send(t, 'POST', '/v1/chat/completions', openaiHeaders(t), openaiBody([{ role: 'user', content: spec.prompt }], spec.stream, spec.openaiExtra), {
-    mark: spec.stream ? OPENAI_MARK : undefined,
+  const door = spec.door ?? OPENAI_CHAT;
+  const r = await send(t, 'POST', door.path, door.headers(t.apiKey), door.body(spec.prompt, spec.stream, spec.requestExtra ?? {}), {
+    mark: spec.stream ? door.mark : undefined,
     keepBody,
   });
-  expectStatus(r, 'chat completion');
-  if (!spec.stream) expectReply(readOpenAICompletion(r.body!), spec.expected, 'completion');
-  else if (keepBody) expectReply(readOpenAIStream(r.body!), spec.expected, 'stream');
-  else expectEnd(r, OPENAI_END, 'stream');
+  expectStatus(r, door.path);
+  if (!spec.stream) expectReply(door.readWhole(r.body!), spec.expected, 'whole reply');
+  else if (keepBody) expectReply(door.readStream(r.body!), spec.expected, 'stream');
+  else expectEnd(r, door.end, 'stream');
   return sample(r.start, r, spec.stream);
 }
 
 async function proxyStateful(t: Target, spec: Workload, c: Conversation): Promise<Sample> {
   const k = c.turn + 1;
   const messages: OpenAIMessage[] = [...c.history, { role: 'user', content: `${spec.prompt} Question number ${k}.` }];
-  const r = await send(t, 'POST', `/v1/chat/completions/${c.id}`, openaiHeaders(t), openaiBody(messages, true, spec.openaiExtra), { mark: OPENAI_MARK, keepBody: true });
+  const r = await send(t, 'POST', `/v1/chat/completions/${c.id}`, openaiHeaders(t), openaiBody(messages, true, spec.requestExtra), { mark: OPENAI_MARK, keepBody: true });
   expectStatus(r, `turn ${k}`);
   const reply = readOpenAIStream(r.body!);
   const m = /^turn=(\d+) chat=(\S+)$/.exec(reply.text);

@@ -198,3 +198,30 @@ export function readOpenAICompletion(body: Buffer): NativeReply {
 export function endsWith(tail: Buffer, suffix: Buffer): boolean {
   return tail.byteLength >= suffix.byteLength && tail.subarray(tail.byteLength - suffix.byteLength).equals(suffix);
 }
+
+// ---------------------------------------------------------------- front doors
+
+/**
+ * How the load generator speaks to one of kimi-proxy's front doors: where a stateless request
+ * goes, its body, the marker of the first answer text, the stream's last bytes, and the
+ * readers of a streamed and a whole reply. A door workload names one of these.
+ */
+export interface DoorWire {
+  path: string;
+  headers: (apiKey: string) => Record<string, string>;
+  body: (prompt: string, stream: boolean, extra: Record<string, unknown>) => string;
+  mark: Buffer;
+  end: Buffer;
+  readStream: (body: Buffer) => NativeReply;
+  readWhole: (body: Buffer) => NativeReply;
+}
+
+export const OPENAI_CHAT: DoorWire = {
+  path: '/v1/chat/completions',
+  headers: (apiKey) => ({ authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }),
+  body: (prompt, stream, extra) => openaiBody([{ role: 'user', content: prompt }], stream, extra),
+  mark: OPENAI_MARK,
+  end: OPENAI_END,
+  readStream: readOpenAIStream,
+  readWhole: readOpenAICompletion,
+};

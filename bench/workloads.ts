@@ -10,6 +10,7 @@
  * workloads leave it at one write per burst, which is how the emulator used to be measured.
  */
 import { AGENT_TOOLS } from './agent-tools.js';
+import type { DoorWire } from './wire.js';
 
 export interface Workload {
   /** The table's label. */
@@ -21,8 +22,10 @@ export interface Workload {
   stream: boolean;
   /** Conversation turns continuing one upstream chat (the prompt is per turn, see load.ts). */
   stateful?: boolean;
-  /** Extra fields of kimi-proxy's OpenAI request (e.g. tools). */
-  openaiExtra?: Record<string, unknown>;
+  /** Extra fields of kimi-proxy's request (e.g. tools). */
+  requestExtra?: Record<string, unknown>;
+  /** The front door kimi-proxy is asked through (default: OpenAI chat completions). */
+  door?: DoorWire;
   /** Each virtual user waits this long between its requests (0: closed loop). */
   pauseMs?: number;
   /** Concurrencies of the full run. */
@@ -80,7 +83,7 @@ export const WORKLOAD_TABLE = {
     prompt: '[[emu deltas=200 writes=event]] Count to two hundred.',
     expected: counted(200),
     stream: true,
-    openaiExtra: { tools: AGENT_TOOLS },
+    requestExtra: { tools: AGENT_TOOLS },
     concurrency: [1, 16],
   },
   stateful: {
