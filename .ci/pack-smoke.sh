@@ -4,7 +4,8 @@
 set -euo pipefail
 root=$(pwd)
 work=$(mktemp -d)
-trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Only the demo this script started is ended (\`kill 0\` would end the whole process group).
+trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 tarball=$(npm pack --silent | tail -n 1)
 mv "$tarball" "$work/"
 cd "$work"
@@ -23,7 +24,10 @@ reply=$(curl -fsS "http://127.0.0.1:$port/v1/chat/completions" \
   -d '{"model":"k2","messages":[{"role":"user","content":"[[emu reply=\"packed ok\"]]"}]}')
 echo "$reply" | grep -q '"content":"packed ok"' || { echo "unexpected reply: $reply"; cat demo.log; exit 1; }
 # The dashboard ships in the package: its page and its script are in the tarball.
-tar -tzf "$tarball" | grep -q 'package/dist/ui/index.html' || { echo "dist/ui/index.html missing from the package"; exit 1; }
-tar -tzf "$tarball" | grep -qE 'package/dist/ui/assets/index-[^/]+\.js' || { echo "the dashboard script is missing from the package"; exit 1; }
+# The listing goes to a file first: `tar | grep -q` under pipefail fails whenever grep stops
+# reading before tar has written the whole listing (SIGPIPE), so a present file looked missing.
+tar -tzf "$tarball" > listing.txt
+grep -q '^package/dist/ui/index\.html$' listing.txt || { echo "dist/ui/index.html missing from the package"; exit 1; }
+grep -qE '^package/dist/ui/assets/index-[^/]+\.js$' listing.txt || { echo "the dashboard script is missing from the package"; exit 1; }
 echo "pack smoke test: ok"
 cd "$root"
