@@ -10,7 +10,7 @@
 import { startAuxiliaryTurn, type AuxiliaryMark, type AuxiliaryOptions } from '../auxiliary/auxiliary-turn.js';
 import { detectAuxiliary } from '../auxiliary/detect.js';
 import { filesOf } from '../attachments/attachment.js';
-import { storedAttachments, type KeptFiles } from '../attachments/kept-files.js';
+import type { KeptFiles } from '../attachments/kept-files.js';
 import type { AttachmentResolver } from '../attachments/resolve.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
@@ -18,16 +18,17 @@ import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
-import { HeldSlot, RenewalSweep } from '../store/held-slot.js';
 import type { ConversationRecord, Store, TranscriptMessage } from '../store/store.js';
 import { defaultToolOptions, foldTurn, withTools, type ToolOptions } from '../tools/chat-turn.js';
 import { checkToolRequest } from '../tools/tool-request.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
+import { ConversationLocks, type Unlock } from './conversation-lock.js';
 import { fingerprint } from './fingerprint.js';
 import type { Janitor } from './janitor.js';
 import { continueOnLength } from './length-continuation.js';
 import type { ChatMessage } from './messages.js';
 import { planTurn, type TurnPlan } from './turn-plan.js';
+import { conversationAfterTurn, reuseContext } from './turn-record.js';
 import { newOutcome, tapTurn, type TurnOutcome } from './turn-tap.js';
 import type { AttemptFailure } from '../relay/attempt-loop.js';
 
@@ -91,35 +92,18 @@ interface TurnTarget {
   record: ConversationRecord | undefined;
   plan: TurnPlan;
   implicit: boolean;
-  unlock: () => void;
+  unlock: Unlock;
 }
 
-const LOCK_POLL_MS = 50;
-/**
- * A conversation lock is a one-slot lease in the store, renewed while its turn runs: the lock
- * of a process that died mid-turn (kill -9, crash) frees itself within this time.
- */
-const CONVERSATION_LEASE_MS = 10_000;
-
-const toTranscript = (messages: ChatMessage[]): TranscriptMessage[] =>
-  messages
-    .filter((m) => m.role !== 'tool' || m.toolCallId !== undefined)
-    .map((m) => ({
-      role: m.role,
-      content: m.content,
-      ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
-      ...(m.toolCallId !== undefined ? { toolCallId: m.toolCallId } : {}),
-      ...(filesOf([m]).length > 0 ? { attachments: storedAttachments(filesOf([m])) } : {}),
-    }));
-
 export class ChatService {
-  /** Keeps the conversation locks of running turns alive (renewed every third of their lease). */
-  private readonly lockRenewals: RenewalSweep;
+  private readonly locks: ConversationLocks;
 
   private readonly tools: ToolOptions;
 
   constructor(private readonly opts: ChatServiceOptions) {
-    this.lockRenewals = new RenewalSweep(opts.clock, CONVERSATION_LEASE_MS);
+    // A lock never outlives its turn: every continuation of the turn included, plus a margin.
+    const holdMs = opts.turnTimeoutMs * (opts.lengthContinuations + 1) + 30_000;
+    this.locks = new ConversationLocks({ store: opts.store, clock: opts.clock, waitMs: opts.conversationWaitMs, holdMs });
     this.tools = opts.tools ?? defaultToolOptions();
   }
 
@@ -168,9 +152,8 @@ export class ChatService {
       const fp = fingerprint(input.messages.slice(0, lastAssistant + 1), reuseContext(input));
       const record = await store.findConversationByFingerprint(input.owner, fp);
       if (record?.implicit && record.protocol === this.opts.protocol) {
-        const key = lockKey(input.owner, record.id);
         // Never wait here: a parallel request with the same history simply gets its own chat.
-        const unlock = await this.tryLock(key);
+        const unlock = await this.locks.tryLock(input.owner, record.id);
         if (unlock) {
           const plan: TurnPlan = { kind: 'continue', fresh: input.messages.slice(lastAssistant + 1) };
           return this.runTurn(input, { conversationId: record.id, record, plan, implicit: true, unlock });
@@ -188,8 +171,7 @@ export class ChatService {
 
   private async startStateful(input: ChatInput, conversationId: string): Promise<StartedTurn> {
     const { store } = this.opts;
-    const key = lockKey(input.owner, conversationId);
-    const unlock = await this.lock(key, input.signal);
+    const unlock = await this.locks.lock(input.owner, conversationId, input.signal);
     try {
       const record = await store.getConversation(input.owner, conversationId);
       const plan: TurnPlan = record
@@ -251,35 +233,10 @@ export class ChatService {
     const save = async (o: TurnOutcome): Promise<void> => {
       if (!o.chatId) return;
       if (files.files && this.opts.keptFiles) await this.opts.keptFiles.keep(input.owner, filesOf(plan.fresh));
-      const now = this.opts.clock.now();
-      const transcript: TranscriptMessage[] = [
-        ...base,
-        ...toTranscript(plan.fresh),
-        {
-          role: 'assistant',
-          content: o.answer,
-          ...(o.assistantMessageId ? { upstreamId: o.assistantMessageId } : {}),
-          ...(o.toolCalls.length > 0 ? { toolCalls: o.toolCalls } : {}),
-        },
-      ];
-      const next: ConversationRecord = {
-        id: target.conversationId,
-        owner: input.owner,
-        accountId: turn.accountId,
-        protocol: this.opts.protocol,
-        model: input.model.requestedId,
-        upstreamChatId: o.chatId,
-        transcript,
-        createdAt: record?.createdAt ?? now,
-        updatedAt: now,
-      };
-      const parent = o.assistantMessageId ?? (continuing() ? record?.lastAssistantMessageId : undefined);
-      if (parent) next.lastAssistantMessageId = parent;
-      if (target.implicit) {
-        next.implicit = true;
-        next.fingerprint = fingerprint(transcript, reuseContext(input));
-      }
-      await this.opts.store.saveConversation(next);
+      const { conversationId, implicit } = target;
+      const shaped = { conversationId, owner: input.owner, protocol: this.opts.protocol, model: input.model.requestedId, previous: record, base, fresh: plan.fresh, implicit, reuse: input };
+      const run = { accountId: turn.accountId, chatId: o.chatId, outcome: o, continued: continuing(), now: this.opts.clock.now() };
+      await this.opts.store.saveConversation(conversationAfterTurn(shaped, run));
     };
     // A chat this turn created that never got saved is an orphan: delete it.
     const unlock = (): void => {
@@ -333,57 +290,12 @@ export class ChatService {
       else settle();
     };
   }
-
-  private lockTtl(): number {
-    return this.opts.turnTimeoutMs * (this.opts.lengthContinuations + 1) + 30_000;
-  }
-
-  /** One attempt at the conversation lock; resolves to its unlock function, or undefined when it is held. */
-  private async tryLock(key: string): Promise<(() => void) | undefined> {
-    const { store, clock } = this.opts;
-    const token = await store.acquireSlot(key, 1, CONVERSATION_LEASE_MS);
-    if (token === undefined) return undefined;
-    const slot = new HeldSlot(store, { key, token, limit: 1, leaseMs: CONVERSATION_LEASE_MS, deadline: { clock, at: clock.now() + this.lockTtl() } });
-    this.lockRenewals.add(slot);
-    return () => {
-      this.lockRenewals.delete(slot);
-      void slot.release().catch(() => undefined);
-    };
-  }
-
-  /** Takes the conversation lock, waiting up to conversationWaitMs; then 409. Resolves to the unlock function. */
-  private async lock(key: string, signal: AbortSignal): Promise<() => void> {
-    const deadline = this.opts.clock.now() + this.opts.conversationWaitMs;
-    for (;;) {
-      const unlock = await this.tryLock(key);
-      if (unlock) return unlock;
-      if (this.opts.clock.now() >= deadline) {
-        throw new ProxyError('conversation_busy', 'This conversation is already answering another request; retry when it has finished.', {
-          retryAfterMs: 1_000,
-        });
-      }
-      await this.opts.clock.sleep(LOCK_POLL_MS, signal);
-    }
-  }
 }
-
-const lockKey = (owner: string, id: string): string => `conv:${owner}:${id}`;
 
 /** The upstream `files` field for the attachments of `messages` (absent when there are none). */
 function withFiles(messages: ReadonlyArray<{ attachments?: ChatMessage['attachments'] }>): { files?: ReturnType<typeof filesOf> } {
   const files = filesOf(messages);
   return files.length > 0 ? { files } : {};
-}
-
-/**
- * What must match, besides the messages, for a request to continue an implicit conversation:
- * the offered functions and the output format (their instructions are in that upstream chat;
- * a request offering others cannot continue it), and the client's session hint, so that two
- * agent sessions with the same opening never continue each other's chat.
- */
-function reuseContext(input: ChatInput): string {
-  if (!input.tools && !input.responseFormat && !input.sessionHint) return '';
-  return JSON.stringify([input.tools?.tools ?? [], input.responseFormat ?? null, input.sessionHint ?? null]);
 }
 
 function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: () => string, onAbandon?: () => void): StartedTurn {
