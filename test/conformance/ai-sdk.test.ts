@@ -4,6 +4,7 @@ import { APICallError, generateText, streamText } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { emuReply, numberedWords } from '../helpers/texts.js';
+import { filesAnswer, FILES_DIRECTIVE, pdf, png } from '../helpers/files.js';
 
 describe.each([
   ['connect', 'k2-thinking'],
@@ -68,6 +69,49 @@ describe.each([
     expect(await result.reasoningText).toBe(think);
     expect(order.indexOf('reasoning-delta')).toBeGreaterThan(-1);
     expect(order.lastIndexOf('reasoning-delta')).toBeLessThan(order.indexOf('text-delta'));
+  });
+
+  // The emulator's `files` directive names each file Kimi received with its size and SHA-256: equal answers prove equal bytes.
+  it('generateText sends an image part and a PDF file part that reach Kimi byte for byte', async () => {
+    const image = png(protocol === 'connect' ? 301 : 302);
+    const doc = pdf(`ai sdk ${protocol}`);
+    const result = await generateText({
+      model: kimi('k2'),
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: `Describe both. ${FILES_DIRECTIVE}` },
+            { type: 'image', image, mediaType: 'image/png' },
+            { type: 'file', data: doc, mediaType: 'application/pdf', filename: 'brief.pdf' },
+          ],
+        },
+      ],
+      maxRetries: 0,
+    });
+    expect(result.text).toBe(filesAnswer(['image-1.png', 'image/png', image], ['brief.pdf', 'application/pdf', doc]));
+  });
+
+  it('streamText sends a PDF without a file name (the SDK names it document.pdf) and an image as a file part', async () => {
+    const image = png(protocol === 'connect' ? 303 : 304);
+    const doc = pdf(`ai sdk streamed ${protocol}`);
+    const result = streamText({
+      model: kimi('k2'),
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'file', data: doc, mediaType: 'application/pdf' },
+            { type: 'file', data: image.toString('base64'), mediaType: 'image/png' },
+            { type: 'text', text: FILES_DIRECTIVE },
+          ],
+        },
+      ],
+      maxRetries: 0,
+    });
+    let text = '';
+    for await (const piece of result.textStream) text += piece;
+    expect(text).toBe(filesAnswer(['document.pdf', 'application/pdf', doc], ['image-2.png', 'image/png', image]));
   });
 
   it('turns an OpenAI error body into an APICallError with the status and message', async () => {

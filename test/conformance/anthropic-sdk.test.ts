@@ -7,6 +7,7 @@ import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { UNICODE_SAMPLES, emuReply, longAnswer } from '../helpers/texts.js';
+import { ALLOWED_FILE_HOST, ALLOWED_FILE_HOST_ENV, fileServer, filesAnswer, FILES_DIRECTIVE, pdf, png, type FileServer } from '../helpers/files.js';
 
 describe.each(['connect', 'rest'] as const)('@anthropic-ai/sdk over %s', (protocol) => {
   let h: Harness;
@@ -90,6 +91,76 @@ describe.each(['connect', 'rest'] as const)('@anthropic-ai/sdk over %s', (protoc
     const long = await sdk.messages.countTokens({ model: 'claude-sonnet-4-5', system: 'x '.repeat(500), messages: [{ role: 'user', content: 'hi '.repeat(200) }] });
     expect(short.input_tokens).toBeGreaterThan(0);
     expect(long.input_tokens).toBeGreaterThan(short.input_tokens + 500);
+  });
+});
+
+// The emulator's `files` directive names each file Kimi received with its size and SHA-256: equal answers prove equal bytes.
+describe.each(['connect', 'rest'] as const)('@anthropic-ai/sdk image and document blocks over %s', (protocol) => {
+  const seed = protocol === 'connect' ? 500 : 600;
+  const photo = png(seed + 1);
+  let files: FileServer;
+  let h: Harness;
+  let sdk: Anthropic;
+  beforeAll(async () => {
+    files = await fileServer(ALLOWED_FILE_HOST, { '/shots/board.png': ['image/png', photo] });
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, ...ALLOWED_FILE_HOST_ENV } });
+    sdk = new Anthropic({ baseURL: h.base, apiKey: h.apiKey, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await h.close();
+    await files.close();
+  });
+  const textOf = (m: Anthropic.Message): string => m.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+  // Room for the emulator's whole answer: max_tokens cuts replies.
+  const MAX_TOKENS = 2000;
+
+  it('messages.create: image blocks with base64 and url sources, document blocks with base64 PDF and text sources', async () => {
+    const image = png(seed + 2);
+    const doc = pdf(`anthropic ${protocol}`);
+    const message = await sdk.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: MAX_TOKENS,
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: image.toString('base64') } },
+            { type: 'image', source: { type: 'url', url: `${files.url}/shots/board.png` } },
+            { type: 'document', title: 'spec.pdf', source: { type: 'base64', media_type: 'application/pdf', data: doc.toString('base64') } },
+            { type: 'document', title: 'notes.txt', source: { type: 'text', media_type: 'text/plain', data: `plain notes ${protocol}` } },
+            { type: 'text', text: FILES_DIRECTIVE },
+          ],
+        },
+      ],
+    });
+    expect(textOf(message)).toBe(
+      filesAnswer(['image-1.png', 'image/png', image], ['board.png', 'image/png', photo], ['spec.pdf', 'application/pdf', doc], ['notes.txt', 'text/plain', Buffer.from(`plain notes ${protocol}`)]),
+    );
+    expect(files.hits).toEqual(['/shots/board.png']);
+  });
+
+  it('messages.stream: an image inside a tool_result (a Read tool returning a screenshot) beside a PDF document', async () => {
+    const screenshot = png(seed + 3);
+    const doc = pdf(`tool result ${protocol}`);
+    const final = await sdk.messages
+      .stream({
+        model: 'claude-sonnet-4-5',
+        max_tokens: MAX_TOKENS,
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'Look at the screen.' }] },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: { path: 'shot.png' } }] },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: screenshot.toString('base64') } }] },
+              { type: 'document', title: 'log.pdf', source: { type: 'base64', media_type: 'application/pdf', data: doc.toString('base64') } },
+              { type: 'text', text: FILES_DIRECTIVE },
+            ],
+          },
+        ],
+      })
+      .finalMessage();
+    expect(textOf(final)).toBe(filesAnswer(['image-1.png', 'image/png', screenshot], ['log.pdf', 'application/pdf', doc]));
   });
 });
 

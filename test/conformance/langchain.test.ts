@@ -4,6 +4,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { emuReply, numberedWords } from '../helpers/texts.js';
+import { dataUrl, filesAnswer, FILES_DIRECTIVE, png } from '../helpers/files.js';
 
 describe('LangChain ChatOpenAI', () => {
   let h: Harness;
@@ -44,5 +45,31 @@ describe('LangChain ChatOpenAI', () => {
 
   it('invoke raises the proxy error for an unknown model', async () => {
     await expect(chat({ model: 'no-such-model' }).invoke('x')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+// The emulator's `files` directive names each file Kimi received with its size and SHA-256: equal answers prove equal bytes.
+describe.each(['connect', 'rest'] as const)('LangChain ChatOpenAI with an image over %s', (protocol) => {
+  let h: Harness;
+  const chat = (): ChatOpenAI => new ChatOpenAI({ model: 'k2', apiKey: h.apiKey, configuration: { baseURL: `${h.base}/v1` }, maxRetries: 0 });
+  beforeAll(async () => {
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
+  });
+  afterAll(async () => h.close());
+
+  it('invoke: a HumanMessage with an image_url content part', async () => {
+    const image = png(protocol === 'connect' ? 401 : 402);
+    const msg = await chat().invoke([
+      new HumanMessage({ content: [{ type: 'text', text: `What is in this picture? ${FILES_DIRECTIVE}` }, { type: 'image_url', image_url: { url: dataUrl('image/png', image) } }] }),
+    ]);
+    expect(msg.content).toBe(filesAnswer(['image-1.png', 'image/png', image]));
+  });
+
+  it('stream: a HumanMessage with a standard base64 image block', async () => {
+    const image = png(protocol === 'connect' ? 403 : 404);
+    const stream = await chat().stream([new HumanMessage({ content: [{ type: 'image', source_type: 'base64', mime_type: 'image/png', data: image.toString('base64') }, { type: 'text', text: FILES_DIRECTIVE }] })]);
+    let text = '';
+    for await (const chunk of stream) text += typeof chunk.content === 'string' ? chunk.content : '';
+    expect(text).toBe(filesAnswer(['image-1.png', 'image/png', image]));
   });
 });

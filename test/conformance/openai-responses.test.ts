@@ -3,10 +3,11 @@
  * responses.create, responses.stream().finalResponse(), previous_response_id continuing the
  * same Kimi chat (the emulator's turn counter), stored responses, typed errors, exact text.
  */
-import OpenAI, { NotFoundError, RateLimitError } from 'openai';
+import OpenAI, { NotFoundError, RateLimitError, toFile } from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { UNICODE_SAMPLES, emuReply, longAnswer } from '../helpers/texts.js';
+import { ALLOWED_FILE_HOST, ALLOWED_FILE_HOST_ENV, dataUrl, fileServer, filesAnswer, FILES_DIRECTIVE, pdf, png, type FileServer } from '../helpers/files.js';
 
 describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (protocol) => {
   let h: Harness;
@@ -96,6 +97,67 @@ describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (pr
     expect(final.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: think }] });
     expect(final.output_text).toBe('The answer.');
     expect(final.usage!.output_tokens_details.reasoning_tokens).toBeGreaterThan(0);
+  });
+});
+
+// The emulator's `files` directive names each file Kimi received with its size and SHA-256: equal answers prove equal bytes.
+describe.each(['connect', 'rest'] as const)('openai-node responses with images and files over %s', (protocol) => {
+  const seed = protocol === 'connect' ? 700 : 800;
+  const photo = png(seed + 1);
+  let files: FileServer;
+  let h: Harness;
+  let sdk: OpenAI;
+  beforeAll(async () => {
+    files = await fileServer(ALLOWED_FILE_HOST, { '/img/chart.png': ['image/png', photo] });
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, ...ALLOWED_FILE_HOST_ENV } });
+    sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await h.close();
+    await files.close();
+  });
+
+  it('responses.create: input_image (data URL and http URL) and input_file (file_data)', async () => {
+    const image = png(seed + 2);
+    const doc = pdf(`responses ${protocol}`);
+    const response = await sdk.responses.create({
+      model: 'k2',
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: FILES_DIRECTIVE },
+            { type: 'input_image', image_url: dataUrl('image/png', image), detail: 'auto' },
+            { type: 'input_image', image_url: `${files.url}/img/chart.png`, detail: 'low' },
+            { type: 'input_file', file_data: dataUrl('application/pdf', doc), filename: 'brief.pdf' },
+          ],
+        },
+      ],
+    });
+    expect(response.output_text).toBe(filesAnswer(['image-1.png', 'image/png', image], ['chart.png', 'image/png', photo], ['brief.pdf', 'application/pdf', doc]));
+    expect(files.hits).toEqual(['/img/chart.png']);
+  });
+
+  it('responses.stream: input_file by file_id from files.create, and an input_image', async () => {
+    const doc = pdf(`responses file_id ${protocol}`);
+    const image = png(seed + 3);
+    const created = await sdk.files.create({ file: await toFile(doc, 'quarterly.pdf', { type: 'application/pdf' }), purpose: 'user_data' });
+    const final = await sdk.responses
+      .stream({
+        model: 'k2',
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_file', file_id: created.id },
+              { type: 'input_image', image_url: dataUrl('image/png', image), detail: 'auto' },
+              { type: 'input_text', text: FILES_DIRECTIVE },
+            ],
+          },
+        ],
+      })
+      .finalResponse();
+    expect(final.output_text).toBe(filesAnswer(['quarterly.pdf', 'application/pdf', doc], ['image-2.png', 'image/png', image]));
   });
 });
 

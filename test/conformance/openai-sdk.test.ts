@@ -1,5 +1,6 @@
 /** The official openai SDK (v6) against the running proxy, the way applications use it. */
 import OpenAI, {
+  toFile,
   APIError,
   AuthenticationError,
   BadRequestError,
@@ -12,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { startHarness, waitFor, type Harness } from '../helpers/harness.js';
 import { emuReply, numberedWords } from '../helpers/texts.js';
+import { ALLOWED_FILE_HOST, ALLOWED_FILE_HOST_ENV, dataUrl, fileServer, filesAnswer, FILES_DIRECTIVE, pdf, png, type FileServer } from '../helpers/files.js';
 
 const client = (h: Harness, extra: Partial<ConstructorParameters<typeof OpenAI>[0]> = {}): OpenAI =>
   new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0, ...extra });
@@ -217,5 +219,66 @@ describe('openai SDK: error classes per status', () => {
     expect(err).toBeInstanceOf(InternalServerError);
     expect(err.status).toBe(status);
     expect(err.error).toMatchObject({ code });
+  });
+});
+
+/** Streamed answer text of a chat completion stream. */
+async function streamedText(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  return text;
+}
+
+// The emulator's `files` directive names each file Kimi received with its size and SHA-256: equal answers prove equal bytes.
+describe.each(['connect', 'rest'] as const)('openai SDK: images and documents over %s', (protocol) => {
+  const seed = protocol === 'connect' ? 100 : 200;
+  const photo = png(seed + 1);
+  let files: FileServer;
+  let h: Harness;
+  let sdk: OpenAI;
+  beforeAll(async () => {
+    files = await fileServer(ALLOWED_FILE_HOST, { '/photos/cat.png': ['image/png', photo] });
+    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, ...ALLOWED_FILE_HOST_ENV } });
+    sdk = client(h);
+  });
+  afterAll(async () => {
+    await h.close();
+    await files.close();
+  });
+  const ask = (content: OpenAI.ChatCompletionContentPart[]) => ({ model: 'k2', messages: [{ role: 'user' as const, content }] });
+
+  it('an image_url data URL, non-streamed and streamed', async () => {
+    const image = png(seed + 2);
+    const once = await sdk.chat.completions.create(ask([{ type: 'text', text: `What is this? ${FILES_DIRECTIVE}` }, { type: 'image_url', image_url: { url: dataUrl('image/png', image), detail: 'high' } }]));
+    expect(once.choices[0]!.message.content).toBe(filesAnswer(['image-1.png', 'image/png', image]));
+    const streamedImage = png(seed + 3);
+    const stream = await sdk.chat.completions.create({ ...ask([{ type: 'image_url', image_url: { url: dataUrl('image/png', streamedImage) } }, { type: 'text', text: FILES_DIRECTIVE }]), stream: true });
+    expect(await streamedText(stream)).toBe(filesAnswer(['image-1.png', 'image/png', streamedImage]));
+  });
+
+  it('an image_url http URL on an allowed loopback server is fetched once and attached under its own name, streamed', async () => {
+    const stream = await sdk.chat.completions.create({ ...ask([{ type: 'image_url', image_url: { url: `${files.url}/photos/cat.png`, detail: 'low' } }, { type: 'text', text: FILES_DIRECTIVE }]), stream: true });
+    expect(await streamedText(stream)).toBe(filesAnswer(['cat.png', 'image/png', photo]));
+    expect(files.hits).toEqual(['/photos/cat.png']);
+  });
+
+  it('a PDF as a file part with file_data and filename, non-streamed and streamed', async () => {
+    const doc = pdf(`openai-node ${protocol}`);
+    const once = await sdk.chat.completions.create(ask([{ type: 'file', file: { file_data: dataUrl('application/pdf', doc), filename: 'report.pdf' } }, { type: 'text', text: FILES_DIRECTIVE }]));
+    expect(once.choices[0]!.message.content).toBe(filesAnswer(['report.pdf', 'application/pdf', doc]));
+    const streamedDoc = pdf(`openai-node streamed ${protocol}`);
+    const stream = await sdk.chat.completions.create({ ...ask([{ type: 'text', text: FILES_DIRECTIVE }, { type: 'file', file: { file_data: dataUrl('application/pdf', streamedDoc), filename: 'minutes.pdf' } }]), stream: true });
+    expect(await streamedText(stream)).toBe(filesAnswer(['minutes.pdf', 'application/pdf', streamedDoc]));
+  });
+
+  it('a file_id from files.create, streamed, beside an image in the same message', async () => {
+    const doc = pdf(`uploaded first over ${protocol}`);
+    const image = png(seed + 4);
+    const created = await sdk.files.create({ file: await toFile(doc, 'contract.pdf', { type: 'application/pdf' }), purpose: 'user_data' });
+    const stream = await sdk.chat.completions.create({
+      ...ask([{ type: 'text', text: FILES_DIRECTIVE }, { type: 'file', file: { file_id: created.id } }, { type: 'image_url', image_url: { url: dataUrl('image/png', image) } }]),
+      stream: true,
+    });
+    expect(await streamedText(stream)).toBe(filesAnswer(['contract.pdf', 'application/pdf', doc], ['image-2.png', 'image/png', image]));
   });
 });

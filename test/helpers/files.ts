@@ -1,5 +1,7 @@
 /** Small real files for attachment tests: the proxy types attachments from their bytes. */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { deflateSync } from 'node:zlib';
 
 function crc32(buf: Buffer): number {
@@ -44,3 +46,41 @@ export const sha256 = (b: Buffer): string => createHash('sha256').update(b).dige
 export const dataUrl = (mime: string, b: Buffer): string => `data:${mime};base64,${b.toString('base64')}`;
 /** How the emulator describes one attached file. */
 export const seen = (name: string, mime: string, b: Buffer): string => `${name} (${mime}, ${b.byteLength} bytes, sha256 ${sha256(b)})`;
+
+/** The emulator directive that makes the answer list the attached files (`Files: …; ….`). */
+export const FILES_DIRECTIVE = '[[emu files]]';
+/** The answer the emulator gives to FILES_DIRECTIVE, for [name, type, bytes] of each attached file in order. */
+export const filesAnswer = (...files: Array<[string, string, Buffer]>): string => `Files: ${files.map(([n, m, b]) => seen(n, m, b)).join('; ')}.`;
+
+export interface FileServer {
+  /** `http://host:port`, without a trailing slash. */
+  url: string;
+  /** The path of every request that reached the server, in order. */
+  hits: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP file server on a loopback address, answering `files[path] = [type, bytes]` and recording every request. */
+export async function fileServer(host: string, files: Record<string, [string, Buffer]>): Promise<FileServer> {
+  const hits: string[] = [];
+  const server = http.createServer((req, res) => {
+    hits.push(req.url ?? '');
+    const file = files[req.url ?? ''];
+    if (file) res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    hits,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * 127.0.0.2 is loopback too (Linux routes 127/8 to lo), so a file server there is refused like
+ * any internal address unless the proxy is started with ALLOWED_FILE_HOST_ENV, the documented
+ * test option that names it.
+ */
+export const ALLOWED_FILE_HOST = '127.0.0.2';
+export const ALLOWED_FILE_HOST_ENV = { ATTACHMENT_URL_ALLOW: ALLOWED_FILE_HOST } as const;
