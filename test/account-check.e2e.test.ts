@@ -4,16 +4,12 @@
  * (503 accounts_invalid, which SDKs do not retry, rather than a rate limit).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI, { InternalServerError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
 import { chatCallsByAccount } from './helpers/account-calls.js';
-import { postJson, postStream, startHarness, streamText, waitFor, type Harness } from './helpers/harness.js';
-import { startProxy, stopAllProxies } from './helpers/proxy-process.js';
+import { postJson, postStream, harnessPerTest, streamText, waitFor, type Harness } from './helpers/harness.js';
+import { processWorldPerTest } from './helpers/process-world.js';
+import { CLI, startProxy } from './helpers/proxy-process.js';
 
 const user = (content: string) => ({ role: 'user', content });
 const ask = (h: Harness, text: string) => postJson(h, { model: 'k2', messages: [user(text)] });
@@ -21,14 +17,10 @@ const ask = (h: Harness, text: string) => postJson(h, { model: 'k2', messages: [
 describe('account check', () => {
   const GOOD = 'cpmt_alpha_0123456789';
   const BAD = 'cpmt_revoked_9876543210';
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   it('GET /v1/accounts/check validates every account against the upstream and masks tokens', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}` } });
+    const h = await start({ env: { KIMI_TOKENS: `${GOOD},${BAD}` } });
     h.emulator.control.invalidateToken(BAD);
     const denied = await fetch(`${h.base}/v1/accounts/check`);
     expect(denied.status).toBe(401);
@@ -60,7 +52,7 @@ describe('account check', () => {
   });
 
   it('checks without taking a slot or refreshing a token that is still good, while every slot is busy', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: `${GOOD},${BAD}`, ACCOUNT_MAX_CONCURRENT: '1' } });
+    const h = await start({ env: { KIMI_TOKENS: `${GOOD},${BAD}`, ACCOUNT_MAX_CONCURRENT: '1' } });
     const h0 = h;
     // Both accounts have an access token, then both slots are taken by slow streams.
     await waitFor(async () => {
@@ -88,14 +80,10 @@ describe('account check', () => {
 });
 
 describe('no account can serve (every token refused)', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   it('with no account configured: 503 no_accounts, no Retry-After, x-should-retry: false', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: '' } });
+    const h = await start({ env: { KIMI_TOKENS: '' } });
     const res = await postJson(h, { model: 'k2', messages: [user('hi')] });
     expect(res.status).toBe(503);
     expect(res.json.error.code).toBe('no_accounts');
@@ -104,7 +92,7 @@ describe('no account can serve (every token refused)', () => {
   });
 
   it('each door answers 503 accounts_invalid in its own dialect, with x-should-retry: false and no Retry-After', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: 'cpmt_revoked_9876543210,cpmt_spare_0123456789' } });
+    const h = await start({ env: { KIMI_TOKENS: 'cpmt_revoked_9876543210,cpmt_spare_0123456789' } });
     h.emulator.control.invalidateToken('cpmt_revoked_9876543210');
     h.app.services.pool.setDisabled(h.app.services.pool.list()[1]!.id, true);
     const post = (path: string, body: unknown) =>
@@ -133,26 +121,19 @@ describe('no account can serve (every token refused)', () => {
 
 describe('kimi-proxy check (the built CLI)', () => {
   const API_KEY = 'sk-check-e2e-0123456789abcdef';
-  const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
   const GOOD = 'cpmt_alpha_0123456789';
   const BAD = 'cpmt_revoked_9876543210';
   const children = new Set<ChildProcess>();
-  let emulator: Emulator | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await stopAllProxies();
+  const world = processWorldPerTest('kp-check-', {});
+  afterEach(() => {
     for (const child of children) child.kill('SIGKILL');
     children.clear();
-    await emulator?.close();
-    emulator = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
   });
 
-  function runCheck(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  function runCheck(cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
       // A clean environment and working directory: nothing from the developer's .env leaks in.
-      const child = spawn(process.execPath, [CLI, 'check'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'check'], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let stdout = '';
       let stderr = '';
@@ -169,13 +150,11 @@ describe('kimi-proxy check (the built CLI)', () => {
   }
 
   it('prints a table of every account and exits non-zero when one fails', async () => {
-    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
-    emulator = await startEmulator();
+    const { emulator, dir, dataDir } = await world();
     emulator.control.invalidateToken(BAD);
-    dir = mkdtempSync(join(tmpdir(), 'kp-check-'));
-    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: 'connect', LOG_LEVEL: 'silent' };
+    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: dataDir, KIMI_PROTOCOL: 'connect', LOG_LEVEL: 'silent' };
 
-    const failing = await runCheck({ ...env, KIMI_TOKENS: `${GOOD},${BAD}` });
+    const failing = await runCheck(dir, { ...env, KIMI_TOKENS: `${GOOD},${BAD}` });
     expect(failing.code).toBe(1);
     const lines = failing.stdout.split('\n');
     expect(lines[0]).toMatch(/^ACCOUNT\s+KIND\s+TOKEN\s+ACCESS TOKEN EXPIRES\s+STATUS\s+QUOTA\s+LAST ERROR$/);
@@ -192,7 +171,7 @@ describe('kimi-proxy check (the built CLI)', () => {
 
     // Same data directory, only the working account: exit 0. Its rotated refresh token comes
     // from the store (the configured one was spent by the first run's refresh).
-    const passing = await runCheck({ ...env, KIMI_TOKENS: GOOD });
+    const passing = await runCheck(dir, { ...env, KIMI_TOKENS: GOOD });
     // The quota Kimi reports (GetSubscriptionStats on Connect) is read for a working account.
     expect(passing.stdout).toMatch(/^account-1\s.*\sok\s+0% of credit used\s+-$/m);
     expect(passing.stdout).toContain('All 1 checked account(s) work.');
@@ -200,11 +179,9 @@ describe('kimi-proxy check (the built CLI)', () => {
   });
 
   it('one revoked token: the openai SDK gets 503 accounts_invalid at once, without retrying, and `kimi-proxy check` names the account', async () => {
-    expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` first').toBe(true);
-    emulator = await startEmulator();
+    const { emulator, dir, dataDir } = await world();
     emulator.control.invalidateToken(BAD);
-    dir = mkdtempSync(join(tmpdir(), 'kp-revoked-'));
-    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: 'connect', KIMI_TOKENS: BAD, API_KEYS: API_KEY };
+    const env = { KIMI_BASE_URL: emulator.url, DATA_DIR: dataDir, KIMI_PROTOCOL: 'connect', KIMI_TOKENS: BAD, API_KEYS: API_KEY };
     // Not ready (no usable account), but alive.
     const proxy = await startProxy(env, { readyPath: '/health' });
     try {
@@ -237,7 +214,7 @@ describe('kimi-proxy check (the built CLI)', () => {
     } finally {
       await proxy.kill();
     }
-    const check = await runCheck(env);
+    const check = await runCheck(dir, env);
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/^account-1\s+refresh\s+cpmt_r…3210\s+-\s+invalid\s+.*refresh token/im);
     expect(check.stdout).not.toContain(BAD);

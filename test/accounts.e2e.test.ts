@@ -1,10 +1,10 @@
 /** Accounts that stay healthy (the account check and dead tokens: account-check.e2e.test.ts): refresh, 401 recovery, invalid accounts, cooldowns, circuit breaker, limits, migration. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AccountStatus } from '../src/accounts/pool.js';
 import { keyId } from '../src/auth/api-keys.js';
 import { CHAT_PATH, chatCallsByAccount } from './helpers/account-calls.js';
 import { JumpClock } from './helpers/jump-clock.js';
-import { postJson, postStream, startHarness, streamText, waitFor, type Harness, type HarnessOptions } from './helpers/harness.js';
+import { postJson, postStream, harnessPerTest, streamText, waitFor, type Harness } from './helpers/harness.js';
 
 const user = (content: string) => ({ role: 'user', content });
 const reply = (r: { json: any }): string => r.json.choices[0].message.content;
@@ -34,15 +34,7 @@ async function chatCallsDuring(h: Harness, fn: () => Promise<void>): Promise<Rec
 const ask = (h: Harness, text: string, path?: string) => postJson(h, { model: 'k2', messages: [user(text)] }, path);
 
 describe('account pool end to end', () => {
-  let h: Harness | undefined;
-  const start = async (opts: HarnessOptions = {}): Promise<Harness> => {
-    h = await startHarness({ ...opts, emulator: { maxEventsLogged: 1000, ...opts.emulator } });
-    return h;
-  };
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest({ emulator: { maxEventsLogged: 1000 } });
 
   it('refreshes short-lived access tokens before they expire: 5 s of requests all succeed without a single 401', async () => {
     const h = await start({ emulator: { accessTokenTtlSec: 2 }, env: { KIMI_TOKENS: 'tok-solo' } });

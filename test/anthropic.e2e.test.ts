@@ -3,8 +3,8 @@
  * without /v1, x-api-key or Bearer, anthropic-version / anthropic-beta headers, `event: ping`
  * keep-alives, the event-logging endpoint, and the model list in Anthropic's shape.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harnessPerTest, startHarness, type Harness } from './helpers/harness.js';
 import { emuReply } from './helpers/texts.js';
 
 const CLAUDE_HEADERS = {
@@ -87,14 +87,10 @@ describe('Anthropic door over HTTP', () => {
 
 /** Rows of docs/reliability.md's fault table, as the Anthropic door's clients see them. */
 describe('fault table through the Anthropic door', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   const send = async (protocol: 'rest' | 'connect', content: string, stream: boolean) => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
+    const h = await start({ env: { KIMI_PROTOCOL: protocol } });
     return fetch(`${h.base}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': h.apiKey, 'anthropic-version': '2023-06-01' },

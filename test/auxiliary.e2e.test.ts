@@ -1,9 +1,8 @@
 /** Clients' background calls end to end: an Open WebUI title request with a long history is answered cheaply. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIRST, openWebUiTitle } from '../src/auxiliary/__fixtures__/client-requests.js';
-import { postJson, startHarness, waitFor, type Harness, type HarnessOptions } from './helpers/harness.js';
-
-const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
+import { CHAT_PATH } from './helpers/account-calls.js';
+import { postJson, harnessPerTest, waitFor, type Harness } from './helpers/harness.js';
 
 /** The chat calls the emulator received, as the JSON it was sent. */
 const chatBodies = (h: Harness): string[] => h.emulator.stats().recentRequests.filter((r) => CHAT_PATH.test(r.path)).map((r) => JSON.stringify(r.body));
@@ -14,15 +13,7 @@ async function metric(h: Harness, line: RegExp): Promise<string | undefined> {
 }
 
 describe('auxiliary calls end to end', () => {
-  let h: Harness | undefined;
-  const start = async (opts: HarnessOptions): Promise<Harness> => {
-    h = await startHarness({ ...opts, emulator: { maxEventsLogged: 200, ...opts.emulator } });
-    return h;
-  };
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest({ emulator: { maxEventsLogged: 200 } });
 
   it.each(['connect', 'rest'] as const)(
     'an Open WebUI title request with a 20-turn history sends under 1 KB upstream, keeps no chat and is logged apart (%s)',

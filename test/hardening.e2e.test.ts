@@ -6,14 +6,10 @@
  * implicit conversations kept out of the list unless asked for.
  */
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, waitFor, type Harness } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { harnessPerTest, waitFor } from './helpers/harness.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const start = harnessPerTest();
 
 interface RawExchange {
   /** Everything the server sent until it closed (or the test stopped reading). */
@@ -58,7 +54,7 @@ async function metric(base: string, name: string, labels: string): Promise<numbe
 
 describe('request bodies', () => {
   it('cuts a body that has not arrived within BODY_TIMEOUT_MS, with the error shape, and counts it', async () => {
-    h = await startHarness({ env: { BODY_TIMEOUT_MS: '1000' } });
+    const h = await start({ env: { BODY_TIMEOUT_MS: '1000' } });
     const socket = await openSocket(h.base);
     const started = Date.now();
     const done = collect(socket, 8_000);
@@ -74,7 +70,7 @@ describe('request bodies', () => {
   });
 
   it('refuses a body on a route that takes none at once, before any authentication', async () => {
-    h = await startHarness({ env: { BODY_TIMEOUT_MS: '30000' } });
+    const h = await start({ env: { BODY_TIMEOUT_MS: '30000' } });
     const socket = await openSocket(h.base);
     const done = collect(socket, 5_000);
     socket.write('GET /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nx');
@@ -86,7 +82,7 @@ describe('request bodies', () => {
   });
 
   it('answers an unmet Expect header with the error shape', async () => {
-    h = await startHarness();
+    const h = await start();
     const socket = await openSocket(h.base);
     const done = collect(socket, 5_000);
     socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
@@ -96,7 +92,7 @@ describe('request bodies', () => {
   });
 
   it('a client that sends its whole oversized body before reading still gets the 413', async () => {
-    h = await startHarness({ env: { MAX_BODY_BYTES: '65536' } });
+    const h = await start({ env: { MAX_BODY_BYTES: '65536' } });
     const socket = await openSocket(h.base);
     const done = collect(socket, 10_000);
     const size = 8 * 1024 * 1024;
@@ -115,7 +111,7 @@ describe('request bodies', () => {
 
 describe('a client that leaves while queued', () => {
   it('is logged at info with its reason, not as an unhandled error', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: 'tok-one', ACCOUNT_MAX_CONCURRENT: '1' } });
+    const h = await start({ env: { KIMI_TOKENS: 'tok-one', ACCOUNT_MAX_CONCURRENT: '1' } });
     const headers = { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' };
     const slow = fetch(`${h.base}/v1/chat/completions`, {
       method: 'POST',
@@ -140,7 +136,7 @@ describe('a client that leaves while queued', () => {
 
 describe('client routes', () => {
   it('every client route is served with and without /v1', async () => {
-    h = await startHarness();
+    const h = await start();
     const headers = { authorization: `Bearer ${h.apiKey}` };
     const created = await fetch(`${h.base}/v1/chat/completions/kept`, {
       method: 'POST',
@@ -158,7 +154,7 @@ describe('client routes', () => {
   });
 
   it('keeps implicit conversations out of the list unless asked for', async () => {
-    h = await startHarness();
+    const h = await start();
     const headers = { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' };
     const ask = (path: string): Promise<Response> =>
       fetch(`${h!.base}${path}`, { method: 'POST', headers, body: JSON.stringify({ model: 'k2', messages: [{ role: 'user', content: 'hi' }] }) });
@@ -175,7 +171,7 @@ describe('client routes', () => {
 
 describe('limits that agree', () => {
   it('a prompt the body limit admits is answered, although its echo is a frame over 4 MiB', { timeout: 60_000 }, async () => {
-    h = await startHarness({ env: { MAX_BODY_BYTES: String(6 * 1024 * 1024), KIMI_PROTOCOL: 'connect' }, logLevel: 'warn' });
+    const h = await start({ env: { MAX_BODY_BYTES: String(6 * 1024 * 1024), KIMI_PROTOCOL: 'connect' }, logLevel: 'warn' });
     const prompt = 'x'.repeat(5 * 1024 * 1024);
     const res = await fetch(`${h.base}/v1/chat/completions`, {
       method: 'POST',

@@ -1,11 +1,8 @@
 /** A real server process killed with SIGKILL in the middle of a stream loses no stored conversation. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/harness.js';
-import { assertBuilt, startProxy, stopAllProxies, type ProxyProcess } from './helpers/proxy-process.js';
+import { processWorldPerTest } from './helpers/process-world.js';
+import { startProxy, type ProxyProcess } from './helpers/proxy-process.js';
 
 const API_KEY = 'sk-kill9-0123456789abcdef';
 const CONVERSATION = 'survives-kill-9';
@@ -31,25 +28,13 @@ async function transcript(server: Server): Promise<Array<{ role: string; content
 }
 
 describe('kill -9 during a stream', () => {
-  let emulator: Emulator | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await stopAllProxies();
-    await emulator?.close();
-    emulator = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
-  afterAll(stopAllProxies);
+  const world = processWorldPerTest('kp-kill9-');
 
   it.each(['connect', 'rest'] as const)('loses no stored conversation; the restarted server continues the same upstream chat at once (%s)', { timeout: 90_000 }, async (protocol) => {
-    assertBuilt();
-    emulator = await startEmulator({ heartbeatIntervalMs: 0 });
-    const emu = emulator;
-    dir = mkdtempSync(join(tmpdir(), 'kp-kill9-'));
+    const { emulator: emu, dataDir } = await world();
     // One stream per account and a lease far longer than the test: without the restarted
     // instance releasing what its dead run held, the next turn would wait for that lease.
-    const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: protocol, ACCOUNT_MAX_CONCURRENT: '1', ACCOUNT_LEASE_MS: '120000' };
+    const env = { KIMI_BASE_URL: emu.url, KIMI_TOKENS: 'tok-kill9', DATA_DIR: dataDir, KIMI_PROTOCOL: protocol, ACCOUNT_MAX_CONCURRENT: '1', ACCOUNT_LEASE_MS: '120000' };
 
     const first = await startServer(env);
     const t1 = await ask(first, 'Remember the word lighthouse. [[emu turn]]');

@@ -1,10 +1,10 @@
 /** Health/readiness, request logs (one line per request, persisted with retention) and redaction (metrics: metrics.e2e.test.ts). */
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { checkReadiness } from '../src/observability/readiness.js';
 import type { AccountState } from '../src/store/store.js';
-import { postJson, postStream, startHarness, streamText, waitFor, type Harness } from './helpers/harness.js';
+import { postJson, postStream, harnessPerTest, streamText, waitFor, type Harness } from './helpers/harness.js';
 import { scrape, series } from './helpers/metrics-text.js';
 
 const user = (content: string) => ({ role: 'user', content });
@@ -20,14 +20,10 @@ async function readiness(h: Harness): Promise<{ status: number; body: any; retry
 }
 
 describe('health and readiness', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   it('is live and ready with a reachable store and a usable account', async () => {
-    h = await startHarness();
+    const h = await start();
     const live = await fetch(`${h.base}/health`);
     expect(live.status).toBe(200);
     const r = await readiness(h);
@@ -36,7 +32,7 @@ describe('health and readiness', () => {
   });
 
   it('is not ready when the store does not answer', async () => {
-    h = await startHarness();
+    const h = await start();
     h.app.services.store.ping = async () => {
       throw new Error('connection refused');
     };
@@ -48,14 +44,14 @@ describe('health and readiness', () => {
   });
 
   it('is not ready without accounts', async () => {
-    h = await startHarness({ env: { KIMI_TOKENS: '' } });
+    const h = await start({ env: { KIMI_TOKENS: '' } });
     const r = await readiness(h);
     expect(r.status).toBe(503);
     expect(r.body.reason).toBe('no_accounts');
   });
 
   it('is not ready while every account cools down, and says when the first comes back', async () => {
-    h = await startHarness();
+    const h = await start();
     h.emulator.control.setTokenFault('tok-alpha', '429', { retryAfter: 30 });
     h.emulator.control.setTokenFault('tok-beta', '429', { retryAfter: 40 });
     expect((await postJson(h, { model: 'k2', messages: [user('x')] })).status).toBe(429);
@@ -74,7 +70,7 @@ describe('health and readiness', () => {
   });
 
   it('is not ready when every account is invalid', async () => {
-    h = await startHarness();
+    const h = await start();
     h.emulator.control.invalidateToken('tok-alpha');
     h.emulator.control.invalidateToken('tok-beta');
     await postJson(h, { model: 'k2', messages: [user('x')] });
@@ -87,14 +83,10 @@ describe('health and readiness', () => {
 });
 
 describe('request log', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   it('writes one line per request; for a stream, only when it has ended, with its fields', async () => {
-    h = await startHarness();
+    const h = await start();
     const res = await fetch(`${h.base}/v1/chat/completions/conv-log-1`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${h.apiKey}`, 'x-request-id': 'req-stream-1' },
@@ -139,7 +131,7 @@ describe('request log', () => {
   });
 
   it('records error codes: before the stream, inside the stream, and upstream codes', async () => {
-    h = await startHarness();
+    const h = await start();
     const midStream = await postStream(h, { model: 'k2', messages: [user('[[emu deltas=5 fault=error-event after=2]]')] }, '/v1/chat/completions', { 'x-request-id': 'req-mid-err' });
     expect(midStream.status).toBe(200);
     const midCode = (midStream.events.at(-2) as any).error.code;
@@ -167,7 +159,7 @@ describe('request log', () => {
   });
 
   it('logs a stream the client abandoned once, as client_closed, and closes its gauge', async () => {
-    h = await startHarness();
+    const h = await start();
     const ac = new AbortController();
     const res = await fetch(`${h.base}/v1/chat/completions`, {
       method: 'POST',
@@ -187,14 +179,14 @@ describe('request log', () => {
   });
 
   it('logs message contents only with LOG_BODIES=true', async () => {
-    h = await startHarness({ env: { LOG_BODIES: 'true' } });
+    const h = await start({ env: { LOG_BODIES: 'true' } });
     await postJson(h, { model: 'k2', messages: [user('visible-question-text')] });
     await waitFor(() => requestLines(h!).length > 0, 2_000, 'a log line');
     expect(requestLines(h)[0].messages).toEqual([user('visible-question-text')]);
   });
 
   it('persists entries in the store and prunes them by count and age', async () => {
-    h = await startHarness({ env: { REQUEST_LOG_MAX_ENTRIES: '3' } });
+    const h = await start({ env: { REQUEST_LOG_MAX_ENTRIES: '3' } });
     const { store } = h.app.services;
     for (let i = 0; i < 2; i++) await postJson(h, { model: 'k2', messages: [user(`n${i}`)] }, '/v1/chat/completions', { 'x-request-id': `req-persist-${i}` });
     await postStream(h, { model: 'k2', messages: [user('s')] }, '/v1/chat/completions/conv-persist', { 'x-request-id': 'req-persist-s' });
@@ -219,14 +211,10 @@ describe('request log', () => {
 });
 
 describe('redaction', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
 
   it('keeps API keys, Kimi tokens, issued access tokens and cookies out of logs, metrics and error bodies', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect' } });
     const { store, pool } = h.app.services;
     // Every token state the pool saves: issued access tokens and rotated refresh tokens.
     const saved: AccountState[] = [];

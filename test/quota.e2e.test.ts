@@ -1,21 +1,12 @@
 /** Kimi's usage limits end to end: an account that runs out rests, others serve, the client sees an error only when all are out. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkAccounts, formatCheckReport } from '../src/accounts/check.js';
 import type { AccountStatus } from '../src/accounts/pool.js';
+import { chatCallAccounts } from './helpers/account-calls.js';
 import { JumpClock } from './helpers/jump-clock.js';
-import { postJson, startHarness, type Harness, type HarnessOptions } from './helpers/harness.js';
+import { postJson, harnessPerTest, type Harness } from './helpers/harness.js';
 
 const ADMIN_TOKEN = 'adm-0123456789abcdef-quota';
-const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
-
-/** Chat calls the emulator received, in order, by the name of the proxy account that sent them (its stable device id). */
-function chatCalls(h: Harness): string[] {
-  const byDevice = new Map(h.app.services.pool.list().map((a) => [a.deviceId, a.name]));
-  return h.emulator
-    .stats()
-    .recentRequests.filter((r) => CHAT_PATH.test(r.path))
-    .map((r) => byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown');
-}
 
 async function admin(h: Harness, method: string, path: string, body?: unknown): Promise<any> {
   const res = await fetch(`${h.base}/admin/api${path}`, {
@@ -35,15 +26,7 @@ function statusOf(h: Harness, name: string): AccountStatus {
 }
 
 describe('usage limits end to end', () => {
-  let h: Harness | undefined;
-  const start = async (opts: HarnessOptions): Promise<Harness> => {
-    h = await startHarness({ ...opts, emulator: { maxEventsLogged: 200, ...opts.emulator } });
-    return h;
-  };
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest({ emulator: { maxEventsLogged: 200 } });
 
   it.each([
     ['connect', 'stream-error'],
@@ -83,7 +66,7 @@ describe('usage limits end to end', () => {
     h.emulator.control.setQuota('tok-beta', { limit: 10, resetSec: 3600 });
     for (let i = 0; i < 6; i++) expect((await ask(h, `question ${i}`)).status).toBe(200);
     // The fourth request met A's limit and moved to B before any output.
-    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-1', 'account-1', 'account-2', 'account-2', 'account-2']);
+    expect(chatCallAccounts(h)).toEqual(['account-1', 'account-1', 'account-1', 'account-1', 'account-2', 'account-2', 'account-2']);
     const report = await checkAccounts(h.app.services);
     expect(report.accounts.map((a) => a.quota)).toEqual([expect.objectContaining({ remaining: 0, total: 3 }), expect.objectContaining({ remaining: 7, total: 10 })]);
     const text = formatCheckReport(report);
@@ -101,14 +84,14 @@ describe('usage limits end to end', () => {
     const patched = await admin(h, 'PATCH', '/accounts/account-1', { daily_requests: 2 });
     expect(patched).toMatchObject({ daily_requests: 2, daily_used: 0 });
     for (let i = 0; i < 4; i++) expect((await ask(h, `question ${i}`)).status).toBe(200);
-    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-2', 'account-2']);
+    expect(chatCallAccounts(h)).toEqual(['account-1', 'account-1', 'account-2', 'account-2']);
     const view = await admin(h, 'GET', '/accounts/account-1');
     expect(view).toMatchObject({ state: 'cooling', rest_reason: 'daily-budget', daily_used: 2 });
     const nextDay = Math.ceil(clock.now() / 86_400_000) * 86_400_000;
     expect(view.cooldown_until).toBe(nextDay / 1000);
     clock.advance(nextDay - clock.now());
     expect((await ask(h, 'a new day')).status).toBe(200);
-    expect(chatCalls(h).at(-1)).toBe('account-1');
+    expect(chatCallAccounts(h).at(-1)).toBe('account-1');
     const after = await admin(h, 'GET', '/accounts/account-1');
     expect(after).toMatchObject({ state: 'healthy', daily_used: 1 });
   });
@@ -127,6 +110,6 @@ describe('usage limits end to end', () => {
     expect(second.status).toBe(200);
     expect(second.json.choices[0].message.content).toBe('second answer');
     // The continuation was refused on A (its usage limit), then the rebuilt turn ran on B.
-    expect(chatCalls(h)).toEqual(['account-1', 'account-1', 'account-2']);
+    expect(chatCallAccounts(h)).toEqual(['account-1', 'account-1', 'account-2']);
   });
 });

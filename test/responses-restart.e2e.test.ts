@@ -3,12 +3,9 @@
  * stopped and started again on the same data directory, and `previous_response_id` still
  * continues the same Kimi chat with only the new input.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../src/emulator/index.js';
-import { assertBuilt, startProxy, stopAllProxies, type ProxyProcess } from './helpers/proxy-process.js';
+import { describe, expect, it } from 'vitest';
+import { processWorldPerTest } from './helpers/process-world.js';
+import { startProxy, type ProxyProcess } from './helpers/proxy-process.js';
 
 const API_KEY = 'sk-restart-0123456789abcdef';
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
@@ -21,22 +18,11 @@ async function create(server: ProxyProcess, body: Record<string, unknown>): Prom
 }
 
 describe('stored responses across a restart', () => {
-  let emulator: Emulator | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await stopAllProxies();
-    await emulator?.close();
-    emulator = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    dir = undefined;
-  });
-  afterAll(stopAllProxies);
+  const world = processWorldPerTest('kp-restart-');
 
   it('previous_response_id continues the same Kimi chat after the server restarts (SQLite store)', { timeout: 90_000 }, async () => {
-    assertBuilt();
-    emulator = await startEmulator({ heartbeatIntervalMs: 0 });
-    dir = mkdtempSync(join(tmpdir(), 'kp-restart-'));
-    const env = { API_KEYS: API_KEY, KIMI_BASE_URL: emulator.url, KIMI_TOKENS: 'tok-restart', DATA_DIR: join(dir, 'data'), KIMI_PROTOCOL: 'connect' };
+    const { emulator, dataDir } = await world();
+    const env = { API_KEYS: API_KEY, KIMI_BASE_URL: emulator.url, KIMI_TOKENS: 'tok-restart', DATA_DIR: dataDir, KIMI_PROTOCOL: 'connect' };
     const start = () => startProxy(env, { readyPath: '/health', timeoutMs: 30_000 });
 
     const first = await start();

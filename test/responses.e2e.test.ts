@@ -3,8 +3,8 @@
  * cancel and background, input item pages, and rows of the fault table as Responses clients
  * (Codex, openai-node) see them.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harnessPerTest, startHarness, type Harness } from './helpers/harness.js';
 import { emuReply } from './helpers/texts.js';
 
 const OTHER_KEY = 'sk-test-other-0123456789';
@@ -62,13 +62,9 @@ describe('Responses door over HTTP', () => {
 });
 
 describe('fault table through the Responses door', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
+  const start = harnessPerTest();
   const send = async (protocol: 'rest' | 'connect', input: string, stream: boolean) => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
+    const h = await start({ env: { KIMI_PROTOCOL: protocol } });
     return fetch(`${h.base}/v1/responses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${h.apiKey}` },

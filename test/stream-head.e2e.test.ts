@@ -6,17 +6,13 @@
  * that is reported in the stream.
  */
 import OpenAI, { RateLimitError } from 'openai';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { harnessPerTest, type Harness } from './helpers/harness.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const start = harnessPerTest();
 
-const post = (path: string, body: unknown) =>
-  fetch(`${h!.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${h!.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (h: Harness, path: string, body: unknown) =>
+  fetch(`${h.base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 const user = (content: string) => ({ role: 'user' as const, content });
 const FAIL = '[[emu deltas=4 fault=error-event after=0]] hi';
@@ -27,8 +23,8 @@ describe('a stream that fails before any text', () => {
     ['messages', '/v1/messages', { max_tokens: 100, messages: [user(FAIL)] }, { type: 'error', error: { type: 'rate_limit_error' } }],
     ['responses', '/v1/responses', { input: FAIL }, { error: { code: 'upstream_rate_limited' } }],
   ] as const)('Connect resource_exhausted before text (%s door): 429 with Retry-After, as JSON, no stream opened', async (_door, path, body, expected) => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', KIMI_TOKENS: 'tok-alpha' } });
-    const res = await post(path, { model: 'k2', stream: true, ...body });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect', KIMI_TOKENS: 'tok-alpha' } });
+    const res = await post(h, path, { model: 'k2', stream: true, ...body });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -36,8 +32,8 @@ describe('a stream that fails before any text', () => {
   });
 
   it('REST error event before text: 502 upstream_generation_error as JSON; the openai SDK raises it at create()', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'rest', KIMI_TOKENS: 'tok-alpha' } });
-    const res = await post('/v1/chat/completions', { model: 'k2', stream: true, messages: [user('[[emu deltas=4 fault=error-event after=0]] hi')] });
+    const h = await start({ env: { KIMI_PROTOCOL: 'rest', KIMI_TOKENS: 'tok-alpha' } });
+    const res = await post(h, '/v1/chat/completions', { model: 'k2', stream: true, messages: [user('[[emu deltas=4 fault=error-event after=0]] hi')] });
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: { code: 'upstream_generation_error', type: 'upstream_error' } });
 
@@ -53,7 +49,7 @@ describe('a stream that fails before any text', () => {
   });
 
   it('a normal stream still starts with its first text, and every chunk arrives', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'rest' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'rest' } });
     const sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
     const stream = await sdk.chat.completions.create({ model: 'k2', stream: true, messages: [user('[[emu reply="one two three" deltas=3]]')] });
     let text = '';
@@ -62,8 +58,8 @@ describe('a stream that fails before any text', () => {
   });
 
   it('a start silent for longer than KEEPALIVE_INTERVAL_MS opens the stream with keep-alives; a failure after it is an error chunk', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'rest', KIMI_TOKENS: 'tok-alpha', KEEPALIVE_INTERVAL_MS: '200' } });
-    const res = await post('/v1/chat/completions', { model: 'k2', stream: true, messages: [user('[[emu deltas=4 stall=1000 fault=error-event after=0]] hi')] });
+    const h = await start({ env: { KIMI_PROTOCOL: 'rest', KIMI_TOKENS: 'tok-alpha', KEEPALIVE_INTERVAL_MS: '200' } });
+    const res = await post(h, '/v1/chat/completions', { model: 'k2', stream: true, messages: [user('[[emu deltas=4 stall=1000 fault=error-event after=0]] hi')] });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const body = await res.text();

@@ -5,7 +5,7 @@ import type { AccountPool } from '../accounts/pool.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import { Relay } from '../relay/relay.js';
 import { ScriptedClient, collect, fakePool, meta, stop, text, type Step } from '../relay/__fixtures__/fake-upstream.js';
-import type { ConversationRecord } from '../store/store.js';
+import { storedConversation, secondTurn } from './__fixtures__/conversation.js';
 import { ChatService, type ChatInput } from './chat-service.js';
 import { Janitor } from './janitor.js';
 
@@ -55,22 +55,6 @@ async function readThenLeave(events: AsyncIterable<ChatEvent>, n: number): Promi
   return seen;
 }
 
-const record = (over: Partial<ConversationRecord>): ConversationRecord => ({
-  id: 'c',
-  owner: 'key1',
-  accountId: 'acct_a',
-  protocol: 'rest',
-  model: 'kimi-k2',
-  upstreamChatId: 'chat_old',
-  transcript: [
-    { role: 'user', content: 'first question' },
-    { role: 'assistant', content: 'first answer' },
-  ],
-  createdAt: 1,
-  updatedAt: 1,
-  ...over,
-});
-
 describe('ChatService: a completed turn is saved whoever reads it', () => {
   it('saves a stateful turn that Kimi finished although the client left one event before finish', async () => {
     const t = setup(['a'], [{ events: [meta('chat_1'), text('Hello'), stop] }]);
@@ -102,15 +86,11 @@ describe('ChatService: a completed turn is saved whoever reads it', () => {
 describe('ChatService: stateful turns', () => {
   it('continues a conversation on its account with only the new message', async () => {
     const t = setup(['a', 'b'], [{ events: [meta('chat_old'), text('second answer'), stop] }]);
-    await t.store.saveConversation(record({}));
+    await t.store.saveConversation(storedConversation());
     const turn = await t.chat.start(
       t.input('', {
         conversationId: 'c',
-        messages: [
-          { role: 'user', content: 'first question' },
-          { role: 'assistant', content: 'first answer' },
-          { role: 'user', content: 'second question' },
-        ],
+        messages: secondTurn(),
       }),
     );
     await collect(turn.events);
@@ -124,16 +104,12 @@ describe('ChatService: stateful turns', () => {
 
   it('migrates a conversation whose account was removed: a new chat elsewhere, seeded with the transcript; the old chat is deleted', async () => {
     const t = setup(['a', 'b'], [{ events: [meta('chat_new'), text('second answer'), stop] }]);
-    await t.store.saveConversation(record({}));
+    await t.store.saveConversation(storedConversation());
     t.pool.remove('acct_a');
     const turn = await t.chat.start(
       t.input('', {
         conversationId: 'c',
-        messages: [
-          { role: 'user', content: 'first question' },
-          { role: 'assistant', content: 'first answer' },
-          { role: 'user', content: 'second question' },
-        ],
+        messages: secondTurn(),
       }),
     );
     expect(turn.promptText).toContain('first question');
@@ -152,15 +128,11 @@ describe('ChatService: stateful turns', () => {
 
   it('migrates a conversation whose chat turns out to be gone on its account, and deletes nothing twice', async () => {
     const t = setup(['a'], [{ refuse: new ProxyError('upstream_chat_not_found', 'gone') }, { events: [meta('chat_new'), text('fresh'), stop] }]);
-    await t.store.saveConversation(record({}));
+    await t.store.saveConversation(storedConversation());
     const turn = await t.chat.start(
       t.input('', {
         conversationId: 'c',
-        messages: [
-          { role: 'user', content: 'first question' },
-          { role: 'assistant', content: 'first answer' },
-          { role: 'user', content: 'second question' },
-        ],
+        messages: secondTurn(),
       }),
     );
     await collect(turn.events);

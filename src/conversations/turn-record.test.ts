@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationRecord } from '../store/store.js';
+import { storedConversation } from './__fixtures__/conversation.js';
 import { fingerprint } from './fingerprint.js';
 import { conversationAfterTurn, reuseContext, type TurnRun, type TurnToRecord } from './turn-record.js';
 import { newOutcome } from './turn-tap.js';
 
-const previous: ConversationRecord = {
-  id: 'c',
-  owner: 'key1',
-  accountId: 'acct_a',
-  protocol: 'rest',
-  model: 'kimi-k2',
-  upstreamChatId: 'chat_old',
-  lastAssistantMessageId: 'msg_old',
-  transcript: [
-    { role: 'user', content: 'first question' },
-    { role: 'assistant', content: 'first answer' },
-  ],
-  createdAt: 1,
-  updatedAt: 1,
-};
+const previous = storedConversation({ lastAssistantMessageId: 'msg_old' });
 
 const turn = (over: Partial<TurnToRecord> = {}): TurnToRecord => ({
   conversationId: 'c',

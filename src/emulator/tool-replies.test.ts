@@ -7,20 +7,9 @@ import { buildCalls } from '../tools/tool-calls.js';
 import { renderToolConversation } from '../tools/history.js';
 import { foldMessages } from '../conversations/fold.js';
 import { parseDirectives } from './directives.js';
+import { replyContext } from './__fixtures__/reply-context.js';
 import { buildReplyPlan, type ReplyContext } from './reply-plan.js';
 import { longText } from './tool-replies.js';
-
-const ctx = (text: string, over: Partial<ReplyContext> = {}): ReplyContext => ({
-  text,
-  protocol: 'connect',
-  thinkingRequested: false,
-  searchEnabled: false,
-  history: [],
-  chatId: 'c1',
-  defaultDelayMs: 0,
-  defaultHeartbeatMs: 5000,
-  ...over,
-});
 
 const TOOLS: ToolSpec[] = [
   { name: 'write_file', parameters: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' }, tags: { type: 'array' } } } },
@@ -35,7 +24,7 @@ function callsIn(text: string) {
   return blocks.flatMap((raw) => buildCalls(parseBlock(raw).calls, TOOLS, schemas, 'forward', () => 'id').calls.map((c) => [c.name, JSON.parse(c.arguments)]));
 }
 
-const answer = (text: string, over: Partial<ReplyContext> = {}) => buildReplyPlan(ctx(text, over)).answerDeltas.join('');
+const answer = (text: string, over: Partial<ReplyContext> = {}) => buildReplyPlan(replyContext(text, over)).answerDeltas.join('');
 
 describe('emulator tool directives', () => {
   const args64 = Buffer.from(JSON.stringify([{ path: 'a.txt', content: 'hi\n', tags: ['x'] }, { dir: '.' }])).toString('base64url');
@@ -64,7 +53,7 @@ describe('emulator tool directives', () => {
   });
 
   it('puts the call in the thinking with think_call when thinking is on', () => {
-    const plan = buildReplyPlan(ctx('[[emu call=ls think_call]]', { thinkingRequested: true }));
+    const plan = buildReplyPlan(replyContext('[[emu call=ls think_call]]', { thinkingRequested: true }));
     expect(plan.answerDeltas.join('')).toBe('Let me check.');
     expect(callsIn(plan.thinkDeltas.join(''))).toEqual([['ls', {}]]);
   });

@@ -4,14 +4,18 @@ import type { Harness } from './harness.js';
 /** The chat call of either protocol (REST completion stream, Connect Chat). */
 export const CHAT_PATH = /completion\/stream$|ChatService\/Chat$/;
 
-/** Chat calls the emulator received, by the name of the proxy account that sent them (its stable device id). */
-export function chatCallsByAccount(h: Harness): Record<string, number> {
+/** Chat calls the emulator received, in order, by the name of the proxy account that sent them (its stable device id). */
+export function chatCallAccounts(h: Harness): string[] {
   const byDevice = new Map(h.app.services.pool.list().map((a) => [a.deviceId, a.name]));
+  return h.emulator
+    .stats()
+    .recentRequests.filter((r) => CHAT_PATH.test(r.path))
+    .map((r) => byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown');
+}
+
+/** How many chat calls the emulator received from each proxy account, by account name. */
+export function chatCallsByAccount(h: Harness): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const r of h.emulator.stats().recentRequests) {
-    if (!CHAT_PATH.test(r.path)) continue;
-    const name = byDevice.get(r.headers['x-msh-device-id'] ?? '') ?? 'unknown';
-    out[name] = (out[name] ?? 0) + 1;
-  }
+  for (const name of chatCallAccounts(h)) out[name] = (out[name] ?? 0) + 1;
   return out;
 }

@@ -1,6 +1,7 @@
 /** Starts a real emulator and a real proxy on loopback ports for e2e tests. */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import type { Clock } from '../../src/core/clock.js';
@@ -66,6 +67,23 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await app.close();
       if (!opts.sharedEmulator) await emulator.close();
     },
+  };
+}
+
+/**
+ * One harness per test, closed after it (registers the `afterEach` in the calling suite):
+ * `const start = harnessPerTest({ emulator: { maxEventsLogged: 200 } })`, then `await start(opts)`
+ * in each test. A test's `env` and `emulator` options are laid over the suite's.
+ */
+export function harnessPerTest(suite: HarnessOptions = {}): (opts?: HarnessOptions) => Promise<Harness> {
+  let running: Harness | undefined;
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+  });
+  return async (opts = {}) => {
+    running = await startHarness({ ...suite, ...opts, env: { ...suite.env, ...opts.env }, emulator: { ...suite.emulator, ...opts.emulator } });
+    return running;
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
-import { collect, eventsFrom } from '../../render/__fixtures__/sse.js';
+import { collect, eventsFrom, parseNamedFrames, type NamedFrame } from '../../render/__fixtures__/sse.js';
 import { renderAnthropicMessage } from './message.js';
 import type { AnthropicRenderOptions } from './shapes.js';
 import { renderAnthropicStream } from './stream.js';
@@ -18,28 +18,12 @@ const opts = (over: Partial<AnthropicRenderOptions> = {}): AnthropicRenderOption
   ...over,
 });
 
-interface Ev {
-  event: string;
-  data: Record<string, unknown>;
-}
-
 /** Parses the whole stream; fails on any frame that is not `event: X\ndata: {json with type X}`. */
-async function run(events: ChatEvent[], error?: unknown, over: Partial<AnthropicRenderOptions> = {}): Promise<Ev[]> {
-  const body = (await collect(renderAnthropicStream(eventsFrom(events, error), opts(over)))).join('');
-  expect(body.endsWith('\n\n')).toBe(true);
-  return body
-    .slice(0, -2)
-    .split('\n\n')
-    .map((f) => {
-      const m = /^event: (\w+)\ndata: (.*)$/.exec(f);
-      if (!m) throw new Error(`malformed frame ${JSON.stringify(f)}`);
-      const data = JSON.parse(m[2]!) as Record<string, unknown>;
-      expect(data.type).toBe(m[1]);
-      return { event: m[1]!, data };
-    });
+async function run(events: ChatEvent[], error?: unknown, over: Partial<AnthropicRenderOptions> = {}): Promise<NamedFrame[]> {
+  return parseNamedFrames((await collect(renderAnthropicStream(eventsFrom(events, error), opts(over)))).join(''));
 }
 
-const names = (evs: Ev[]): string[] => evs.map((e) => (e.event === 'content_block_delta' ? `delta:${(e.data.delta as { type: string }).type}` : e.event));
+const names = (evs: NamedFrame[]): string[] => evs.map((e) => (e.event === 'content_block_delta' ? `delta:${(e.data.delta as { type: string }).type}` : e.event));
 
 describe('Anthropic stream renderer', () => {
   it('thinking, text and a tool call: exactly Anthropic’s sequence, one stop per block, tool_use stop reason', async () => {
@@ -116,7 +100,7 @@ describe('Anthropic stream renderer', () => {
     expect(signer.verify('', (evs[2]!.data.delta as { signature: string }).signature)).toBe(true);
     expect(JSON.stringify(evs)).not.toContain('hidden');
     const shown = await run(events.slice(2));
-    const outputTokens = (e: Ev[]) => (e.at(-2)!.data.usage as { output_tokens: number }).output_tokens;
+    const outputTokens = (e: NamedFrame[]) => (e.at(-2)!.data.usage as { output_tokens: number }).output_tokens;
     expect(outputTokens(evs)).toBeGreaterThan(outputTokens(shown));
     const message = await renderAnthropicMessage(eventsFrom(events), opts({ omitThinking: true }));
     expect(message.content).toEqual([

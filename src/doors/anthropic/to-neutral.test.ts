@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentStep } from '../__fixtures__/agent-step.js';
 import { parseWith } from '../parse-body.js';
 import { messagesRequestSchema, type MessagesRequest } from './request.js';
 import { ThinkingSigner } from './thinking-signature.js';
@@ -41,16 +42,10 @@ describe('Anthropic request → neutral input', () => {
       { role: 'system', content: 'You are an agent.\nBe careful.' },
       { role: 'user', content: '<system-reminder>x</system-reminder>\nList the files' },
       { role: 'system', content: 'Environment: linux' },
-      {
-        role: 'assistant',
-        content: 'Listing.',
-        toolCalls: [
-          { id: 'toolu_1', name: 'Bash', arguments: '{"command":"ls"}' },
-          { id: 'toolu_2', name: 'Read', arguments: '{"path":"a"}' },
-        ],
-      },
-      { role: 'tool', content: 'a.ts\nb.ts', toolCallId: 'toolu_1', name: 'Bash' },
-      { role: 'tool', content: `${TOOL_ERROR_PREFIX}no such file`, toolCallId: 'toolu_2', name: 'Read' },
+      ...agentStep('Listing.', [
+        { id: 'toolu_1', name: 'Bash', arguments: '{"command":"ls"}', result: 'a.ts\nb.ts' },
+        { id: 'toolu_2', name: 'Read', arguments: '{"path":"a"}', result: `${TOOL_ERROR_PREFIX}no such file` },
+      ]),
       { role: 'user', content: 'Now read b.ts' },
     ]);
     expect(input.returnedThinking).toEqual({ ours: 1, foreign: 0 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../../core/chat-event.js';
 import { ProxyError } from '../../core/errors.js';
-import { collect, eventsFrom } from '../../render/__fixtures__/sse.js';
+import { collect, eventsFrom, parseNamedFrames } from '../../render/__fixtures__/sse.js';
 import { ResponseBuilder } from './builder.js';
 import { renderResponse, renderResponsesStream } from './render.js';
 import { initialResponse } from './response-object.js';
@@ -11,16 +11,7 @@ const builder = (stream: boolean, freeform: string[] = []) =>
 
 async function run(events: ChatEvent[], error?: unknown, freeform: string[] = []): Promise<Array<Record<string, any>>> {
   const body = (await collect(renderResponsesStream(eventsFrom(events, error), builder(true, freeform), {}))).join('');
-  return body
-    .slice(0, -2)
-    .split('\n\n')
-    .map((f) => {
-      const m = /^event: ([\w.]+)\ndata: (.*)$/.exec(f);
-      if (!m) throw new Error(`malformed frame ${JSON.stringify(f)}`);
-      const data = JSON.parse(m[2]!) as Record<string, any>;
-      expect(data.type).toBe(m[1]);
-      return data;
-    });
+  return parseNamedFrames<Record<string, any>>(body).map((f) => f.data);
 }
 
 describe('Responses renderer', () => {

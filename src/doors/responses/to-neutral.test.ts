@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { agentStep } from '../__fixtures__/agent-step.js';
 import { parseWith } from '../parse-body.js';
 import { responsesRequestSchema, type ResponsesRequest } from './request.js';
 import { FREEFORM_PARAMETERS, responsesToNeutral } from './to-neutral.js';
@@ -28,18 +29,11 @@ describe('Responses request → neutral input', () => {
     expect(input).toEqual([
       { role: 'system', content: 'You are a coding agent.' },
       { role: 'user', content: 'List the files' },
-      {
-        role: 'assistant',
-        content: 'Listing.',
-        toolCalls: [
-          { id: 'call_1', name: 'exec_command', arguments: '{"cmd":"ls"}' },
-          { id: 'call_2', name: 'read', arguments: '{"path":"a"}' },
-        ],
-      },
-      { role: 'tool', content: 'a.ts', toolCallId: 'call_1', name: 'exec_command' },
-      { role: 'tool', content: 'export {}', toolCallId: 'call_2', name: 'read' },
-      { role: 'assistant', content: '', toolCalls: [{ id: 'call_3', name: 'apply_patch', arguments: '{"input":"*** Begin Patch"}' }] },
-      { role: 'tool', content: 'Done', toolCallId: 'call_3', name: 'apply_patch' },
+      ...agentStep('Listing.', [
+        { id: 'call_1', name: 'exec_command', arguments: '{"cmd":"ls"}', result: 'a.ts' },
+        { id: 'call_2', name: 'read', arguments: '{"path":"a"}', result: 'export {}' },
+      ]),
+      ...agentStep('', [{ id: 'call_3', name: 'apply_patch', arguments: '{"input":"*** Begin Patch"}', result: 'Done' }]),
     ]);
   });
 

@@ -26,6 +26,30 @@ export function parseFrames(frames: string[]): Frame[] {
   });
 }
 
+/** A frame of an event-named stream (Anthropic Messages, Responses): its `event:` name and its data. */
+export interface NamedFrame<D = Record<string, unknown>> {
+  event: string;
+  data: D;
+}
+
+/**
+ * Parses a whole body of `event: X\ndata: {json}` frames; fails on any other frame, on a body
+ * that does not end with a blank line, and on data whose `type` is not the frame's event name.
+ */
+export function parseNamedFrames<D extends { type?: unknown } = Record<string, unknown>>(body: string): Array<NamedFrame<D>> {
+  if (!body.endsWith('\n\n')) throw new Error(`the stream does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
+  return body
+    .slice(0, -2)
+    .split('\n\n')
+    .map((f) => {
+      const m = /^event: ([\w.]+)\ndata: (.*)$/.exec(f);
+      if (!m) throw new Error(`malformed frame ${JSON.stringify(f)}`);
+      const data = JSON.parse(m[2]!) as D;
+      if (data.type !== m[1]) throw new Error(`frame ${m[1]} carries data of type ${String(data.type)}`);
+      return { event: m[1]!, data };
+    });
+}
+
 /** Splits a raw SSE body into frames (keeping the terminating blank line). */
 export function splitBody(body: string): string[] {
   return body

@@ -7,10 +7,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChatEvent } from '../../../core/chat-event.js';
-import { byteByByte, collectOutcome, concatBytes, fromChunks, mergeAdjacentDeltas, splitAt } from '../stream-util.js';
+import { decodeEveryWay } from '../__fixtures__/replay.js';
+import { collectOutcome, concatBytes, fromChunks } from '../stream-util.js';
 import { decodeConnectChat } from './decode.js';
 import { encodeJsonEnvelope } from './envelope.js';
 
@@ -32,11 +31,6 @@ function decode(chunks: Uint8Array[]) {
   return collectOutcome(decodeConnectChat(fromChunks(chunks), { onUnknownMask: (m) => unknown.push(m) })).then((r) => ({ ...r, unknown }));
 }
 
-/** The outcome with adjacent same-kind deltas merged: what every split must agree on. */
-function merged<T extends { events: ChatEvent[] }>(outcome: T): T {
-  return { ...outcome, events: mergeAdjacentDeltas(outcome.events) };
-}
-
 describe('Connect fixtures', () => {
   it('finds the fixtures', () => {
     expect(fixtures).toEqual([
@@ -53,15 +47,7 @@ describe('Connect fixtures', () => {
   for (const name of fixtures) {
     it(`${name}: identical whole, byte by byte and in random splits; matches snapshot`, async () => {
       const bytes = load(name);
-      const whole = await decode([bytes]);
-      const expected = merged(whole);
-      expect(merged(await decode(byteByByte(bytes)))).toEqual(expected);
-      await fc.assert(
-        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: bytes.byteLength - 1 }), { maxLength: 24 }), async (cuts) => {
-          expect(merged(await decode(splitAt(bytes, cuts)))).toEqual(expected);
-        }),
-        { numRuns: 60 },
-      );
+      const whole = await decodeEveryWay(bytes, decode);
       await expect(`${JSON.stringify(whole, null, 2)}\n`).toMatchFileSnapshot(`../__fixtures__/connect/${name.replace(/\.json$/, '')}.snap.json`);
     });
   }

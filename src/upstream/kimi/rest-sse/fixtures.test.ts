@@ -6,10 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChatEvent } from '../../../core/chat-event.js';
-import { byteByByte, collectOutcome, fromChunks, mergeAdjacentDeltas, splitAt } from '../stream-util.js';
+import { decodeEveryWay } from '../__fixtures__/replay.js';
+import { collectOutcome, fromChunks } from '../stream-util.js';
 import { decodeRestSse } from './decode.js';
 
 const dir = fileURLToPath(new URL('../__fixtures__/rest/', import.meta.url));
@@ -17,11 +16,6 @@ const fixtures = readdirSync(dir).filter((f) => f.endsWith('.sse')).sort();
 
 function decode(chunks: Uint8Array[]) {
   return collectOutcome(decodeRestSse(fromChunks(chunks)));
-}
-
-/** The outcome with adjacent same-kind deltas merged: what every split must agree on. */
-function merged<T extends { events: ChatEvent[] }>(outcome: T): T {
-  return { ...outcome, events: mergeAdjacentDeltas(outcome.events) };
 }
 
 describe('REST SSE fixtures', () => {
@@ -38,15 +32,7 @@ describe('REST SSE fixtures', () => {
   for (const name of fixtures) {
     it(`${name}: identical whole, byte by byte and in random splits; matches snapshot`, async () => {
       const bytes = new Uint8Array(readFileSync(`${dir}${name}`));
-      const whole = await decode([bytes]);
-      const expected = merged(whole);
-      expect(merged(await decode(byteByByte(bytes)))).toEqual(expected);
-      await fc.assert(
-        fc.asyncProperty(fc.array(fc.integer({ min: 1, max: bytes.byteLength - 1 }), { maxLength: 24 }), async (cuts) => {
-          expect(merged(await decode(splitAt(bytes, cuts)))).toEqual(expected);
-        }),
-        { numRuns: 60 },
-      );
+      const whole = await decodeEveryWay(bytes, decode);
       await expect(`${JSON.stringify(whole, null, 2)}\n`).toMatchFileSnapshot(`../__fixtures__/rest/${name.replace(/\.sse$/, '')}.snap.json`);
     });
   }
