@@ -3,10 +3,12 @@
  *
  * One table of base models; variants come from a small suffix grammar applied to every
  * base: `<base>[-thinking][-search|-nosearch]`. Search is on unless `-nosearch` (or the
- * request field `web_search: false`) turns it off. How each base is requested on the wire
+ * request field `web_search: false`) turns it off. A model that takes images also answers to
+ * `-vision` (the same model under a name that chat clients recognise, capabilities.ts). How each base is requested on the wire
  * (its REST or Connect mapping) is an upstream type (upstream/kimi/model-mapping.ts).
  */
 import type { ConnectMapping, RestMapping, UpstreamModel } from '../upstream/kimi/model-mapping.js';
+import { inputFields, inputsOf, type ModelInputFields } from './capabilities.js';
 
 export interface BaseModel {
   id: string;
@@ -29,7 +31,7 @@ export interface ResolvedModel extends UpstreamModel {
   baseId: string;
 }
 
-export interface PublicModel {
+export interface PublicModel extends ModelInputFields {
   id: string;
   object: 'model';
   created: number;
@@ -88,6 +90,7 @@ interface Suffix {
 interface Variant {
   thinking?: boolean;
   search?: boolean;
+  vision?: boolean;
 }
 
 /** The suffix grammar, in the order suffixes may appear (right to left when parsing). */
@@ -95,6 +98,7 @@ const SUFFIXES: Suffix[] = [
   { suffix: '-nosearch', apply: (v) => (v.search === undefined ? { ...v, search: false } : undefined) },
   { suffix: '-search', apply: (v) => (v.search === undefined ? { ...v, search: true } : undefined) },
   { suffix: '-thinking', apply: (v) => (v.thinking === undefined ? { ...v, thinking: true } : undefined) },
+  { suffix: '-vision', apply: (v) => (v.vision === undefined ? { ...v, vision: true } : undefined) },
 ];
 
 function supportsThinking(base: BaseModel): boolean {
@@ -148,6 +152,8 @@ export function resolveModel(table: BaseModel[], requestedId: string, opts: Reso
   const base = table.find((b) => b.id === stem || b.aliases.includes(stem));
   if (!base) return undefined;
   if (variant.thinking && !supportsThinking(base)) return undefined;
+  // `-vision` names only a model that takes images: a client that trusts the name must not be misled.
+  if (variant.vision && !inputsOf(base).images) return undefined;
 
   const effortWanted = opts.reasoningEffort ? OPENAI_EFFORT_TO_KIMI[opts.reasoningEffort.toLowerCase()] : undefined;
   let thinking = variant.thinking ?? opts.thinking ?? base.alwaysThinking ?? false;
@@ -165,36 +171,45 @@ export function resolveModel(table: BaseModel[], requestedId: string, opts: Reso
     else reasoningEffort = c.defaultReasoningEffort;
   }
 
-  const resolved: ResolvedModel = { requestedId, canonicalId: base.id + wanted.slice(stem.length), baseId: base.id, thinking, search };
+  // `-vision` is a second name of the same model: a key allowed the model may use it under either.
+  const canonicalId = base.id + wanted.slice(stem.length).replace('-vision', '');
+  const resolved: ResolvedModel = { requestedId, canonicalId, baseId: base.id, thinking, search };
   if (reasoningEffort) resolved.reasoningEffort = reasoningEffort;
   if (base.rest) resolved.rest = base.rest;
   if (base.connect) resolved.connect = base.connect;
   return resolved;
 }
 
-/** The ids `/v1/models` lists for a table: each base, its `-thinking` and `-nosearch` variants, and its aliases. */
+/**
+ * The ids `/v1/models` lists for a table: each base, its `-thinking` and `-nosearch` variants
+ * (and `-vision` ones when it takes images), and its aliases; each says which inputs it takes.
+ */
 export function listModels(table: BaseModel[], created: number): PublicModel[] {
   const out: PublicModel[] = [];
   const seen = new Set<string>();
-  const add = (id: string, description: string, ownedBy: string): void => {
+  const add = (id: string, description: string, base: BaseModel): void => {
     if (seen.has(id)) return;
     seen.add(id);
-    out.push({ id, object: 'model', created, owned_by: ownedBy, description });
+    out.push({ id, object: 'model', created, owned_by: base.ownedBy, description, ...inputFields(inputsOf(base)) });
   };
   for (const base of table) {
     const think = supportsThinking(base) && !base.alwaysThinking;
-    add(base.id, base.description, base.ownedBy);
-    if (think) add(`${base.id}-thinking`, `${base.description} (thinking)`, base.ownedBy);
-    add(`${base.id}-nosearch`, `${base.description} (web search off)`, base.ownedBy);
-    if (think) add(`${base.id}-thinking-nosearch`, `${base.description} (thinking, web search off)`, base.ownedBy);
+    add(base.id, base.description, base);
+    if (think) add(`${base.id}-thinking`, `${base.description} (thinking)`, base);
+    add(`${base.id}-nosearch`, `${base.description} (web search off)`, base);
+    if (think) add(`${base.id}-thinking-nosearch`, `${base.description} (thinking, web search off)`, base);
+    if (inputsOf(base).images) {
+      add(`${base.id}-vision`, `${base.description} (images and documents)`, base);
+      if (think) add(`${base.id}-thinking-vision`, `${base.description} (thinking; images and documents)`, base);
+    }
   }
   for (const base of table) {
     for (const alias of base.aliases) {
-      add(alias, `Alias of ${base.id}`, base.ownedBy);
+      add(alias, `Alias of ${base.id}`, base);
       // The seed ids keep their documented variants; other aliases are listed bare (all variants resolve).
       if (!SEED_IDS.has(alias)) continue;
-      if (supportsThinking(base) && !base.alwaysThinking) add(`${alias}-thinking`, `Alias of ${base.id}-thinking`, base.ownedBy);
-      add(`${alias}-nosearch`, `Alias of ${base.id}-nosearch`, base.ownedBy);
+      if (supportsThinking(base) && !base.alwaysThinking) add(`${alias}-thinking`, `Alias of ${base.id}-thinking`, base);
+      add(`${alias}-nosearch`, `Alias of ${base.id}-nosearch`, base);
     }
   }
   return out;

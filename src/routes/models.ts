@@ -25,7 +25,8 @@ export function registerModelRoutes(app: FastifyInstance, deps: ModelRouteDeps):
       const listed = (await deps.models.list()).find((m) => m.id === id);
       const resolved = listed ? undefined : await deps.models.resolve(id);
       if (!listed && !resolved) throw new ProxyError('model_not_found', `The model "${id}" does not exist.`, { param: 'model' });
-      const model = listed ?? { id, object: 'model' as const, created: 1752192000, owned_by: 'moonshot-kimi-web', description: `Variant of ${resolved!.baseId}` };
+      // A variant that is not listed (`-thinking-search`) says what its base model says.
+      const model = listed ?? { ...(await deps.models.list()).find((m) => m.id === resolved!.baseId)!, id, description: `Variant of ${resolved!.baseId}` };
       return wantsAnthropicShape(request) ? toAnthropicModel(model) : model;
     });
   }
