@@ -1,12 +1,12 @@
 /**
  * `/v1/files` (OpenAI's files API): upload (multipart), list, retrieve, content, delete;
  * scoped to the API key. Uploaded files are typed from their bytes like any attachment, so
- * a `file_id` part later only ever names an accepted image or document.
+ * a `file_id` part later only ever names an accepted image or document, and stored as they
+ * stream in (client-files.ts).
  */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ClientFile, ClientFiles } from '../attachments/client-files.js';
-import { nameWithExt, sniffType } from '../attachments/content-type.js';
+import type { ClientFile, ClientFiles, StagedFile } from '../attachments/client-files.js';
 import { ProxyError } from '../core/errors.js';
 
 export interface FilesRouteDeps {
@@ -32,32 +32,35 @@ const notFound = (id: string): ProxyError => new ProxyError('not_found', `No fil
 export async function registerFilesRoutes(app: FastifyInstance, deps: FilesRouteDeps): Promise<void> {
   // Multipart parsing only in this scope: no other route accepts multipart bodies.
   await app.register(async (scope) => {
-    await scope.register(multipart, { limits: { fileSize: deps.maxBytes, files: 1, fields: 10, fieldSize: 1024 } });
+    // One byte over the cap reaches the counting store, which refuses it while the upload streams.
+    await scope.register(multipart, { limits: { fileSize: deps.maxBytes + 1, files: 1, fields: 10, fieldSize: 1024 } });
     const owner = (request: FastifyRequest): string => request.ctx.identity.id;
     for (const prefix of ['', '/v1']) {
       scope.post(`${prefix}/files`, async (request, reply) => {
         if (!request.isMultipart()) throw new ProxyError('invalid_request', 'Upload a file as multipart/form-data with a "file" field.', { param: 'file' });
-        let upload: { filename: string; bytes: Buffer } | undefined;
+        let staged: StagedFile | undefined;
         let purpose = 'user_data';
-        for await (const part of request.parts()) {
-          if (part.type === 'file') {
-            if (part.fieldname !== 'file' || upload) {
-              await part.toBuffer().catch(() => undefined);
-              continue;
-            }
-            const bytes = await part.toBuffer().catch((err: unknown) => {
-              if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
-                throw new ProxyError('attachment_too_large', `The file is over the limit of ${deps.maxBytes} bytes.`, { param: 'file' });
+        try {
+          for await (const part of request.parts()) {
+            if (part.type === 'file') {
+              if (part.fieldname !== 'file' || staged) {
+                part.file.resume();
+                continue;
               }
-              throw err;
-            });
-            upload = { filename: part.filename || 'file', bytes };
-          } else if (part.fieldname === 'purpose' && typeof part.value === 'string' && part.value) purpose = part.value.slice(0, 64);
+              // The part streams into storage: never the whole file in memory.
+              staged = await deps.files.stage(owner(request), { filename: part.filename || 'file', chunks: part.file, maxBytes: deps.maxBytes, param: 'file' }).catch((err: unknown) => {
+                part.file.resume(); // the rest of an oversized part is read and dropped
+                throw err;
+              });
+              if (part.file.truncated) throw new ProxyError('attachment_too_large', `The file is over the limit of ${deps.maxBytes} bytes.`, { param: 'file' });
+            } else if (part.fieldname === 'purpose' && typeof part.value === 'string' && part.value) purpose = part.value.slice(0, 64);
+          }
+          if (!staged) throw new ProxyError('invalid_request', 'The multipart body has no "file" field.', { param: 'file' });
+          return reply.send(fileObject(await deps.files.commit(owner(request), staged, purpose)));
+        } catch (err) {
+          if (staged) await deps.files.discard(owner(request), staged);
+          throw err;
         }
-        if (!upload) throw new ProxyError('invalid_request', 'The multipart body has no "file" field.', { param: 'file' });
-        const type = await sniffType(upload.bytes, upload.filename, undefined, 'file');
-        const stored = await deps.files.put(owner(request), { filename: nameWithExt(upload.filename, type.ext), mime: type.mime, purpose, bytes: upload.bytes });
-        return reply.send(fileObject(stored));
       });
       scope.get(`${prefix}/files`, async (request) => ({ object: 'list', data: (await deps.files.list(owner(request))).map(fileObject), has_more: false }));
       scope.get<{ Params: { id: string } }>(`${prefix}/files/:id`, async (request) => {
