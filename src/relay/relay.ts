@@ -88,7 +88,11 @@ export class Relay {
     let migration: UpstreamChatRequest | undefined;
     const loop = new AttemptLoop<ChatStream>(this.opts, { accountId: req.accountId, migratable: req.migrate !== undefined, signal: req.signal, onFailure: req.onFailure, budgeted: true }, async (_lease, credentials, migrated) => {
       const upstream = migrated ? (migration ??= req.migrate!()) : req.upstream;
-      return { stream: await this.opts.client.chat(upstream, { credentials, signal: req.signal }), upstream };
+      const start = () => this.opts.client.chat(upstream, { credentials, signal: req.signal });
+      // Kimi can take minutes to parse a document: a turn with files uploads them inside its
+      // stream, so the wait for first output below bounds the parse too and the door opens its
+      // stream with keep-alives; a failure after that reaches the client in the stream.
+      return { stream: upstream.files?.length ? startedOnRead(start) : await start(), upstream };
     });
     const turn = new Turn(loop, await loop.open(), this.opts.discardChat);
     await turn.awaitContent(this.opts.clock, this.opts.firstOutputWaitMs ?? DEFAULT_FIRST_OUTPUT_WAIT_MS);
@@ -226,6 +230,11 @@ class Turn implements RelayTurn {
       this.attempt = await this.loop.open(failure);
     }
   }
+}
+
+/** A stream whose start (`start`) runs when it is first read; a start that fails throws from that read. */
+async function* startedOnRead(start: () => Promise<AsyncIterable<ChatEvent>>): AsyncGenerator<ChatEvent> {
+  yield* await start();
 }
 
 function drainInBackground(it: AsyncIterator<ChatEvent>): void {
