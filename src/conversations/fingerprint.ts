@@ -6,24 +6,19 @@
  * the upstream chat to be continued (the offered functions: their prompt is in that chat).
  * A stateless request whose history (up to its last assistant reply) has the fingerprint
  * of a stored implicit conversation continues that upstream chat.
- *
- * Attachments count by their bytes (SHA-256), not their names: every chat UI names a pasted
- * image "image.png", so two different pictures under that name are different histories, and
- * the same bytes resent under another name are the same one.
+ * Attachments count by their bytes, not their names (attachment-identity.ts).
  */
 import { createHash } from 'node:crypto';
 import type { ToolCall } from '../core/chat-event.js';
+import { attachmentHashes, withoutAttachmentNames, type IdentifiedAttachment } from './attachment-identity.js';
 import { canonicalContent } from './turn-plan.js';
-
-/** A request's attachment (hashed once resolved) or a transcript's description of one. */
-export type FingerprintAttachment = { sha256: string } | { file?: { sha256: string } };
 
 export interface FingerprintMessage {
   role: string;
   content: string;
   toolCalls?: ToolCall[];
   toolCallId?: string;
-  attachments?: ReadonlyArray<FingerprintAttachment>;
+  attachments?: ReadonlyArray<IdentifiedAttachment>;
 }
 
 /** Arguments compared as values: clients re-serialise them (spacing, key order kept). */
@@ -35,11 +30,6 @@ function canonicalArguments(args: string): string {
   }
 }
 
-/** The `[image: name]` / `[file: name]` markers attachments leave in the text (attachments/attachment.ts). */
-const MARKER = /\[(image|file): [^\]\n]*\]/g;
-
-const hashOf = (a: FingerprintAttachment): string => ('sha256' in a ? a.sha256 : (a.file?.sha256 ?? ''));
-
 export function fingerprint(messages: ReadonlyArray<FingerprintMessage>, context = ''): string {
   const h = createHash('sha256');
   if (context) h.update(`${context}\u0002`);
@@ -49,12 +39,9 @@ export function fingerprint(messages: ReadonlyArray<FingerprintMessage>, context
     h.update(m.role);
     h.update('\u0000');
     if (m.toolCallId !== undefined) h.update(`${m.toolCallId}\u0000`);
-    let content = m.role === 'tool' ? m.content.replace(/\r\n/g, '\n') : canonicalContent(m.role, m.content);
-    const attachments = m.attachments ?? [];
-    // The markers keep their place in the text; the names in them do not count, the bytes do.
-    if (attachments.length > 0) content = content.replace(MARKER, '[$1]');
-    h.update(content);
-    for (const a of attachments) h.update(`\u0004${hashOf(a)}`);
+    const content = withoutAttachmentNames(m.content, m.attachments);
+    h.update(m.role === 'tool' ? content.replace(/\r\n/g, '\n') : canonicalContent(m.role, content));
+    for (const hash of attachmentHashes(m.attachments)) h.update(`\u0004${hash}`);
     for (const c of m.toolCalls ?? []) h.update(`\u0003${c.id}\u0000${c.name}\u0000${canonicalArguments(c.arguments)}`);
     h.update('\u0001');
   }

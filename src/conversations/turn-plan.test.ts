@@ -96,6 +96,24 @@ describe('planTurn', () => {
     expect(plan).toEqual({ kind: 'branch', fresh: [u('q2')], keep: 3, parentId: 'A1' });
   });
 
+  it('compares pasted images by their bytes: another picture named image.png is an edit, the same one renamed is not', () => {
+    const withImage: TranscriptMessage[] = [
+      { role: 'user', content: 'what is this?\n[image: image.png]', attachments: [{ name: 'image.png', mime: 'image/png', kind: 'image', sha256: 'a'.repeat(64), size: 10 }] },
+      { role: 'assistant', content: 'a cat', upstreamId: 'A1' },
+      { role: 'user', content: 'and this?\n[image: image.png]', attachments: [{ name: 'image.png', mime: 'image/png', kind: 'image', sha256: 'b'.repeat(64), size: 10 }] },
+      { role: 'assistant', content: 'a dog', upstreamId: 'A2' },
+    ];
+    const pasted = (text: string, name: string, sha256: string): ChatMessage => ({
+      role: 'user',
+      content: `${text}\n[image: ${name}]`,
+      attachments: [{ param: 'messages[0].content[1]', hint: 'image', name, source: { type: 'data-url', url: 'data:,' }, file: { name, mime: 'image/png', kind: 'image', bytes: Buffer.alloc(0), sha256 } }],
+    });
+    const other = pasted('and this?', 'image.png', 'c'.repeat(64));
+    expect(planTurn(withImage, [pasted('what is this?', 'image.png', 'a'.repeat(64)), a('a cat'), other], true)).toEqual({ kind: 'branch', fresh: [other], keep: 2, parentId: 'A1' });
+    const renamed = [pasted('what is this?', 'cat.png', 'a'.repeat(64)), a('a cat'), pasted('and this?', 'dog.png', 'b'.repeat(64)), a('a dog'), u('q3')];
+    expect(planTurn(withImage, renamed, true)).toEqual({ kind: 'continue', fresh: [u('q3')] });
+  });
+
   it('restarts when the protocol cannot branch or there is no shared assistant turn', () => {
     expect(planTurn(stored, [u('q1'), a('a1'), u('q2 edited')], false)).toEqual({ kind: 'restart', fresh: [u('q1'), a('a1'), u('q2 edited')] });
     expect(planTurn(stored, [u('other'), a('x'), u('y')], true).kind).toBe('restart');

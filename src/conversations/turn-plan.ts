@@ -10,6 +10,7 @@
  */
 import { stripDecorations } from '../render/openai/strip-decorations.js';
 import type { TranscriptMessage } from '../store/store.js';
+import { attachmentHashes, withoutAttachmentNames } from './attachment-identity.js';
 import type { ChatMessage } from './messages.js';
 
 export type TurnPlan =
@@ -30,8 +31,12 @@ export function canonicalContent(role: string, content: string): string {
   return role === 'assistant' ? norm(stripDecorations(c)) : c;
 }
 
+/** The same message, attachments compared by their bytes (attachment-identity.ts). */
 export function sameMessage(stored: TranscriptMessage, incoming: ChatMessage): boolean {
-  return stored.role === incoming.role && canonicalContent(stored.role, stored.content) === canonicalContent(incoming.role, incoming.content);
+  if (stored.role !== incoming.role) return false;
+  const storedText = canonicalContent(stored.role, withoutAttachmentNames(stored.content, stored.attachments));
+  const incomingText = canonicalContent(incoming.role, withoutAttachmentNames(incoming.content, incoming.attachments));
+  return storedText === incomingText && attachmentHashes(stored.attachments).join() === attachmentHashes(incoming.attachments).join();
 }
 
 const isDialog = (m: { role: string }): boolean => m.role === 'user' || m.role === 'assistant';
