@@ -75,12 +75,34 @@ export class Metrics {
 
   constructor(sources: MetricsSources, opts: MetricsOptions) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'kimi_proxy_requests_total',
-      help: 'Chat completion requests by HTTP status, model (base id or "other") and API key name.',
-      labelNames: ['status', 'model', 'key'],
-      registers,
-    });
+    /** A counter of this registry; `known` label values start at 0 so that a dashboard sees them before the first event. */
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], known?: { label: L; values: readonly string[] }): Counter<L> => {
+      const c = new Counter({ name, help, labelNames, registers });
+      if (known) for (const value of known.values) c.inc({ [known.label]: value } as Partial<Record<L, string>>, 0);
+      return c;
+    };
+    /** A gauge with one series per account, read from the pool at scrape time; `undefined` leaves the account out. */
+    const perAccount = (name: string, help: string, valueOf: (a: AccountStatus) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['account'],
+        registers,
+        collect() {
+          this.reset();
+          for (const a of sources.accounts()) {
+            const value = valueOf(a);
+            if (value !== undefined) this.set({ account: a.name }, value);
+          }
+        },
+      });
+    };
+    const quotaOf = (a: AccountStatus): Exclude<QuotaReading, { error: string }> | undefined => {
+      const q = sources.quota?.(a.id);
+      return q && !('error' in q) ? q : undefined;
+    };
+
+    this.requests = counter('kimi_proxy_requests_total', 'Chat completion requests by HTTP status, model (base id or "other") and API key name.', ['status', 'model', 'key']);
     this.ttfb = new Histogram({
       name: 'kimi_proxy_stream_ttfb_seconds',
       help: 'Streaming requests: time from the request to the first SSE frame written.',
@@ -96,36 +118,14 @@ export class Metrics {
       registers,
     });
     this.activeStreams = new Gauge({ name: 'kimi_proxy_active_streams', help: 'Streaming responses currently open.', registers });
-    this.upstreamErrors = new Counter({
-      name: 'kimi_proxy_upstream_errors_total',
-      help: 'Upstream (Kimi) failures by error code, including those that caused a failover.',
-      labelNames: ['code'],
-      registers,
+    this.upstreamErrors = counter('kimi_proxy_upstream_errors_total', 'Upstream (Kimi) failures by error code, including those that caused a failover.', ['code']);
+    this.refreshes = counter('kimi_proxy_token_refreshes_total', 'Access-token refreshes by result (ok, failed).', ['result'], { label: 'result', values: ['ok', 'failed'] });
+    this.failovers = counter('kimi_proxy_failovers_total', 'Requests moved to another account after an upstream failure before any output, by the error code.', ['code']);
+    this.queueRejections = counter('kimi_proxy_queue_rejections_total', 'Requests refused while waiting for a free account: queue full, or waited too long.', ['reason'], {
+      label: 'reason',
+      values: ['full', 'timeout'],
     });
-    this.refreshes = new Counter({
-      name: 'kimi_proxy_token_refreshes_total',
-      help: 'Access-token refreshes by result (ok, failed).',
-      labelNames: ['result'],
-      registers,
-    });
-    this.failovers = new Counter({
-      name: 'kimi_proxy_failovers_total',
-      help: 'Requests moved to another account after an upstream failure before any output, by the error code.',
-      labelNames: ['code'],
-      registers,
-    });
-    this.queueRejections = new Counter({
-      name: 'kimi_proxy_queue_rejections_total',
-      help: 'Requests refused while waiting for a free account: queue full, or waited too long.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.tokens = new Counter({
-      name: 'kimi_proxy_estimated_tokens_total',
-      help: 'Estimated tokens of completed chat requests (Kimi reports none; these are estimates).',
-      labelNames: ['type', 'model'],
-      registers,
-    });
+    this.tokens = counter('kimi_proxy_estimated_tokens_total', 'Estimated tokens of completed chat requests (Kimi reports none; these are estimates).', ['type', 'model']);
     new Gauge({
       name: 'kimi_proxy_queue_waiting',
       help: 'Requests waiting for a free account slot.',
@@ -146,84 +146,47 @@ export class Metrics {
         }
       },
     });
-    new Gauge({
-      name: 'kimi_proxy_account_in_flight',
-      help: 'Requests currently running on each account.',
-      labelNames: ['account'],
-      registers,
-      collect() {
-        this.reset();
-        for (const a of sources.accounts()) this.set({ account: a.name }, a.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'kimi_proxy_account_quota_remaining',
-      help: "Kimi's last reported remaining quota per account (REST research/usage `remain`); absent when unknown.",
-      labelNames: ['account'],
-      registers,
-      collect() {
-        this.reset();
-        for (const a of sources.accounts()) {
-          const q = sources.quota?.(a.id);
-          if (q && !('error' in q) && q.remaining !== undefined) this.set({ account: a.name }, q.remaining);
-        }
-      },
-    });
-    new Gauge({
-      name: 'kimi_proxy_account_quota_used_ratio',
-      help: "Kimi's last reported share of the credit used per account (Connect GetSubscriptionStats `amountUsedRatio`, 0 to 1); absent when unknown.",
-      labelNames: ['account'],
-      registers,
-      collect() {
-        this.reset();
-        for (const a of sources.accounts()) {
-          const q = sources.quota?.(a.id);
-          if (q && !('error' in q) && q.usedRatio !== undefined) this.set({ account: a.name }, q.usedRatio);
-        }
-      },
-    });
+    perAccount('kimi_proxy_account_in_flight', 'Requests currently running on each account.', (a) => a.inFlight);
+    perAccount(
+      'kimi_proxy_account_quota_remaining',
+      "Kimi's last reported remaining quota per account (REST research/usage `remain`); absent when unknown.",
+      (a) => quotaOf(a)?.remaining,
+    );
+    perAccount(
+      'kimi_proxy_account_quota_used_ratio',
+      "Kimi's last reported share of the credit used per account (Connect GetSubscriptionStats `amountUsedRatio`, 0 to 1); absent when unknown.",
+      (a) => quotaOf(a)?.usedRatio,
+    );
     new Gauge({ name: 'kimi_proxy_build_info', help: 'The running version (always 1).', labelNames: ['version'], registers }).set({ version: opts.version }, 1);
-    this.cuts = new Counter({
-      name: 'kimi_proxy_requests_cut_total',
-      help: 'Requests cut before reaching a route: body not received within BODY_TIMEOUT_MS, a body where none is taken, malformed HTTP.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.toolDrift = new Counter({
-      name: 'kimi_proxy_tool_call_drift_total',
-      help: 'Function-call blocks the model wrote in a form other than the canonical dialect (docs/tools.md), by form.',
-      labelNames: ['format'],
-      registers,
-    });
-    this.toolParseFailures = new Counter({
-      name: 'kimi_proxy_tool_parse_failures_total',
-      help: 'Function calls (or JSON answers) that could not be used: unknown function, unreadable arguments or block, cut by the length limit, invalid JSON output.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.toolSchemaMismatches = new Counter({
-      name: 'kimi_proxy_tool_schema_mismatches_total',
-      help: "Function calls whose arguments fail the function's JSON Schema: forwarded to the client, or refused (TOOL_SCHEMA_MISMATCH=repair, strict functions).",
-      labelNames: ['action'],
-      registers,
-    });
-    this.toolRepairTurns = new Counter({
-      name: 'kimi_proxy_tool_repair_turns_total',
-      help: 'Repair turns sent upstream (TOOL_REPAIR_TURNS) because a call was unusable, a required call was missing, or the JSON output was invalid.',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.auxiliary = new Counter({
-      name: 'kimi_proxy_auxiliary_requests_total',
-      help: "Clients' background calls (titles, tags, follow-ups, search queries) answered the cheap way, by task and by who answered (kimi, local).",
-      labelNames: ['task', 'answered_by'],
-      registers,
-    });
-    for (const reason of ['body_timeout', 'body_not_allowed', 'bad_request']) this.cuts.inc({ reason }, 0);
-    for (const action of ['forwarded', 'refused']) this.toolSchemaMismatches.inc({ action }, 0);
-    for (const reason of ['invalid_tool_call', 'missing_tool_call', 'invalid_json_output']) this.toolRepairTurns.inc({ reason }, 0);
-    for (const reason of ['full', 'timeout']) this.queueRejections.inc({ reason }, 0);
-    for (const result of ['ok', 'failed']) this.refreshes.inc({ result }, 0);
+    this.cuts = counter(
+      'kimi_proxy_requests_cut_total',
+      'Requests cut before reaching a route: body not received within BODY_TIMEOUT_MS, a body where none is taken, malformed HTTP.',
+      ['reason'],
+      { label: 'reason', values: ['body_timeout', 'body_not_allowed', 'bad_request'] },
+    );
+    this.toolDrift = counter('kimi_proxy_tool_call_drift_total', 'Function-call blocks the model wrote in a form other than the canonical dialect (docs/tools.md), by form.', ['format']);
+    this.toolParseFailures = counter(
+      'kimi_proxy_tool_parse_failures_total',
+      'Function calls (or JSON answers) that could not be used: unknown function, unreadable arguments or block, cut by the length limit, invalid JSON output.',
+      ['reason'],
+    );
+    this.toolSchemaMismatches = counter(
+      'kimi_proxy_tool_schema_mismatches_total',
+      "Function calls whose arguments fail the function's JSON Schema: forwarded to the client, or refused (TOOL_SCHEMA_MISMATCH=repair, strict functions).",
+      ['action'],
+      { label: 'action', values: ['forwarded', 'refused'] },
+    );
+    this.toolRepairTurns = counter(
+      'kimi_proxy_tool_repair_turns_total',
+      'Repair turns sent upstream (TOOL_REPAIR_TURNS) because a call was unusable, a required call was missing, or the JSON output was invalid.',
+      ['reason'],
+      { label: 'reason', values: ['invalid_tool_call', 'missing_tool_call', 'invalid_json_output'] },
+    );
+    this.auxiliary = counter(
+      'kimi_proxy_auxiliary_requests_total',
+      "Clients' background calls (titles, tags, follow-ups, search queries) answered the cheap way, by task and by who answered (kimi, local).",
+      ['task', 'answered_by'],
+    );
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -254,12 +217,12 @@ export class Metrics {
     if (s.auxiliary) this.auxiliary.inc({ task: s.auxiliary.task, answered_by: s.auxiliary.answeredBy });
   }
 
-  /** An upstream failure that moved the request to another account (it never reached the client). */
   /** A request cut before it reached a route (http/server.ts). */
   requestCut(reason: string): void {
     this.cuts.inc({ reason });
   }
 
+  /** An upstream failure that moved the request to another account (it never reached the client). */
   failover(err: unknown): void {
     const code = isProxyError(err) ? err.code : 'unknown';
     this.failovers.inc({ code });
