@@ -3,6 +3,7 @@
  * fields are stored as NULL and come back absent (never as `undefined` or `null` keys),
  * so a round trip yields a record equal to the one saved.
  */
+import { requestLogView, type RequestLogView } from '../core/request-log-entry.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 import type { AccountState, ApiKeyRecord, ConversationRecord, FailedAttempt, PendingDeletion, RequestLogEntry, TranscriptMessage } from './store.js';
 
@@ -144,48 +145,18 @@ export function rowToApiKey(row: ApiKeyRow): ApiKeyRecord {
   return k;
 }
 
-export interface RequestLogRow {
-  id: string;
-  at: number;
-  request_id: string;
-  key_name: string | null;
-  model: string | null;
-  account_name: string | null;
-  protocol: string | null;
-  conversation_id: string | null;
+/** The admin API's view under the same column names; SQLite has no booleans or arrays. */
+export type RequestLogRow = Omit<RequestLogView, 'stream' | 'failed_attempts'> & {
   stream: number;
-  status: number;
-  ttfb_ms: number | null;
-  duration_ms: number;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  error_code: string | null;
-  upstream_code: string | null;
   /** JSON array of FailedAttempt. */
   failed_attempts: string | null;
-  auxiliary: string | null;
-}
+};
 
 export function requestLogToRow(e: RequestLogEntry): RequestLogRow {
   return {
-    id: e.id,
-    at: e.at,
-    request_id: e.requestId,
-    key_name: e.keyName ?? null,
-    model: e.model ?? null,
-    account_name: e.accountName ?? null,
-    protocol: e.protocol ?? null,
-    conversation_id: e.conversationId ?? null,
+    ...requestLogView(e),
     stream: e.stream ? 1 : 0,
-    status: e.status,
-    ttfb_ms: e.ttfbMs ?? null,
-    duration_ms: e.durationMs,
-    prompt_tokens: e.promptTokens ?? null,
-    completion_tokens: e.completionTokens ?? null,
-    error_code: e.errorCode ?? null,
-    upstream_code: e.upstreamCode ?? null,
     failed_attempts: e.failedAttempts === undefined ? null : JSON.stringify(e.failedAttempts),
-    auxiliary: e.auxiliary ?? null,
   };
 }
 

@@ -3,7 +3,10 @@
  * passes the same contract suite (store.contract.ts).
  */
 import type { ToolCall } from '../core/chat-event.js';
+import type { FailedAttempt, RequestLogEntry } from '../core/request-log-entry.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
+
+export type { FailedAttempt, RequestLogEntry };
 
 /** An attachment as a transcript remembers it: what it was, never its bytes. */
 export interface StoredAttachment {
@@ -89,38 +92,6 @@ export interface ApiKeyRecord {
   rateLimitPerMinute?: number;
   maxConcurrentStreams?: number;
   usage: { requests: number; promptTokens: number; completionTokens: number; lastUsedAt?: number };
-}
-
-/** One line of the persisted request log (no message contents, no secrets). */
-export interface RequestLogEntry {
-  id: string;
-  at: number;
-  requestId: string;
-  keyName?: string;
-  model?: string;
-  accountName?: string;
-  protocol?: string;
-  conversationId?: string;
-  stream: boolean;
-  status: number;
-  ttfbMs?: number;
-  durationMs: number;
-  promptTokens?: number;
-  completionTokens?: number;
-  errorCode?: string;
-  upstreamCode?: string;
-  /** The upstream attempts that failed before the answer, in order (retries, failovers, migrations). */
-  failedAttempts?: FailedAttempt[];
-  /** A client's background call answered the cheap way: its task (`title`, `tags`, `follow-ups`, `queries`). */
-  auxiliary?: string;
-}
-
-/** One failed upstream attempt of a logged request: the account's name, never its token. */
-export interface FailedAttempt {
-  account?: string;
-  code: string;
-  /** What followed: the same account again, the next account, the conversation rebuilt elsewhere, or the answer. */
-  next: 'retry' | 'failover' | 'migrate' | 'stop';
 }
 
 /**

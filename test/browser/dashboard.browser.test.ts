@@ -82,6 +82,16 @@ describe('dashboard in Chromium', () => {
     await page.getByLabel('Name (optional)').fill('gamma');
     await page.getByRole('button', { name: 'Add an account' }).click();
     await expect.poll(() => card(page, 'gamma').getByTestId('state').textContent(), { timeout: 10_000 }).toBe('healthy');
+
+    // Its weight changes through the limits dialog: saved on the server, the dialog closes, the page says so.
+    await card(page, 'gamma').getByRole('button', { name: 'Weight and limits' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Weight').fill('3');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('Done.').first().waitFor();
+    const listed = (await (await fetch(`${h.base}/admin/api/accounts`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { data: Array<{ name: string; weight: number | null }> };
+    expect(listed.data.find((a) => a.name === 'gamma')?.weight).toBe(3);
   });
 
   it('shows a failing account change state and error without reloading', async () => {

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ProxyError } from '../../core/errors.js';
+import { requestLogView } from '../../core/request-log-entry.js';
 import type { RequestLogEntry, Store } from '../../store/store.js';
 import { scanRequestLog } from './log-scan.js';
 import { requestSchema } from './openapi.js';
@@ -68,29 +69,6 @@ const entry = object('One request (names, codes and timings only: never a messag
   auxiliary: orNull(oneOf(['title', 'tags', 'follow-ups', 'queries'], "A client's background call answered the cheap way: its task.")),
 });
 
-function view(e: RequestLogEntry): Record<string, unknown> {
-  return {
-    id: e.id,
-    at: e.at,
-    request_id: e.requestId,
-    key_name: e.keyName ?? null,
-    model: e.model ?? null,
-    account_name: e.accountName ?? null,
-    protocol: e.protocol ?? null,
-    conversation_id: e.conversationId ?? null,
-    stream: e.stream,
-    status: e.status,
-    ttfb_ms: e.ttfbMs ?? null,
-    duration_ms: e.durationMs,
-    prompt_tokens: e.promptTokens ?? null,
-    completion_tokens: e.completionTokens ?? null,
-    error_code: e.errorCode ?? null,
-    upstream_code: e.upstreamCode ?? null,
-    failed_attempts: e.failedAttempts ?? [],
-    auxiliary: e.auxiliary ?? null,
-  };
-}
-
 function matcher(q: z.output<typeof query>): ((e: RequestLogEntry) => boolean) | undefined {
   const tests: Array<(e: RequestLogEntry) => boolean> = [];
   if (q.key) tests.push((e) => e.keyName === q.key);
@@ -127,7 +105,7 @@ export function registerRequestLogAdmin(app: FastifyInstance, deps: RequestLogAd
     });
     const last = entries.at(-1);
     const full = entries.length === q.limit || more;
-    return { object: 'list', data: entries.map(view), next_before: full && last ? last.at : null };
+    return { object: 'list', data: entries.map(requestLogView), next_before: full && last ? last.at : null };
   });
 
   const params = idParam('The entry id or the request id.');
@@ -135,6 +113,6 @@ export function registerRequestLogAdmin(app: FastifyInstance, deps: RequestLogAd
     const { id } = request.params as { id: string };
     const { entries } = await scanRequestLog(deps.store, { since: 0, max: SCAN_MAX, keep: (e) => e.id === id || e.requestId === id, want: 1 });
     if (!entries[0]) throw new ProxyError('not_found', `No request "${id}" in the request log.`, { param: 'id' });
-    return view(entries[0]);
+    return requestLogView(entries[0]);
   });
 }

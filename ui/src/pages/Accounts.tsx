@@ -38,26 +38,42 @@ function countdown(untilS: number, now: number): string {
   return m > 0 ? `${m}:${String(s).padStart(2, '0')}` : `${s}s`;
 }
 
-function Limits({ account, onDone, onClose }: { account: Account; onDone: (msg: string) => void; onClose: () => void }) {
+interface DialogProps {
+  account: Account;
+  onDone: (msg: string) => void;
+  onClose: () => void;
+}
+
+/** A dialog's form submission: on success the page is told and the dialog closes; a failure is shown in the dialog. */
+function useDialogSubmit(send: () => Promise<unknown>, { onDone, onClose }: Pick<DialogProps, 'onDone' | 'onClose'>) {
   const { t } = useI18n();
-  const [weight, setWeight] = useState(String(account.weight ?? 1));
-  const [maxC, setMaxC] = useState(String(account.max_concurrent ?? 2));
-  const [minI, setMinI] = useState(String(account.min_interval_ms ?? 0));
-  const [daily, setDaily] = useState(String(account.daily_requests ?? 0));
   const [error, setError] = useState<string>();
-  const save = async (e: Event) => {
+  const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      await patch(`/accounts/${encodeURIComponent(account.id)}`, { weight: Number(weight), max_concurrent: Number(maxC), min_interval_ms: Number(minI), daily_requests: Number(daily) });
+      await send();
       onDone(t('common.done'));
       onClose();
     } catch (err) {
       setError(errorText(err));
     }
   };
+  return { error, submit };
+}
+
+function Limits({ account, onDone, onClose }: DialogProps) {
+  const { t } = useI18n();
+  const [weight, setWeight] = useState(String(account.weight ?? 1));
+  const [maxC, setMaxC] = useState(String(account.max_concurrent ?? 2));
+  const [minI, setMinI] = useState(String(account.min_interval_ms ?? 0));
+  const [daily, setDaily] = useState(String(account.daily_requests ?? 0));
+  const { error, submit } = useDialogSubmit(
+    () => patch(`/accounts/${encodeURIComponent(account.id)}`, { weight: Number(weight), max_concurrent: Number(maxC), min_interval_ms: Number(minI), daily_requests: Number(daily) }),
+    { onDone, onClose },
+  );
   return (
     <Dialog title={`${t('accounts.edit')}: ${account.name}`} onClose={onClose}>
-      <form class="stack" onSubmit={save}>
+      <form class="stack" onSubmit={submit}>
         <label for="acc-weight">{t('accounts.weight')}</label>
         <input id="acc-weight" type="number" min="0.01" max="1000" step="any" required value={weight} onInput={(e) => setWeight(e.currentTarget.value)} />
         <label for="acc-max">{t('accounts.maxConcurrent')}</label>
@@ -75,23 +91,13 @@ function Limits({ account, onDone, onClose }: { account: Account; onDone: (msg: 
   );
 }
 
-function ReplaceToken({ account, onDone, onClose }: { account: Account; onDone: (msg: string) => void; onClose: () => void }) {
+function ReplaceToken({ account, onDone, onClose }: DialogProps) {
   const { t } = useI18n();
   const [text, setText] = useState('');
-  const [error, setError] = useState<string>();
-  const save = async (e: Event) => {
-    e.preventDefault();
-    try {
-      await post(`/accounts/${encodeURIComponent(account.id)}/token`, { text });
-      onDone(t('common.done'));
-      onClose();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
+  const { error, submit } = useDialogSubmit(() => post(`/accounts/${encodeURIComponent(account.id)}/token`, { text }), { onDone, onClose });
   return (
     <Dialog title={`${t('accounts.replace')}: ${account.name}`} onClose={onClose}>
-      <form class="stack" onSubmit={save}>
+      <form class="stack" onSubmit={submit}>
         <label for="acc-token">{t('accounts.paste')}</label>
         <textarea id="acc-token" rows={4} spellcheck={false} required value={text} onInput={(e) => setText(e.currentTarget.value)} />
         <Notice kind="error" text={error} />

@@ -5,6 +5,7 @@ import { Confirm } from '../components/Confirm';
 import { Dialog } from '../components/Dialog';
 import { usePoll } from '../components/hooks';
 import { Notice, errorText } from '../components/Notice';
+import { Table } from '../components/Table';
 import { formatters, useI18n, type TextKey } from '../i18n';
 
 interface Conversation {
@@ -61,47 +62,31 @@ export function Conversations() {
         <button type="submit">{t('conv.find')}</button>
       </form>
       <Notice kind="error" text={error} />
-      {!list.data ? (
-        <p role="status">{t('common.loading')}</p>
-      ) : list.data.data.length === 0 ? (
-        <p class="muted">{t('conv.empty')}</p>
-      ) : (
-        <div class="table-wrap card">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">ID</th>
-                <th scope="col">{t('conv.owner')}</th>
-                <th scope="col">{t('common.model')}</th>
-                <th scope="col">{t('conv.messages')}</th>
-                <th scope="col">{t('common.time')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.data.map((c) => (
-                <tr key={`${c.owner}/${c.id}`}>
-                  <th scope="row">
-                    <code>{c.id}</code>
-                  </th>
-                  <td>{c.owner_name ?? c.owner}</td>
-                  <td>{c.model}</td>
-                  <td>{c.message_count}</td>
-                  <td>{f.date(c.updated_at)}</td>
-                  <td class="toolbar">
-                    <button class="secondary" onClick={() => void show(c)}>
-                      {t('conv.open')}
-                    </button>
-                    <button class="danger" onClick={() => setDeleting(c)}>
-                      {t('common.delete')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        columns={['ID', t('conv.owner'), t('common.model'), t('conv.messages'), t('common.time'), t('common.actions')]}
+        rows={list.data?.data}
+        empty={t('conv.empty')}
+        rowKey={(c) => `${c.owner}/${c.id}`}
+        cells={(c) => (
+          <>
+            <th scope="row">
+              <code>{c.id}</code>
+            </th>
+            <td>{c.owner_name ?? c.owner}</td>
+            <td>{c.model}</td>
+            <td>{c.message_count}</td>
+            <td>{f.date(c.updated_at)}</td>
+            <td class="toolbar">
+              <button class="secondary" onClick={() => void show(c)}>
+                {t('conv.open')}
+              </button>
+              <button class="danger" onClick={() => setDeleting(c)}>
+                {t('common.delete')}
+              </button>
+            </td>
+          </>
+        )}
+      />
       {open ? (
         <Dialog title={t('conv.transcript', { id: open.id })} onClose={() => setOpen(undefined)}>
           {/* Messages are text: rendered as text nodes, never as HTML or markdown. */}

@@ -5,6 +5,7 @@ import { Confirm } from '../components/Confirm';
 import { Dialog } from '../components/Dialog';
 import { usePoll } from '../components/hooks';
 import { Notice, errorText } from '../components/Notice';
+import { Table } from '../components/Table';
 import { formatters, useI18n, type TextKey } from '../i18n';
 import { rememberKey } from '../session-keys';
 
@@ -109,61 +110,45 @@ export function Keys() {
           <button type="submit">{t('keys.create')}</button>
         </div>
       </form>
-      {!keys.data ? (
-        <p role="status">{t('common.loading')}</p>
-      ) : (
-        <div class="table-wrap card">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('common.name')}</th>
-                <th scope="col">{t('keys.prefix')}</th>
-                <th scope="col">{t('common.status')}</th>
-                <th scope="col">{t('keys.limits')}</th>
-                <th scope="col">{t('keys.usage')}</th>
-                <th scope="col">{t('keys.lastUsed')}</th>
-                <th scope="col">{t('keys.expires')}</th>
-                <th scope="col">{t('common.actions')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.data.map((k) => (
-                <tr key={k.id} data-key={k.name}>
-                  <th scope="row">{k.name}</th>
-                  <td>
-                    <code>{k.prefix}…</code>
-                  </td>
-                  <td>
-                    <span class={`badge key-${k.status}`} data-testid="key-status">
-                      {t(`keys.status.${k.status}` as TextKey)}
-                    </span>
-                    {k.source === 'env' ? <span class="muted"> {t('keys.fromEnv')}</span> : null}
-                  </td>
-                  <td>
-                    {[
-                      k.allowed_models?.length ? k.allowed_models.join(', ') : t('keys.allModels'),
-                      k.rate_limit_per_minute ? t('keys.perMinute', { n: k.rate_limit_per_minute }) : '',
-                      k.max_concurrent_streams ? t('keys.streamsLimit', { n: k.max_concurrent_streams }) : '',
-                    ]
-                      .filter(Boolean)
-                      .join(' · ')}
-                  </td>
-                  <td>{t('keys.usageLine', { requests: f.num(k.usage.requests), tokens: f.num(k.usage.prompt_tokens + k.usage.completion_tokens) })}</td>
-                  <td>{k.usage.last_used_at ? f.date(k.usage.last_used_at) : t('common.never')}</td>
-                  <td>{k.expires_at ? f.date(k.expires_at) : t('common.none')}</td>
-                  <td>
-                    {k.source === 'admin' && k.status !== 'revoked' ? (
-                      <button class="danger" onClick={() => setRevoking(k)}>
-                        {t('keys.revoke')}
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        columns={[t('common.name'), t('keys.prefix'), t('common.status'), t('keys.limits'), t('keys.usage'), t('keys.lastUsed'), t('keys.expires'), t('common.actions')]}
+        rows={keys.data?.data}
+        rowKey={(k) => k.id}
+        rowData={(k) => ({ 'data-key': k.name })}
+        cells={(k) => (
+          <>
+            <th scope="row">{k.name}</th>
+            <td>
+              <code>{k.prefix}…</code>
+            </td>
+            <td>
+              <span class={`badge key-${k.status}`} data-testid="key-status">
+                {t(`keys.status.${k.status}` as TextKey)}
+              </span>
+              {k.source === 'env' ? <span class="muted"> {t('keys.fromEnv')}</span> : null}
+            </td>
+            <td>
+              {[
+                k.allowed_models?.length ? k.allowed_models.join(', ') : t('keys.allModels'),
+                k.rate_limit_per_minute ? t('keys.perMinute', { n: k.rate_limit_per_minute }) : '',
+                k.max_concurrent_streams ? t('keys.streamsLimit', { n: k.max_concurrent_streams }) : '',
+              ]
+                .filter(Boolean)
+                .join(' · ')}
+            </td>
+            <td>{t('keys.usageLine', { requests: f.num(k.usage.requests), tokens: f.num(k.usage.prompt_tokens + k.usage.completion_tokens) })}</td>
+            <td>{k.usage.last_used_at ? f.date(k.usage.last_used_at) : t('common.never')}</td>
+            <td>{k.expires_at ? f.date(k.expires_at) : t('common.none')}</td>
+            <td>
+              {k.source === 'admin' && k.status !== 'revoked' ? (
+                <button class="danger" onClick={() => setRevoking(k)}>
+                  {t('keys.revoke')}
+                </button>
+              ) : null}
+            </td>
+          </>
+        )}
+      />
       {created ? <Created created={created} onClose={() => setCreated(undefined)} /> : null}
       {revoking ? <Confirm text={t('keys.revokeConfirm', { name: revoking.name })} action={t('keys.revoke')} onYes={() => void revoke(revoking)} onClose={() => setRevoking(undefined)} /> : null}
     </div>

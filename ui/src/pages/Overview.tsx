@@ -4,6 +4,7 @@ import { get } from '../api';
 import { Chart } from '../components/Chart';
 import { usePoll } from '../components/hooks';
 import { Notice, errorText } from '../components/Notice';
+import { Table } from '../components/Table';
 import { formatters, useI18n, type TextKey } from '../i18n';
 
 interface Tally {
@@ -33,39 +34,28 @@ function Breakdown({ title, rows }: { title: string; rows: Stats['per_account'] 
   return (
     <section class="card">
       <h2>{title}</h2>
-      {rows.length === 0 ? (
-        <p class="muted">{t('common.none')}</p>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t('common.name')}</th>
-              <th scope="col">{t('overview.requests')}</th>
-              <th scope="col">{t('overview.errors')}</th>
-              <th scope="col">{t('overview.ttfb50')}</th>
-              <th scope="col">{t('overview.ttfb95')}</th>
-              <th scope="col">{t('overview.tokens')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.name}>
-                <th scope="row">{r.name}</th>
-                <td>
-                  <span class="bar-cell">
-                    <meter min={0} max={max} value={r.requests} aria-hidden="true" />
-                    {f.num(r.requests)}
-                  </span>
-                </td>
-                <td class={r.errors > 0 ? 'danger-text' : ''}>{f.num(r.errors)}</td>
-                <td>{ms(r.ttfb_p50_ms)}</td>
-                <td>{ms(r.ttfb_p95_ms)}</td>
-                <td>{f.num(r.tokens)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        columns={[t('common.name'), t('overview.requests'), t('overview.errors'), t('overview.ttfb50'), t('overview.ttfb95'), t('overview.tokens')]}
+        rows={rows}
+        empty={t('common.none')}
+        card={false}
+        rowKey={(r) => r.name}
+        cells={(r) => (
+          <>
+            <th scope="row">{r.name}</th>
+            <td>
+              <span class="bar-cell">
+                <meter min={0} max={max} value={r.requests} aria-hidden="true" />
+                {f.num(r.requests)}
+              </span>
+            </td>
+            <td class={r.errors > 0 ? 'danger-text' : ''}>{f.num(r.errors)}</td>
+            <td>{ms(r.ttfb_p50_ms)}</td>
+            <td>{ms(r.ttfb_p95_ms)}</td>
+            <td>{f.num(r.tokens)}</td>
+          </>
+        )}
+      />
     </section>
   );
 }

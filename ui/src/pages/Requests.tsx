@@ -5,35 +5,12 @@ import { get, query } from '../api';
 import { Dialog } from '../components/Dialog';
 import { usePoll } from '../components/hooks';
 import { Notice, errorText } from '../components/Notice';
+import { Table } from '../components/Table';
 import { formatters, useI18n, type TextKey } from '../i18n';
+import type { RequestLogView } from '../../../src/core/request-log-entry';
 
-interface Entry {
-  id: string;
-  at: number;
-  request_id: string;
-  key_name: string | null;
-  model: string | null;
-  account_name: string | null;
-  protocol: string | null;
-  conversation_id: string | null;
-  stream: boolean;
-  status: number;
-  ttfb_ms: number | null;
-  duration_ms: number;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  error_code: string | null;
-  upstream_code: string | null;
-  failed_attempts: FailedAttempt[];
-  /** A client's background call (title, tags…) answered the cheap way: its task. */
-  auxiliary: string | null;
-}
-
-interface FailedAttempt {
-  account?: string;
-  code: string;
-  next: 'retry' | 'failover' | 'migrate' | 'stop';
-}
+/** One entry as /admin/api/requests answers it (one definition for the server and the dashboard). */
+type Entry = RequestLogView;
 
 const EMPTY = { key: '', account: '', model: '', status: '', error_code: '', since: '' };
 type Filters = typeof EMPTY;
@@ -146,66 +123,59 @@ export function Requests() {
         </div>
       </form>
       <Notice kind="error" text={error ?? (page.error ? errorText(page.error) : undefined)} />
-      {!page.data ? (
-        <p role="status">{t('common.loading')}</p>
-      ) : entries.length === 0 ? (
-        <p class="muted">{t('log.empty')}</p>
-      ) : (
-        <div class="table-wrap card">
-          <table data-testid="request-log">
-            <thead>
-              <tr>
-                <th scope="col">{t('common.time')}</th>
-                <th scope="col">{t('common.status')}</th>
-                <th scope="col">{t('common.model')}</th>
-                <th scope="col">{t('common.key')}</th>
-                <th scope="col">{t('common.account')}</th>
-                <th scope="col">{t('log.ttfb')}</th>
-                <th scope="col">{t('log.duration')}</th>
-                <th scope="col">{t('log.tokens')}</th>
-                <th scope="col">{t('log.error')}</th>
-                <th scope="col">{t('log.details')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {entries.map((e) => (
-                <tr key={e.id} data-request={e.request_id} data-failed-attempts={e.failed_attempts.length}>
-                  <td>{fmt.date(Math.floor(e.at / 1000))}</td>
-                  <td class={e.status >= 400 ? 'danger-text' : ''}>{e.status}</td>
-                  <td>
-                    {e.model ?? '—'}
-                    {e.auxiliary ? (
-                      <span class="badge" title={t('log.auxiliary')} data-testid="auxiliary">
-                        {' '}
-                        {e.auxiliary}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td>{e.key_name ?? '—'}</td>
-                  <td>
-                    {e.account_name ?? '—'}
-                    {e.failed_attempts.length > 0 ? (
-                      <span class="badge" title={t('log.attempts')}>
-                        {' '}
-                        +{e.failed_attempts.length}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td>{e.ttfb_ms === null ? '—' : `${e.ttfb_ms} ms`}</td>
-                  <td>{e.duration_ms} ms</td>
-                  <td>{e.prompt_tokens === null ? '—' : `${e.prompt_tokens} + ${e.completion_tokens ?? 0}`}</td>
-                  <td>{e.error_code ?? ''}</td>
-                  <td>
-                    <button class="secondary" onClick={() => setDetail(e)} aria-label={`${t('log.details')} ${e.request_id}`}>
-                      {t('log.details')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        testId="request-log"
+        columns={[
+          t('common.time'),
+          t('common.status'),
+          t('common.model'),
+          t('common.key'),
+          t('common.account'),
+          t('log.ttfb'),
+          t('log.duration'),
+          t('log.tokens'),
+          t('log.error'),
+          t('log.details'),
+        ]}
+        rows={page.data ? entries : undefined}
+        empty={t('log.empty')}
+        rowKey={(e) => e.id}
+        rowData={(e) => ({ 'data-request': e.request_id, 'data-failed-attempts': e.failed_attempts.length })}
+        cells={(e) => (
+          <>
+            <td>{fmt.date(Math.floor(e.at / 1000))}</td>
+            <td class={e.status >= 400 ? 'danger-text' : ''}>{e.status}</td>
+            <td>
+              {e.model ?? '—'}
+              {e.auxiliary ? (
+                <span class="badge" title={t('log.auxiliary')} data-testid="auxiliary">
+                  {' '}
+                  {e.auxiliary}
+                </span>
+              ) : null}
+            </td>
+            <td>{e.key_name ?? '—'}</td>
+            <td>
+              {e.account_name ?? '—'}
+              {e.failed_attempts.length > 0 ? (
+                <span class="badge" title={t('log.attempts')}>
+                  {' '}
+                  +{e.failed_attempts.length}
+                </span>
+              ) : null}
+            </td>
+            <td>{e.ttfb_ms === null ? '—' : `${e.ttfb_ms} ms`}</td>
+            <td>{e.duration_ms} ms</td>
+            <td>{e.prompt_tokens === null ? '—' : `${e.prompt_tokens} + ${e.completion_tokens ?? 0}`}</td>
+            <td>{e.error_code ?? ''}</td>
+            <td>
+              <button class="secondary" onClick={() => setDetail(e)} aria-label={`${t('log.details')} ${e.request_id}`}>
+                {t('log.details')}
+              </button>
+            </td>
+          </>
+        )}
+      />
       {nextBefore !== null ? (
         <button class="secondary" onClick={loadOlder}>
           {t('log.more')}
