@@ -37,12 +37,14 @@ function setup(names: string[], steps: Step[]) {
     newConversationId: () => `conv_${++ids}`,
   });
   const input = (content: string, extra: Partial<ChatInput> = {}): ChatInput => ({ owner: 'key1', model, messages: [{ role: 'user', content }], signal: new AbortController().signal, ...extra });
+  /** Asks the second question of the stored conversation `c` (see storedConversation). */
+  const askSecond = () => chat.start(input('', { conversationId: 'c', messages: secondTurn() }));
   /** Waits for everything that runs after a turn (saving, the janitor's deletions). */
   const settled = async (): Promise<void> => {
     for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
     await janitor.idle();
   };
-  return { pool, clock, store, client, relay, janitor, chat, input, settled };
+  return { pool, clock, store, client, relay, janitor, chat, input, askSecond, settled };
 }
 
 /** Reads `n` events and leaves, as a renderer does when its client disconnects. */
@@ -87,12 +89,7 @@ describe('ChatService: stateful turns', () => {
   it('continues a conversation on its account with only the new message', async () => {
     const t = setup(['a', 'b'], [{ events: [meta('chat_old'), text('second answer'), stop] }]);
     await t.store.saveConversation(storedConversation());
-    const turn = await t.chat.start(
-      t.input('', {
-        conversationId: 'c',
-        messages: secondTurn(),
-      }),
-    );
+    const turn = await t.askSecond();
     await collect(turn.events);
     await t.settled();
     expect(t.client.calls).toHaveLength(1);
@@ -106,12 +103,7 @@ describe('ChatService: stateful turns', () => {
     const t = setup(['a', 'b'], [{ events: [meta('chat_new'), text('second answer'), stop] }]);
     await t.store.saveConversation(storedConversation());
     t.pool.remove('acct_a');
-    const turn = await t.chat.start(
-      t.input('', {
-        conversationId: 'c',
-        messages: secondTurn(),
-      }),
-    );
+    const turn = await t.askSecond();
     expect(turn.promptText).toContain('first question');
     await collect(turn.events);
     await t.settled();
@@ -129,12 +121,7 @@ describe('ChatService: stateful turns', () => {
   it('migrates a conversation whose chat turns out to be gone on its account, and deletes nothing twice', async () => {
     const t = setup(['a'], [{ refuse: new ProxyError('upstream_chat_not_found', 'gone') }, { events: [meta('chat_new'), text('fresh'), stop] }]);
     await t.store.saveConversation(storedConversation());
-    const turn = await t.chat.start(
-      t.input('', {
-        conversationId: 'c',
-        messages: secondTurn(),
-      }),
-    );
+    const turn = await t.askSecond();
     await collect(turn.events);
     await t.settled();
     expect(t.client.calls.map((c) => [c.accountId, c.request.chatId])).toEqual([
