@@ -1,6 +1,6 @@
 /** Today's Kimi: Connect protocol specifics, live catalog, thinking, search, errors, timeouts. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { postJson, postStream, startHarness, streamText, type Harness } from './helpers/harness.js';
+import { postJson, postStream, harnessPerTest, startHarness, streamText, type Harness } from './helpers/harness.js';
 
 function chatBodies(h: Harness): any[] {
   return h.emulator
@@ -76,11 +76,10 @@ describe('connect: models and request shape', () => {
 });
 
 describe('connect: reasoning and citations', () => {
-  let h: Harness;
-  afterEach(async () => h?.close());
+  const start = harnessPerTest();
 
   it('returns reasoning as reasoning_content, streamed and not', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect' } });
     const r = await postJson(h, { model: 'k2-thinking', messages: [user('[[emu think="step one" reply="answer"]]')] });
     expect(r.json.choices[0].message.reasoning_content).toBe('step one');
     expect(r.json.choices[0].message.content).toBe('answer');
@@ -91,18 +90,18 @@ describe('connect: reasoning and citations', () => {
   });
 
   it('inlines reasoning as <think> tags or drops it, per REASONING_OUTPUT', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', REASONING_OUTPUT: 'think_tags' } });
+    let h = await start({ env: { KIMI_PROTOCOL: 'connect', REASONING_OUTPUT: 'think_tags' } });
     const r = await postJson(h, { model: 'k2-thinking', messages: [user('[[emu think="hmm" reply="ok"]]')] });
     expect(r.json.choices[0].message.content).toBe('<think>\nhmm\n</think>\n\nok');
     await h.close();
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', REASONING_OUTPUT: 'none' } });
+    h = await start({ env: { KIMI_PROTOCOL: 'connect', REASONING_OUTPUT: 'none' } });
     const n = await postJson(h, { model: 'k2-thinking', messages: [user('[[emu think="hmm" reply="ok"]]')] });
     expect(n.json.choices[0].message.content).toBe('ok');
     expect(n.json.choices[0].message.reasoning_content).toBeUndefined();
   });
 
   it('turns search results into citations: readable [n] markers, a sources list, url_citation annotations', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect' } });
     const r = await postJson(h, { model: 'k2', messages: [user('[[emu search=2 cite reply="Fact one. More text."]]')] });
     const msg = r.json.choices[0].message;
     expect(msg.content).not.toMatch(/[\ue3a0-\ue3a8]/u);
@@ -165,11 +164,10 @@ describe('connect: errors and timeouts', () => {
 });
 
 describe('connect: path fallback and protocol detection', () => {
-  let h: Harness;
-  afterEach(async () => h?.close());
+  const start = harnessPerTest();
 
   it('falls back to another Chat package path on 404 and remembers it', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', KIMI_CONNECT_CHAT_PATH: 'kimi.retired.v1.ChatService/Chat' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect', KIMI_CONNECT_CHAT_PATH: 'kimi.retired.v1.ChatService/Chat' } });
     expect((await postJson(h, { model: 'k2', messages: [user('[[emu reply="a"]]')] })).json.choices[0].message.content).toBe('a');
     expect((await postJson(h, { model: 'k2', messages: [user('[[emu reply="b"]]')] })).json.choices[0].message.content).toBe('b');
     const byPath = h.emulator.stats().requestsByPath;
@@ -177,12 +175,12 @@ describe('connect: path fallback and protocol detection', () => {
   });
 
   it('detects the protocol once at start with KIMI_PROTOCOL=auto', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'auto' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'auto' } });
     expect(h.app.services.client.protocol).toBe('connect');
   });
 
   it('serves the built-in model table when the catalog call fails', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, emulator: { rotateRefreshTokens: false } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect' }, emulator: { rotateRefreshTokens: false } });
     h.emulator.control.setCatalogFailure(true);
     const other = await startHarness({ env: { KIMI_PROTOCOL: 'connect' }, sharedEmulator: h.emulator });
     try {

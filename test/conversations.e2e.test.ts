@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../src/emulator/index.js';
 import { FakeClock } from '../src/store/fake-clock.js';
-import { postJson, startHarness, waitFor, type Harness } from './helpers/harness.js';
+import { postJson, harnessPerTest, startHarness, waitFor, type Harness } from './helpers/harness.js';
 
 const user = (content: string) => ({ role: 'user', content });
 const assistant = (content: string) => ({ role: 'assistant', content });
@@ -128,11 +128,10 @@ describe.each(['rest', 'connect'] as const)('conversations over %s', (protocol) 
 });
 
 describe('branching on edited history (connect)', () => {
-  let h: Harness;
-  afterEach(async () => h?.close());
+  const start = harnessPerTest();
 
   it('an edited turn branches from the assistant message before it, not from the latest leaf', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect' } });
     const path = '/v1/chat/completions/branchy';
     const a1 = reply(await postJson(h, { model: 'k2', messages: [user('q1')] }, path));
     const a2 = reply(await postJson(h, { model: 'k2', messages: [user('q1'), assistant(a1), user('q2')] }, path));
@@ -152,11 +151,10 @@ describe('branching on edited history (connect)', () => {
 });
 
 describe('length continuation (rest)', () => {
-  let h: Harness;
-  afterEach(async () => h?.close());
+  const start = harnessPerTest();
 
   it('continues a reply cut by the length limit transparently', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'rest' } });
+    const h = await start({ env: { KIMI_PROTOCOL: 'rest' } });
     const r = await postJson(h, { model: 'k2', messages: [user('[[emu deltas=6 fault=length]]')] });
     expect(reply(r)).toBe('w1 w2 w3 w4 w5 w6');
     expect(r.json.choices[0].finish_reason).toBe('stop');
