@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseChatRequest } from '../src/emulator/connect-request.js';
-import { postJson, startHarness, type Harness } from './helpers/harness.js';
+import { postJson, harnessPerTest, startHarness, type Harness } from './helpers/harness.js';
 import { emuCall } from './helpers/texts.js';
 
 const TURNS = 10;
@@ -84,11 +84,10 @@ describe('a 10-turn agent session: characters sent upstream', () => {
 });
 
 describe('session hints scope conversation reuse', () => {
-  let h: Harness;
-  afterEach(async () => h.close());
+  const start = harnessPerTest();
 
   it('the same history continues a chat only within the session that made it', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'auto' }, logLevel: 'silent' });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'auto' }, logLevel: 'silent' });
     const first = [{ role: 'user', content: 'Hello' }];
     const a1 = await postJson(h, { model: 'k2', messages: first }, undefined, { 'x-session-id': 'ses-A' });
     const next = [...first, { role: 'assistant', content: a1.json.choices[0].message.content }, { role: 'user', content: 'Again [[emu turn]]' }];
@@ -100,11 +99,10 @@ describe('session hints scope conversation reuse', () => {
 });
 
 describe('every door passes the client’s session hint to the core', () => {
-  let h: Harness;
-  afterEach(async () => h.close());
+  const start = harnessPerTest();
 
   it('Anthropic (x-claude-code-session-id) and Responses (session-id, prompt_cache_key) continue a chat only within their session', async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'auto' }, logLevel: 'silent' });
+    const h = await start({ env: { KIMI_PROTOCOL: 'connect', CONVERSATION_REUSE: 'auto' }, logLevel: 'silent' });
     const claude = (session: string, messages: unknown[]) =>
       postJson(h, { model: 'k2', max_tokens: 1000, messages }, '/v1/messages', { 'x-claude-code-session-id': session, 'anthropic-version': '2023-06-01' });
     const textOf = (json: { content: Array<{ type: string; text?: string }> }) => json.content.map((b) => b.text ?? '').join('');

@@ -89,7 +89,7 @@ export class FileStore {
     if (p && p.owner !== owner) return undefined;
     const bytes = p?.bytes ?? Buffer.alloc(0);
     const name = body.name || p?.name || 'file';
-    const file: StoredFile = {
+    const file = this.keep({
       id: body.fileId || p?.fileId || legacyId(),
       owner,
       name,
@@ -97,12 +97,7 @@ export class FileStore {
       type: body.type || 'file',
       contentType: p?.contentType ?? 'application/octet-stream',
       bytes,
-      sha256: sha256Hex(bytes),
-      createTime: Date.now(),
-      polls: 0,
-      behaviour: behaviourOf(name),
-    };
-    this.files.set(file.id, file);
+    });
     this.byObject.set(file.objectName, file.id);
     return file;
   }
@@ -115,19 +110,12 @@ export class FileStore {
 
   /** Connect `/apiv2-files/file/upload`. */
   upload(name: string, contentType: string, bytes: Buffer, owner: string): StoredFile {
-    const file: StoredFile = {
-      id: kimiUuid(),
-      owner,
-      name,
-      objectName: '',
-      type: contentType.startsWith('image/') ? 'image' : 'file',
-      contentType,
-      bytes,
-      sha256: sha256Hex(bytes),
-      createTime: Date.now(),
-      polls: 0,
-      behaviour: behaviourOf(name),
-    };
+    return this.keep({ id: kimiUuid(), owner, name, objectName: '', type: contentType.startsWith('image/') ? 'image' : 'file', contentType, bytes });
+  }
+
+  /** Stores a new file; its digest and its scripted parse behaviour follow from its bytes and name. */
+  private keep(fields: Pick<StoredFile, 'id' | 'owner' | 'name' | 'objectName' | 'type' | 'contentType' | 'bytes'>): StoredFile {
+    const file: StoredFile = { ...fields, sha256: sha256Hex(fields.bytes), createTime: Date.now(), polls: 0, behaviour: behaviourOf(fields.name) };
     this.files.set(file.id, file);
     return file;
   }
