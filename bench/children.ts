@@ -19,6 +19,8 @@ export interface ProbeSample {
   rss: number;
   maxRss: number;
   heapUsed: number;
+  /** ArrayBuffer and Buffer memory (absent from builds older than this field, see --proxy-dist). */
+  arrayBuffers?: number;
   eld: { p50: number; p99: number; max: number; mean: number; count: number };
 }
 
@@ -178,6 +180,8 @@ export interface ProxyChildOptions {
   execArgv?: string[];
   /** Another build's cli.js (to compare builds against the same emulator); default: this checkout's dist. */
   cli?: string;
+  /** Settings on top of the measuring ones (e.g. a larger MAX_BODY_BYTES). */
+  env?: Record<string, string>;
 }
 
 /** `node dist/cli.js serve` configured for measuring: no pacing, no queue limits, in-memory store, quiet logs. */
@@ -201,6 +205,7 @@ export async function startProxyChild(o: ProxyChildOptions): Promise<Started> {
       QUEUE_MAX: '100000',
       CONVERSATION_REUSE: 'off',
       LOG_LEVEL: 'warn',
+      ...o.env,
     },
     o.execArgv ?? [],
   );

@@ -1,5 +1,7 @@
 /** docs/benchmarks.md: a fixed explanation, then the tables of the latest full run. */
 import { cpus, totalmem } from 'node:os';
+import type { AttachmentResult } from './attachment.js';
+import { ATTACHMENT_SECTION, attachmentTable } from './report-attachment.js';
 import type { Cell, HoldCell, TargetLine } from './results.js';
 import { TARGETS } from './results.js';
 import type { VariantName } from './load.js';
@@ -235,6 +237,7 @@ cannot meet on a small machine:
 - the 200-delta stream with 14 tools: kimi-proxy's CPU at most ${TARGETS.toolsCpuRatio}× its own for the same stream without tools;
 - ${fmtInt(TARGETS.holdStreams)} open streams: RSS growth per stream at most ${TARGETS.holdRatio}× the passthrough's;
 - event-loop delay p99 at concurrency ${TARGETS.eldConcurrency} (200-delta stream) at most the passthrough's + ${TARGETS.eldExtraMs} ms;
+- a 10 MiB image as a data URL (\`image10mb\`): peak RSS growth during the first request at most ${TARGETS.attachmentMemoryRatio}× the file; the re-sent image (upload-cache hit) at most ${TARGETS.attachmentCpuRatio}× the CPU of a text-only request of the same shape;
 - no errors.
 
 ## Agent sessions: characters sent upstream
@@ -253,7 +256,7 @@ figures below and fails if continuing the chat sends more than a tenth of foldin
 Continuing sends 5.2 % of the characters: after the first request, only the new tool result
 or user text and a one-line reminder of the call format.
 
-## Running it
+${ATTACHMENT_SECTION}## Running it
 
 \`\`\`sh
 npm run bench                  # full run (a few minutes); rewrites this file
@@ -322,7 +325,7 @@ function holdTable(holds: HoldCell[]): string {
   return rows.join('\n');
 }
 
-export function renderMarkdown(info: RunInfo, cells: Cell[], holds: HoldCell[], targets: TargetLine[]): string {
+export function renderMarkdown(info: RunInfo, cells: Cell[], holds: HoldCell[], targets: TargetLine[], attachments: AttachmentResult[] = []): string {
   const cpu = cpus();
   const protocols = [...new Set(cells.map((c) => c.protocol))];
   const parts = [
@@ -343,5 +346,6 @@ export function renderMarkdown(info: RunInfo, cells: Cell[], holds: HoldCell[], 
     parts.push(`### ${protocol === 'rest' ? 'REST + SSE' : 'Connect'} upstream`, '', cellTable(cells, protocol), '');
   }
   parts.push('### Open streams', '', holdTable(holds), '');
+  if (attachments.length > 0) parts.push('### A large image as a data URL', '', attachmentTable(attachments), '');
   return parts.join('\n');
 }

@@ -1,4 +1,5 @@
 /** Aggregation of measured phases into table cells, and the pass/fail targets. */
+import type { AttachmentResult } from './attachment.js';
 import type { HoldResult } from './hold.js';
 import type { VariantName } from './load.js';
 import type { WorkloadName } from './workloads.js';
@@ -86,6 +87,10 @@ export const TARGETS = {
   eldConcurrency: 256,
   /** Event-loop delay p99 at eldConcurrency (stream200): at most the passthrough's plus this (ms). */
   eldExtraMs: 10,
+  /** A large image as a data URL: peak RSS growth of the first request ÷ the file's size. */
+  attachmentMemoryRatio: 3,
+  /** The same image re-sent (upload cache hit): CPU per request ÷ a text-only request's. */
+  attachmentCpuRatio: 1.2,
 };
 
 function find(cells: Cell[], protocol: Protocol, workload: WorkloadName, concurrency: number, variant: VariantName): Cell | undefined {
@@ -172,5 +177,28 @@ export function evaluateTargets(cells: Cell[], holds: HoldCell[], protocols: Pro
   }
   const errors = cells.reduce((a, c) => a + c.errors, 0) + holds.reduce((a, h) => a + h.errors, 0);
   line(errors === 0, `errors in the whole run: ${errors}`);
+  return lines;
+}
+
+/** Median CPU per request of the re-sent image ÷ of the text-only request, batch medians of one run. */
+export function attachmentCpuRatio(r: AttachmentResult): number {
+  return percentile(r.imageCpuMs, 50) / percentile(r.textCpuMs, 50);
+}
+
+export function attachmentTargets(results: AttachmentResult[]): TargetLine[] {
+  const lines: TargetLine[] = [];
+  const T = TARGETS;
+  for (const r of results) {
+    const mib = r.imageBytes / 2 ** 20;
+    const growth = (r.rssPeak - r.rssBefore) / r.imageBytes;
+    const memOk = growth <= T.attachmentMemoryRatio && r.errors === 0;
+    lines.push({ pass: memOk, text: `${mark(memOk)} ${r.protocol} ${fmt(mib, 0)} MiB image: peak RSS growth ${fmt(growth)}× the file (target ≤ ${T.attachmentMemoryRatio}×; heap +${fmt((r.heapPeak - r.heapBefore) / 2 ** 20, 1)} MiB, buffers +${fmt((r.arrayBuffersPeak - r.arrayBuffersBefore) / 2 ** 20, 1)} MiB)` });
+    const ratio = attachmentCpuRatio(r);
+    const cpuOk = ratio <= T.attachmentCpuRatio && r.errors === 0;
+    lines.push({
+      pass: cpuOk,
+      text: `${mark(cpuOk)} ${r.protocol} ${fmt(mib, 0)} MiB image re-sent (cache hit, ${r.resendUploads} uploads): CPU ${fmt(percentile(r.imageCpuMs, 50))} ms/req = ${fmt(ratio)}× the text-only request's ${fmt(percentile(r.textCpuMs, 50))} (target ≤ ${T.attachmentCpuRatio}×; unavoidable floor: JSON.parse ${fmt(r.floor.parseMs)} + base64 ${fmt(r.floor.decodeMs)} + SHA-256 ${fmt(r.floor.hashMs)} ms)${r.errors ? `; ERRORS ${r.errorMessages.join(' | ')}` : ''}`,
+    });
+  }
   return lines;
 }

@@ -16,15 +16,16 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT, startEmulatorChild, startPassthroughChild, startProxyChild, type Child, type Started } from './children.js';
 import { holdStreams } from './hold.js';
+import { measureAttachment, type AttachmentResult } from './attachment.js';
 import { measureToolDelay, type ToolDelayResult } from './tool-delay.js';
 import { makePool, VARIANTS, type Target, type VariantName } from './load.js';
 import { measurePhase, type Measured } from './measure.js';
 import { runProfile } from './profile.js';
 import { renderMarkdown, type RunInfo } from './report.js';
-import { aggregate, evaluateTargets, type Cell, type HoldCell, type TargetLine } from './results.js';
+import { aggregate, attachmentTargets, evaluateTargets, type Cell, type HoldCell, type TargetLine } from './results.js';
 import { fmt, percentile } from './stats.js';
 import type { Protocol } from './wire.js';
-import { workload as workloadOf, WORKLOADS, type WorkloadName } from './workloads.js';
+import { isLoadWorkload, workload as workloadOf, WORKLOADS, type WorkloadName } from './workloads.js';
 
 const TOKENS = 16;
 const MAX_CONCURRENT_PER_TOKEN = 64;
@@ -167,12 +168,30 @@ async function measure(stack: Stack, variant: VariantName, workload: WorkloadNam
   return measurePhase(stack.targets[variant]!, workload, o, stack.underTest[variant], stack.emulator.child, stack.emulator.url);
 }
 
+/** The attachment workloads of this run, each measured on fresh processes per protocol. */
+async function attachments(opts: Options, o: Parameters<typeof measureAttachment>[2]): Promise<AttachmentResult[]> {
+  const results: AttachmentResult[] = [];
+  for (const protocol of opts.protocols) {
+    for (const name of opts.workloads.filter((w) => !isLoadWorkload(w))) {
+      const r = await measureAttachment(protocol, name, o);
+      results.push(r);
+      log(
+        `${r.errors === 0 ? 'ok  ' : 'FAIL'} ${protocol.padEnd(7)} ${name.padEnd(10)} kimi-proxy  first request ${fmt(r.firstMs, 0)} ms, RSS ${fmt(r.rssBefore / 2 ** 20, 1)} → peak ${fmt(r.rssPeak / 2 ** 20, 1)} MiB ` +
+          `(${fmt((r.rssPeak - r.rssBefore) / r.imageBytes)}× the file, ${r.probeSamples} samples), heap +${fmt((r.heapPeak - r.heapBefore) / 2 ** 20, 1)} MiB, buffers +${fmt((r.arrayBuffersPeak - r.arrayBuffersBefore) / 2 ** 20, 1)} MiB; ` +
+          `re-sent CPU ${r.imageCpuMs.map((v) => fmt(v)).join('/')} vs text ${r.textCpuMs.map((v) => fmt(v)).join('/')} ms/req, wall ${fmt(r.imageMs)} vs ${fmt(r.textMs)} ms, ${r.resendUploads} re-uploads` +
+          `${r.errorMessages.length ? ` — ${r.errorMessages.join(' | ')}` : ''}`,
+      );
+    }
+  }
+  return results;
+}
+
 async function quick(opts: Options): Promise<number> {
   let failures = 0;
   for (const protocol of opts.protocols) {
     const stack = await startStack(protocol);
     try {
-      for (const workload of opts.workloads) {
+      for (const workload of opts.workloads.filter(isLoadWorkload)) {
         for (const variant of variants) {
           const m = await measure(stack, variant, workload, { concurrency: 4, durationMs: 20_000, maxRequests: QUICK_REQUESTS, verifyEvery: 1 });
           const ok = m.errors === 0 && m.requests === QUICK_REQUESTS;
@@ -193,6 +212,7 @@ async function quick(opts: Options): Promise<number> {
       await stack.close();
     }
   }
+  failures += (await attachments(opts, { rounds: 1, batch: 2 })).filter((r) => r.errors > 0).length;
   log(failures === 0 ? 'bench --quick: every variant answered correctly' : `bench --quick: ${failures} check(s) failed`);
   return failures === 0 ? 0 : 1;
 }
@@ -203,17 +223,18 @@ async function full(opts: Options): Promise<number> {
   const holds: HoldCell[] = [];
   const toolDelays: Array<ToolDelayResult & { protocol: Protocol }> = [];
   let errors = 0;
-  for (const protocol of opts.protocols) {
+  const loadWorkloads = opts.workloads.filter(isLoadWorkload);
+  for (const protocol of loadWorkloads.length > 0 || opts.toolDelayStreams > 0 ? opts.protocols : []) {
     const stack = await startStack(protocol);
     try {
       log(`== ${protocol}: warming up`);
-      for (const workload of opts.workloads) {
+      for (const workload of loadWorkloads) {
         for (const variant of variants) {
           const m = await measure(stack, variant, workload, { concurrency: Math.min(16, ...workloadOf(workload).concurrency), durationMs: 600, verifyEvery: 5 });
           if (m.errors > 0) throw new Error(`warm-up ${protocol} ${workload} ${variant}: ${m.errorMessages.join(' | ')}`);
         }
       }
-      for (const workload of opts.workloads) {
+      for (const workload of loadWorkloads) {
         for (const concurrency of opts.concurrency ?? workloadOf(workload).concurrency) {
           const phases = new Map<VariantName, Measured[]>(variants.map((v) => [v, []]));
           for (let round = 0; round < opts.rounds; round++) {
@@ -266,15 +287,17 @@ async function full(opts: Options): Promise<number> {
       await stack.close();
     }
   }
-  const lines = evaluateTargets(cells, holds, opts.protocols, opts.workloads);
+  const attached = await attachments(opts, { rounds: Math.max(4, opts.rounds * 2), batch: 10 });
+  errors += attached.reduce((a, r) => a + r.errors, 0);
+  const lines = [...evaluateTargets(cells, holds, opts.protocols, loadWorkloads), ...attachmentTargets(attached)];
   for (const td of toolDelays) lines.push({ pass: td.errors === 0, text: `${td.errors === 0 ? 'INFO' : 'FAIL'} ${td.protocol} tool parser: held-back text reaches the client p50 ${fmt(td.withTools.p50)} ms, p95 ${fmt(td.withTools.p95)} ms later than the rest of its delta (deltas ${td.deltaIntervalMs} ms apart; without tools p95 ${fmt(td.withoutTools.p95)} ms)` });
   log('');
   for (const l of lines) log(l.text);
   const info: RunInfo = { startedAt: new Date(started), durationS: (Date.now() - started) / 1000, rounds: opts.rounds, phaseMs: opts.durationMs };
-  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify({ info, cells, holds, toolDelays, targets: lines }, null, 2));
+  writeFileSync(join(ROOT, 'dist', 'bench', 'results.json'), JSON.stringify({ info, cells, holds, toolDelays, attachments: attached, targets: lines }, null, 2));
   if (opts.write) {
     const path = join(ROOT, 'docs', 'benchmarks.md');
-    writeFileSync(path, renderMarkdown(info, cells, holds, lines));
+    writeFileSync(path, renderMarkdown(info, cells, holds, lines, attached));
     log(`\nwrote ${path}`);
   }
   log(`done in ${fmt(info.durationS, 0)} s`);
@@ -295,13 +318,19 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   let code: number;
   if (opts.reportOnly) {
-    const saved = JSON.parse(readFileSync(join(ROOT, 'dist', 'bench', 'results.json'), 'utf8')) as { info: RunInfo & { startedAt: string }; cells: Cell[]; holds: HoldCell[]; targets: TargetLine[] };
+    const saved = JSON.parse(readFileSync(join(ROOT, 'dist', 'bench', 'results.json'), 'utf8')) as {
+      info: RunInfo & { startedAt: string };
+      cells: Cell[];
+      holds: HoldCell[];
+      attachments?: AttachmentResult[];
+      targets: TargetLine[];
+    };
     const info: RunInfo = { ...saved.info, startedAt: new Date(saved.info.startedAt) };
-    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown(info, saved.cells, saved.holds, saved.targets));
+    writeFileSync(join(ROOT, 'docs', 'benchmarks.md'), renderMarkdown(info, saved.cells, saved.holds, saved.targets, saved.attachments ?? []));
     log('rewrote docs/benchmarks.md from dist/bench/results.json');
     code = 0;
   } else if (opts.profile) {
-    code = await runProfile(opts.protocols, opts.workloads, (protocol, execArgv) => startStack(protocol, execArgv), log);
+    code = await runProfile(opts.protocols, opts.workloads.filter(isLoadWorkload), (protocol, execArgv) => startStack(protocol, execArgv), log);
   } else if (opts.quick) {
     code = await quick(opts);
   } else {

@@ -30,6 +30,11 @@ export interface Workload {
   pauseMs?: number;
   /** Concurrencies of the full run. */
   concurrency: number[];
+  /**
+   * An image of this many bytes rides along as a data URL: measured by attachment.ts on
+   * kimi-proxy alone (the native variants have no data URLs), not in the load phases.
+   */
+  attachmentBytes?: number;
 }
 
 const SHORT_REPLY = 'The quick brown fox jumps over the lazy dog.';
@@ -94,6 +99,15 @@ export const WORKLOAD_TABLE = {
     stateful: true,
     concurrency: [1, 16],
   },
+  image10mb: {
+    label: 'a 10 MiB image as a data URL, then re-sent (upload cache)',
+    prompt: '[[emu files writes=event]] What is in this picture?',
+    // Checked against the generated image's own size and SHA-256 (attachment.ts).
+    expected: 'Files: image-1.png (image/png, N bytes, sha256 HEX).',
+    stream: false,
+    concurrency: [1],
+    attachmentBytes: 10 * 1024 * 1024,
+  },
   batched200: {
     label: 'stream, 200 deltas, batched writes',
     prompt: '[[emu deltas=200]] Count to two hundred.',
@@ -109,3 +123,6 @@ export const WORKLOADS = Object.keys(WORKLOAD_TABLE) as WorkloadName[];
 export function workload(name: WorkloadName): Workload {
   return WORKLOAD_TABLE[name];
 }
+
+/** Workloads of the load phases (every variant), as opposed to the attachment ones. */
+export const isLoadWorkload = (name: WorkloadName): boolean => workload(name).attachmentBytes === undefined;

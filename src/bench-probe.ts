@@ -26,6 +26,8 @@ export interface BenchProbeSample {
   /** Peak resident set size since start, bytes. */
   maxRss: number;
   heapUsed: number;
+  /** Memory of ArrayBuffers and Buffers (where decoded bytes live), bytes. */
+  arrayBuffers: number;
   /** Event-loop delay since the last reset (or start), milliseconds. */
   eld: { p50: number; p99: number; max: number; mean: number; count: number };
 }
@@ -48,6 +50,7 @@ export function sampleProbe(histogram: IntervalHistogram, id: number): BenchProb
     rss: mem.rss,
     maxRss: process.resourceUsage().maxRSS * 1024,
     heapUsed: mem.heapUsed,
+    arrayBuffers: mem.arrayBuffers,
     eld: {
       p50: ms(histogram.percentile(50)),
       p99: ms(histogram.percentile(99)),

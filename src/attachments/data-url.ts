@@ -15,8 +15,18 @@ export function base64Size(text: string): number {
   return Math.floor((text.length * 3) / 4) - padding;
 }
 
-/** Decodes base64 after checking its decoded size against `maxBytes`. */
+/**
+ * Decodes base64 after checking its decoded size against `maxBytes`. The usual payload (no
+ * whitespace, length a multiple of 4) is decoded without scanning it first: the decoder skips
+ * any character outside the alphabet, and every skipped one makes the result shorter than
+ * the length promises, so an exact length proves the text was clean. Anything else takes the
+ * slow path: whitespace removed, the alphabet checked, then decoded.
+ */
 export function decodeBase64(text: string, maxBytes: number, param: string): Buffer {
+  if (text.length % 4 === 0 && base64Size(text) <= maxBytes) {
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.byteLength === base64Size(text)) return bytes;
+  }
   const clean = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
   const size = base64Size(clean);
   if (size > maxBytes) {

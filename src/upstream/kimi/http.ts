@@ -4,6 +4,7 @@
  * failures to typed errors. Both protocol clients go through here.
  */
 import { Agent, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import { ProxyError, isProxyError } from '../../core/errors.js';
 import type { Timeouts } from '../../config/config.js';
 import { errorFromUpstreamResponse } from './upstream-errors.js';
@@ -28,7 +29,8 @@ export interface UpstreamResponse {
 interface SendOptions {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
-  body?: string | Uint8Array;
+  /** A stream (a large upload sent in pieces) needs its `content-length` in `extraHeaders`. */
+  body?: string | Uint8Array | Readable;
   contentType?: string;
   extraHeaders?: Record<string, string>;
   protocol: KimiProtocol;

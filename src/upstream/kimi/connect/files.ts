@@ -3,6 +3,8 @@
  * `GetFileParseProgress` until `PROCESS_STATUS_SUCCESS`; the chat message then carries a
  * `{file:{id, status}}` block beside its text block.
  */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { ProxyError } from '../../../core/errors.js';
 import type { ParseWait } from '../files/uploads.js';
 import type { KimiHttp } from '../http.js';
@@ -14,17 +16,26 @@ const PROGRESS_PATH = '/apiv2-files/kimi.gateway.file.v1.FileService/GetFilePars
 export const FILE_READY = 'PROCESS_STATUS_SUCCESS';
 const FILE_FAILED = 'PROCESS_STATUS_FAILED';
 
-/** The multipart body, serialised by the platform's FormData (no hand-written boundaries). */
-async function multipart(file: UpstreamFile): Promise<{ body: Uint8Array; contentType: string }> {
-  const form = new FormData();
-  form.append('file', new Blob([file.bytes], { type: file.mime }), file.name);
-  const encoded = new Response(form);
-  return { body: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
+/** A file name inside a quoted multipart header, escaped as browsers' FormData does. */
+const quotedName = (name: string): string => name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
+/**
+ * The one-file multipart/form-data body as three pieces: the part's head, the file's own
+ * bytes (the same memory, not a copy) and the closing boundary. The platform's FormData would
+ * copy the bytes into a Blob and again into the serialised body: three copies of a large image
+ * held at once during its upload instead of one.
+ */
+export function multipartPieces(file: Pick<UpstreamFile, 'name' | 'mime' | 'bytes'>, boundary = `----kimi-proxy-${randomUUID()}`): { pieces: Uint8Array[]; contentType: string; length: number } {
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${quotedName(file.name)}"\r\nContent-Type: ${file.mime}\r\n\r\n`, 'utf8');
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+  return { pieces: [head, file.bytes, tail], contentType: `multipart/form-data; boundary=${boundary}`, length: head.byteLength + file.bytes.byteLength + tail.byteLength };
 }
 
 export async function uploadConnectFile(http: KimiHttp, file: UpstreamFile, wait: ParseWait, ctx: UpstreamCallContext): Promise<KimiFileRef> {
-  const { body, contentType } = await multipart(file);
-  const res = await http.json({ method: 'POST', path: UPLOAD_PATH, body, contentType, protocol: 'connect' }, ctx);
+  const { pieces, contentType, length } = multipartPieces(file);
+  // A stream of the pieces, with its length declared: sent as they are, without joining them.
+  const body = Readable.from(pieces);
+  const res = await http.json({ method: 'POST', path: UPLOAD_PATH, body, contentType, extraHeaders: { 'content-length': String(length) }, protocol: 'connect' }, ctx);
   const id = str(obj(obj(res)?.file)?.id);
   if (!id) throw new ProxyError('upstream_protocol_error', `Kimi accepted the upload of "${file.name}" but returned no file id.`);
   await wait.until(async () => {
