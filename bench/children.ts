@@ -180,7 +180,7 @@ export interface ProxyChildOptions {
   execArgv?: string[];
   /** Another build's cli.js (to compare builds against the same emulator); default: this checkout's dist. */
   cli?: string;
-  /** Settings on top of the measuring ones (e.g. a larger MAX_BODY_BYTES). */
+  /** Settings on top of the measuring ones (e.g. ADMIN_TOKEN, to measure with the dashboard on). */
   env?: Record<string, string>;
 }
 

@@ -234,8 +234,7 @@ cannot meet on a small machine:
 - CPU per request at most ${TARGETS.cpuRatio.stream200}× the passthrough's for the 200-delta stream and ${TARGETS.cpuRatio.stream5000}× for the 5,000-delta stream, at concurrency ${TARGETS.cpuConcurrency.join(' and ')}, on both protocols;
 - added TTFB p50 over the passthrough at concurrency 1 at most ${TARGETS.ttfbAddedP50Ms} ms (streamed answers);
 - the short non-streamed answer one at a time (\`lowrate\`): CPU at most ${TARGETS.lowRateCpuRatio}× the passthrough's, added TTFB p50 at most ${TARGETS.lowRateAddedP50Ms} ms;
-- the 200-delta stream with 14 tools: kimi-proxy's CPU at most ${TARGETS.toolsCpuRatio}× its own for the same stream without tools;
-- ${fmtInt(TARGETS.holdStreams)} open streams: RSS growth per stream at most ${TARGETS.holdRatio}× the passthrough's;
+${Object.values(TARGETS.sameStreamCpuRatio).map(([what, limit]) => `- the 200-delta stream, ${what}: kimi-proxy's CPU at most ${limit}× its own for the same stream through the chat door without tools;\n`).join('')}- ${fmtInt(TARGETS.holdStreams)} open streams: RSS growth per stream at most ${TARGETS.holdRatio}× the passthrough's;
 - event-loop delay p99 at concurrency ${TARGETS.eldConcurrency} (200-delta stream) at most the passthrough's + ${TARGETS.eldExtraMs} ms;
 - a 10 MiB image as a data URL (\`image10mb\`): peak RSS growth during the first request at most ${TARGETS.attachmentMemoryRatio}× the file; the re-sent image (upload-cache hit) at most ${TARGETS.attachmentCpuRatio}× the CPU of a text-only request of the same shape;
 - no errors.
@@ -270,7 +269,8 @@ ${WORKLOADS.join(', ')}), \`--concurrency 1,16\` (instead of each workload's own
 \`--proxy-dist DIR\` (measure another build of kimi-proxy against the same emulator and
 floor), \`--compare DIR\` (run another build beside this one as a fourth variant,
 \`baseline\`, interleaved in the same rounds: the same-run A/B every hot-path change is
-judged by), \`--streams N\` (open-streams test; 0 skips it), \`--tool-delay N\` (pairs of paced
+judged by), \`--baseline-env K=V,…\` (settings of the \`baseline\` variant only: with
+\`--compare dist\` and \`ADMIN_TOKEN=…\` it is this build with the dashboard on), \`--streams N\` (open-streams test; 0 skips it), \`--tool-delay N\` (pairs of paced
 streams for the tool parser's hold-back delay; 0 skips it), \`--no-write\`, \`--report\`
 (rewrite this file from the last run's results). A workload is one row of
 \`bench/workloads.ts\`: its reply script, what the client sends on top, the front door it

@@ -8,8 +8,10 @@
  *
  * Options: --rounds N, --duration MS (per phase), --protocols rest,connect,
  * --workloads a,b (names in workloads.ts), --proxy-dist DIR (another build of
- * kimi-proxy, e.g. to compare a change against a baseline), --streams N (open-streams test;
- * 0 skips it), --no-write, --report (rewrite docs/benchmarks.md from the last run's results).
+ * kimi-proxy to measure instead of this checkout's), --compare DIR (another build run beside
+ * it as a fourth variant, `baseline`, same run), --baseline-env K=V,… (settings of that
+ * variant only, e.g. ADMIN_TOKEN to measure with the dashboard on), --streams N (open-streams
+ * test; 0 skips it), --no-write, --report (rewrite docs/benchmarks.md from the last run's results).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -54,7 +56,20 @@ interface Options {
   proxyCli?: string;
   /** cli.js of a second build run beside it as the `baseline` variant (--compare DIR). */
   baselineCli?: string;
+  /** Extra settings of the baseline variant (--baseline-env K=V,…; with --compare). */
+  baselineEnv?: Record<string, string>;
   write: boolean;
+}
+
+/** `K=V,K2=V2` → settings; a value may not contain a comma. */
+function parseEnvList(list: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of list.split(',').filter(Boolean)) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--baseline-env: "${pair}" is not KEY=VALUE`);
+    env[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return env;
 }
 
 function options(): Options {
@@ -68,6 +83,7 @@ function options(): Options {
       workloads: { type: 'string' },
       'proxy-dist': { type: 'string' },
       compare: { type: 'string' },
+      'baseline-env': { type: 'string' },
       streams: { type: 'string' },
       concurrency: { type: 'string' },
       'tool-delay': { type: 'string' },
@@ -92,6 +108,7 @@ function options(): Options {
     reportOnly: values.report === true,
     ...(values['proxy-dist'] ? { proxyCli: join(resolve(values['proxy-dist']), 'cli.js') } : {}),
     ...(values.compare ? { baselineCli: join(resolve(values.compare), 'cli.js') } : {}),
+    ...(values['baseline-env'] ? { baselineEnv: parseEnvList(values['baseline-env']) } : {}),
     write: values['no-write'] !== true && values.quick !== true && values.profile !== true,
   };
 }
@@ -115,16 +132,18 @@ interface Stack {
 
 let proxyCli: string | undefined;
 let baselineCli: string | undefined;
+/** Settings of the baseline variant on top of the measuring ones (--baseline-env K=V,…). */
+let baselineEnv: Record<string, string> | undefined;
 /** The variants of this run: the three, and `baseline` with --compare. */
 let variants: VariantName[] = VARIANTS;
 
 async function startStack(protocol: Protocol, proxyExecArgv: string[] = []): Promise<Stack> {
   const emulator = await startEmulatorChild();
   const passthrough = await startPassthroughChild(emulator.url);
-  const startProxy = (cli: string | undefined): Promise<Started> =>
-    startProxyChild({ upstream: emulator.url, protocol, tokens: proxyTokens(protocol), apiKey: API_KEY, maxConcurrent: MAX_CONCURRENT_PER_TOKEN, execArgv: proxyExecArgv, ...(cli ? { cli } : {}) });
+  const startProxy = (cli: string | undefined, env?: Record<string, string>): Promise<Started> =>
+    startProxyChild({ upstream: emulator.url, protocol, tokens: proxyTokens(protocol), apiKey: API_KEY, maxConcurrent: MAX_CONCURRENT_PER_TOKEN, execArgv: proxyExecArgv, ...(cli ? { cli } : {}), ...(env ? { env } : {}) });
   const proxy = await startProxy(proxyCli);
-  const baseline = baselineCli ? await startProxy(baselineCli) : undefined;
+  const baseline = baselineCli ? await startProxy(baselineCli, baselineEnv) : undefined;
   const nativeTokens = Array.from({ length: TOKENS }, (_, i) => `native-${protocol}-${i}-${process.pid}`);
   const target = (variant: VariantName, url: string): Target => ({
     variant,
@@ -308,6 +327,7 @@ async function main(): Promise<void> {
   const opts = options();
   proxyCli = opts.proxyCli;
   baselineCli = opts.baselineCli;
+  baselineEnv = opts.baselineEnv;
   if (baselineCli) variants = [...VARIANTS, 'baseline'];
   // A hard stop, whatever happens: the children are killed on exit.
   const limitMs = opts.quick ? 300_000 : 30 * 60_000;

@@ -211,7 +211,8 @@ export interface DoorWire {
   headers: (apiKey: string) => Record<string, string>;
   body: (prompt: string, stream: boolean, extra: Record<string, unknown>) => string;
   mark: Buffer;
-  end: Buffer;
+  /** Whether a stream's last bytes (at most 64) are those of a complete answer. */
+  ended: (tail: Buffer) => boolean;
   readStream: (body: Buffer) => NativeReply;
   readWhole: (body: Buffer) => NativeReply;
 }
@@ -221,7 +222,81 @@ export const OPENAI_CHAT: DoorWire = {
   headers: (apiKey) => ({ authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }),
   body: (prompt, stream, extra) => openaiBody([{ role: 'user', content: prompt }], stream, extra),
   mark: OPENAI_MARK,
-  end: OPENAI_END,
+  ended: (tail) => endsWith(tail, OPENAI_END),
   readStream: readOpenAIStream,
   readWhole: readOpenAICompletion,
+};
+
+/** The records of an SSE body that names its events (`event: x\ndata: {…}`), as parsed JSON. */
+function namedEvents(body: Buffer): Array<Record<string, any>> {
+  const out: Array<Record<string, any>> = [];
+  for (const record of body.toString('utf8').split('\n\n')) {
+    const data = record.split('\n').find((line) => line.startsWith('data: '));
+    if (data) out.push(JSON.parse(data.slice(6)) as Record<string, any>);
+  }
+  return out;
+}
+
+const ANTHROPIC_END = Buffer.from('event: message_stop\ndata: {"type":"message_stop"}\n\n');
+
+/** Anthropic Messages (`/v1/messages`), as the Anthropic SDK and Claude Code call it. */
+export const ANTHROPIC_MESSAGES: DoorWire = {
+  path: '/v1/messages',
+  headers: (apiKey) => ({ 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }),
+  body: (prompt, stream, extra) => JSON.stringify({ model: 'k2', max_tokens: 8192, stream, messages: [{ role: 'user', content: prompt }], ...extra }),
+  mark: Buffer.from('"type":"text_delta"'),
+  ended: (tail) => endsWith(tail, ANTHROPIC_END),
+  readStream: (body) => {
+    let text = '';
+    let stop: string | undefined;
+    let sawStop = false;
+    let error: string | undefined;
+    for (const ev of namedEvents(body)) {
+      if (ev.type === 'content_block_delta' && ev.delta?.type === 'text_delta') text += String(ev.delta.text);
+      else if (ev.type === 'message_delta') stop = ev.delta?.stop_reason;
+      else if (ev.type === 'message_stop') sawStop = true;
+      else if (ev.type === 'error') error = `error event ${JSON.stringify(ev.error)}`;
+    }
+    return { text, complete: sawStop && stop === 'end_turn', error };
+  },
+  readWhole: (body) => {
+    const json = JSON.parse(body.toString('utf8')) as { type?: string; error?: unknown; stop_reason?: string; content?: Array<{ type: string; text?: string }> };
+    if (json.type === 'error') return { text: '', complete: false, error: `error body ${JSON.stringify(json.error)}` };
+    const text = (json.content ?? []).filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+    return { text, complete: json.stop_reason === 'end_turn' };
+  },
+};
+
+/** `response.completed` carries the whole response; its tail is the usage object closing it. */
+const RESPONSES_END = /"total_tokens":\d+\}\}\}\n\n$/;
+
+/** The OpenAI Responses API (`/v1/responses`), as openai-node, the Agents SDK and Codex call it. */
+export const OPENAI_RESPONSES: DoorWire = {
+  path: '/v1/responses',
+  headers: (apiKey) => ({ authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }),
+  body: (prompt, stream, extra) => JSON.stringify({ model: 'k2', stream, input: prompt, ...extra }),
+  mark: Buffer.from('"type":"response.output_text.delta"'),
+  ended: (tail) => RESPONSES_END.test(tail.toString('latin1')) && !tail.includes('"status":"failed"'),
+  readStream: (body) => {
+    let text = '';
+    let status: string | undefined;
+    let error: string | undefined;
+    for (const ev of namedEvents(body)) {
+      if (ev.type === 'response.output_text.delta') text += String(ev.delta);
+      else if (ev.type === 'response.completed' || ev.type === 'response.incomplete' || ev.type === 'response.failed') status = ev.response?.status;
+      else if (ev.type === 'error') error = `error event ${JSON.stringify(ev)}`;
+    }
+    return { text, complete: status === 'completed', error };
+  },
+  readWhole: (body) => {
+    const json = JSON.parse(body.toString('utf8')) as { error?: unknown; status?: string; output?: Array<{ type: string; content?: Array<{ type: string; text?: string }> }> };
+    if (json.error) return { text: '', complete: false, error: `error body ${JSON.stringify(json.error)}` };
+    const text = (json.output ?? [])
+      .filter((item) => item.type === 'message')
+      .flatMap((item) => item.content ?? [])
+      .filter((part) => part.type === 'output_text')
+      .map((part) => part.text ?? '')
+      .join('');
+    return { text, complete: json.status === 'completed' };
+  },
 };

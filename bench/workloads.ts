@@ -10,7 +10,7 @@
  * workloads leave it at one write per burst, which is how the emulator used to be measured.
  */
 import { AGENT_TOOLS } from './agent-tools.js';
-import type { DoorWire } from './wire.js';
+import { ANTHROPIC_MESSAGES, OPENAI_RESPONSES, type DoorWire } from './wire.js';
 
 export interface Workload {
   /** The table's label. */
@@ -89,6 +89,22 @@ export const WORKLOAD_TABLE = {
     expected: counted(200),
     stream: true,
     requestExtra: { tools: AGENT_TOOLS },
+    concurrency: [1, 16],
+  },
+  messages200: {
+    label: 'stream, 200 deltas, Anthropic Messages door',
+    prompt: '[[emu deltas=200 writes=event]] Count to two hundred.',
+    expected: counted(200),
+    stream: true,
+    door: ANTHROPIC_MESSAGES,
+    concurrency: [1, 16],
+  },
+  responses200: {
+    label: 'stream, 200 deltas, Responses door',
+    prompt: '[[emu deltas=200 writes=event]] Count to two hundred.',
+    expected: counted(200),
+    stream: true,
+    door: OPENAI_RESPONSES,
     concurrency: [1, 16],
   },
   stateful: {
