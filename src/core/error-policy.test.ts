@@ -41,17 +41,18 @@ describe('error policy', () => {
     expect(ERROR_POLICY.no_accounts.migrate).toBe(false);
   });
 
-  it('retries on the same account only after a refused token (reporting it refreshes the token)', () => {
-    expect(where((c) => ERROR_POLICY[c].retrySameAccount)).toEqual(['upstream_unauthenticated']);
+  it('retries on the same account only after a refused token (reporting it refreshes the token) and a busy chat (after a pause)', () => {
+    expect(where((c) => ERROR_POLICY[c].retrySameAccount)).toEqual(['upstream_chat_busy', 'upstream_unauthenticated']);
+    expect(where((c) => ERROR_POLICY[c].retryAfterPause)).toEqual(['upstream_chat_busy']);
   });
 
   it('a deletion of a chat that is already gone is done', () => {
     expect(where((c) => ERROR_POLICY[c].chatGone)).toEqual(['upstream_chat_not_found']);
   });
 
-  it('tells the client to wait on every 429, a busy conversation and passing overloads, and not to retry what only an operator can fix', () => {
+  it('tells the client to wait on every 429, a busy conversation or chat and passing overloads, and not to retry what only an operator can fix', () => {
     expect(where((c) => ERROR_POLICY[c].clientRetry === 'after-wait')).toEqual(
-      [...where((c) => ERROR_CODES[c].status === 429 && c !== 'quota_exhausted'), 'conversation_busy', 'overloaded', 'shutting_down', 'store_unavailable', 'upstream_overloaded'].sort(),
+      [...where((c) => ERROR_CODES[c].status === 429 && c !== 'quota_exhausted'), 'conversation_busy', 'overloaded', 'shutting_down', 'store_unavailable', 'upstream_chat_busy', 'upstream_overloaded'].sort(),
     );
     expect(where((c) => ERROR_POLICY[c].clientRetry === 'not-until-fixed')).toEqual(['account_unavailable', 'accounts_invalid', 'no_accounts']);
     // A spent quota: Retry-After names the reset, and SDKs must not retry on their own.

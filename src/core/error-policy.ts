@@ -47,6 +47,8 @@ export interface ErrorPolicy {
    * or a single account): reporting the failure has already repaired what caused it.
    */
   readonly retrySameAccount: boolean;
+  /** That retry waits the relay's backoff first: what caused the failure passes by itself, shortly. */
+  readonly retryAfterPause: boolean;
   /** A pinned conversation cannot go on where it is: it is rebuilt on a usable account from its transcript. */
   readonly migrate: boolean;
   readonly health: HealthEffect;
@@ -66,6 +68,7 @@ export interface ErrorPolicy {
 const NONE: ErrorPolicy = {
   failover: false,
   retrySameAccount: false,
+  retryAfterPause: false,
   migrate: false,
   health: 'none',
   chatGone: false,
@@ -137,7 +140,10 @@ export const ERROR_POLICY: { readonly [C in ErrorCode]: ErrorPolicy } = {
   upstream_content_filter: NONE,
   // The refresh endpoint answers a dead refresh token with 400 as well as 401.
   upstream_bad_request: with_({ refreshRejected: true }),
-  upstream_chat_busy: NONE,
+  // The proxy serialises the turns of a conversation, so a busy chat is most often the previous
+  // turn's stream still closing on Kimi's side after its last event (or a person using the same
+  // chat in the web app): one retry after a pause, then 409 with Retry-After.
+  upstream_chat_busy: with_({ retrySameAccount: true, retryAfterPause: true, clientRetry: 'after-wait' }),
   upstream_chat_not_found: with_({ migrate: true, chatGone: true }),
 };
 

@@ -22,7 +22,7 @@ export interface AttemptLoopOptions {
   clock: Clock;
   /** Attempts across accounts for one request (a same-account retry does not count). */
   maxAttempts: number;
-  /** Base of the jittered backoff before the second and later attempts. */
+  /** Base of the jittered backoff before the second and later attempts, and the pause before a same-account retry that asks for one. */
   backoffMs: number;
   /** Jitter source (tests make it deterministic). Default Math.random. */
   random?: () => number;
@@ -66,6 +66,8 @@ export class AttemptLoop<T> {
   private pinnedTo: string | undefined;
   private attemptNo = 1;
   private sameAccountRetried = false;
+  /** The same-account retry that `open` starts next waits `backoffMs` first (policy `retryAfterPause`). */
+  private pauseBeforeRetry = false;
   private movedOff = false;
 
   constructor(
@@ -91,6 +93,8 @@ export class AttemptLoop<T> {
     let lastError = previous;
     for (;;) {
       if (this.attemptNo > 1) await this.opts.clock.sleep(this.backoff(), signal);
+      else if (this.pauseBeforeRetry) await this.opts.clock.sleep(this.opts.backoffMs, signal);
+      this.pauseBeforeRetry = false;
       let lease: AccountLease;
       try {
         lease = await this.opts.pool.acquire({ accountId: this.pinnedTo, exclude: this.tried, signal, ...(this.target.budgeted ? { budgeted: true } : {}) });
@@ -132,6 +136,7 @@ export class AttemptLoop<T> {
     const alone = this.pinnedTo !== undefined || this.opts.pool.size <= 1;
     if (failedOn !== undefined && policy.retrySameAccount && alone && !this.sameAccountRetried) {
       this.sameAccountRetried = true;
+      this.pauseBeforeRetry = policy.retryAfterPause;
       this.tried.delete(failedOn);
       return 'retry';
     }

@@ -16,6 +16,7 @@ const rateLimited = (ms: number): ProxyError => new ProxyError('upstream_rate_li
 const network = (): ProxyError => new ProxyError('upstream_network_error', 'connection reset');
 const chatGone = (): ProxyError => new ProxyError('upstream_chat_not_found', 'no such chat');
 const unauthenticated = (): ProxyError => new ProxyError('upstream_unauthenticated', 'Kimi answered 401.');
+const chatBusy = (): ProxyError => new ProxyError('upstream_chat_busy', 'Kimi is still streaming another reply in this chat');
 
 const pools: AccountPool[] = [];
 afterEach(() => {
@@ -250,6 +251,33 @@ describe('Relay: 401 on the only account', () => {
     expect(second?.accessToken).not.toBe(first?.accessToken);
     await expect(relay.open({ upstream: ask('again'), signal: signal() })).rejects.toMatchObject({ code: 'upstream_unauthenticated' });
     expect(client.calls).toHaveLength(4);
+  });
+});
+
+describe('Relay: a busy upstream chat', () => {
+  it('retries a pinned turn once on its account after the backoff pause, then answers the busy error', async () => {
+    const t = setup(['a', 'b'], [{ refuse: chatBusy() }, { events: [text('next turn'), stop] }, { refuse: chatBusy() }, { refuse: chatBusy() }], { backoffMs: 250 });
+    const opening = t.relay.open({ upstream: ask('more', { chatId: 'c1' }), accountId: 'acct_a', signal: signal() });
+    await vi.waitFor(() => expect(t.client.calls).toHaveLength(1));
+    // Nothing is sent again before the pause has passed.
+    t.clock.advance(249);
+    await new Promise((r) => setImmediate(r));
+    expect(t.client.calls).toHaveLength(1);
+    t.clock.advance(1);
+    const turn = await opening;
+    expect(textOf(await collect(turn.events))).toBe('next turn');
+    expect(t.client.calls.map((c) => [c.accountId, c.request.chatId])).toEqual([
+      ['acct_a', 'c1'],
+      ['acct_a', 'c1'],
+    ]);
+    // Still busy after the pause: the answer is the busy error (409 with Retry-After), no third try, no other account.
+    const again = t.relay.open({ upstream: ask('more', { chatId: 'c1' }), accountId: 'acct_a', signal: signal() });
+    const failed = expect(again).rejects.toMatchObject({ code: 'upstream_chat_busy' });
+    await vi.waitFor(() => expect(t.client.calls).toHaveLength(3));
+    t.clock.advance(250);
+    await failed;
+    expect(t.client.calls.map((c) => c.accountId)).toEqual(['acct_a', 'acct_a', 'acct_a', 'acct_a']);
+    expect(t.state('acct_a')?.failures).toBe(0);
   });
 });
 
