@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigFile } from './config-file.js';
-import { ConfigError, loadConfig } from './config.js';
+import { bodyLimitFor, ConfigError, loadConfig } from './config.js';
 
 function problemsOf(env: Record<string, string>, fileText?: string): string[] {
   try {
@@ -62,5 +62,28 @@ describe('configuration errors', () => {
   it('takes per-account settings from the file', () => {
     const config = loadConfig({}, parseConfigFile(['accounts:', '  - name: main', '    token: t1', '    weight: 2', '    maxConcurrent: 1', '    minIntervalMs: 0', '    proxyUrl: http://127.0.0.1:3128'].join('\n'), 'k.yaml'));
     expect(config.accounts.fromFile).toEqual([{ name: 'main', token: 't1', weight: 2, maxConcurrent: 1, minIntervalMs: 0, disabled: false, dailyRequests: 0, proxyUrl: 'http://127.0.0.1:3128' }]);
+  });
+});
+
+describe('the request body limit', () => {
+  const MiB = 1024 * 1024;
+  /** The size of a chat request carrying one image of `bytes` as a data URL. */
+  const inlineImageRequest = (bytes: number): number =>
+    JSON.stringify({ model: 'k2', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,' } }] }] }).length +
+    Math.ceil(bytes / 3) * 4;
+
+  it('admits, unset, one image at the image cap sent inline, and follows that cap', () => {
+    const limit = loadConfig({}).maxBodyBytes;
+    expect(limit).toBe(bodyLimitFor(20 * MiB));
+    expect(limit).toBeGreaterThanOrEqual(inlineImageRequest(20 * MiB));
+    const raised = loadConfig({ ATTACHMENT_IMAGE_MAX_BYTES: String(40 * MiB) }).maxBodyBytes;
+    expect(raised).toBeGreaterThanOrEqual(inlineImageRequest(40 * MiB));
+    // A small image cap keeps the old floor.
+    expect(loadConfig({ ATTACHMENT_IMAGE_MAX_BYTES: String(MiB) }).maxBodyBytes).toBe(10 * MiB);
+  });
+
+  it('is exactly MAX_BODY_BYTES when set', () => {
+    expect(loadConfig({ MAX_BODY_BYTES: '65536' }).maxBodyBytes).toBe(65536);
+    expect(problemsOf({ MAX_BODY_BYTES: '12' })).toEqual(['MAX_BODY_BYTES: expected an integer from 1024 to 1073741824, got "12"']);
   });
 });

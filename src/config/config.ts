@@ -25,6 +25,17 @@ export class ConfigError extends Error {
  * (already read; see config-file.ts). The environment wins over the file. Throws
  * ConfigError naming every bad key.
  */
+const MiB = 1024 * 1024;
+
+/**
+ * The body limit when MAX_BODY_BYTES is unset: room for one image at the image cap sent inline
+ * (base64 makes it a third larger) plus 1 MiB of conversation, in whole MiB, and never below
+ * 10 MiB. Larger files go through /v1/files or a URL, which the body limit does not bound.
+ */
+export function bodyLimitFor(imageMaxBytes: number): number {
+  return Math.max(10 * MiB, Math.ceil((Math.ceil(imageMaxBytes / 3) * 4 + MiB) / MiB) * MiB);
+}
+
 export function loadConfig(env: Record<string, string | undefined>, file: ConfigFileContents = { env: {} }): Config {
   const fromEnv = definedOnly(env);
   const merged = { ...file.env, ...fromEnv };
@@ -70,7 +81,7 @@ export function loadConfig(env: Record<string, string | undefined>, file: Config
       idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
       totalMs: e.UPSTREAM_TOTAL_TIMEOUT_MS,
     },
-    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxBodyBytes: e.MAX_BODY_BYTES ?? bodyLimitFor(e.ATTACHMENT_IMAGE_MAX_BYTES),
     bodyTimeoutMs: e.BODY_TIMEOUT_MS,
     modelCatalogTtlMs: e.MODEL_CATALOG_TTL_MS,
     modelAliases: e.MODEL_ALIASES,

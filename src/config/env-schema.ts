@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL_ALIASES, parseModelAliases } from '../models/aliases.js';
-import { bool, expected, int, list, oneOf, proxyUrl, secretKey, url } from './env-values.js';
+import { bool, expected, int, list, oneOf, optionalInt, proxyUrl, secretKey, url } from './env-values.js';
 import { attachmentSettings } from './attachment-settings.js';
 import { auxiliarySignaturesSetting, timeZoneSetting } from './quota-settings.js';
 
@@ -26,7 +26,8 @@ export const envSchema = z.object({
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(60_000, 100, 3_600_000),
   UPSTREAM_IDLE_TIMEOUT_MS: int(90_000, 100, 3_600_000),
   UPSTREAM_TOTAL_TIMEOUT_MS: int(300_000, 1_000, 86_400_000),
-  MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  // Unset: large enough for one image at ATTACHMENT_IMAGE_MAX_BYTES sent inline (config.ts).
+  MAX_BODY_BYTES: optionalInt(1024, 1024 * 1024 * 1024),
   BODY_TIMEOUT_MS: int(30_000, 100, 3_600_000),
   MODEL_CATALOG_TTL_MS: int(10 * 60_000, 1_000, 86_400_000),
   RESPONSE_STORE_TTL_MS: int(30 * 86_400_000, 60_000, 365 * 86_400_000),

@@ -55,6 +55,21 @@ export const int = (def: number, min: number, max: number) =>
       return n;
     });
 
+/** An integer setting whose default depends on other settings: undefined when unset. */
+export const optionalInt = (min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: expected(`an integer from ${min} to ${max}`, v) });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 export const list = z
   .string()
   .optional()
