@@ -167,9 +167,8 @@ export async function measureAttachment(protocol: Protocol, name: WorkloadName, 
     protocol,
     tokens: [`bench-attachment-${protocol}-${process.pid}`],
     apiKey: API_KEY,
+    // The default body limit leaves room for one image at the image cap (20 MiB) inline.
     maxConcurrent: 4,
-    // The base64 body is a third larger than the file; the image cap is 20 MiB by default.
-    env: { MAX_BODY_BYTES: String(Math.ceil(imageBody.byteLength * 1.1)) },
   });
   const pool = makePool(proxy.url, 2);
   const errorMessages: string[] = [];

@@ -10,7 +10,7 @@ The \`image10mb\` workload (\`bench/attachment.ts\`; \`--workloads image10mb\`) 
 alone, since the native variants have no data URLs, on a freshly started process per
 protocol. The request is a chat request whose user message holds a text part and a 10 MiB
 PNG (random pixel data, as incompressible as a photo) as a \`data:\` URL: a 13.3 MiB JSON body
-(\`MAX_BODY_BYTES\` raised to fit it).
+(within the default \`MAX_BODY_BYTES\`, which leaves room for one image at the image cap).
 
 - **Memory**: *before* is read after a full GC, with the code paths warmed by three text
   requests and a 64 KiB image. During the first request with the image (decode, type, hash,

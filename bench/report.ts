@@ -193,10 +193,48 @@ run to the next):
 - Tool calling: with tools in the request, text that could still start a call marker (here
   a trailing \`<\`) is held until the next delta shows it does not: at 40 deltas a second
   held text reached the client p50 25.9 ms, p95 34.2 ms (REST) and 26.0 / 31.4 ms (Connect)
-  after the rest of its delta, one delta interval as designed; without tools, 0. The CPU
-  ratio of the 200-delta stream with 14 tools to the same stream without them has not yet
-  been measured in a full run; counting the tokens of the folded prompt (41k characters
-  with these tools) alone costs about 0.34 ms per request.
+  after the rest of its delta, one delta interval as designed; without tools, 0.  The CPU
+  ratio of the stream with 14 tools to the same stream without them: see the next section.
+
+## Same-run comparisons (2026-12-05)
+
+Partial runs (\`--no-write\`, other work running on the same 2 cores, so the passthrough
+itself moved between 2.2 and 5.5 ms per 200-delta stream from one phase to the next), each
+comparing variants measured side by side in one run:
+
+- **The other front doors against the chat door** (\`messages200\` and \`responses200\`
+  against \`stream200\`: the same upstream stream; kimi-proxy's CPU per request). Run of 4
+  rounds × 1.2 s: Anthropic Messages 0.81× and 0.79× (REST, c=1 and 16), 0.76× and 1.01×
+  (Connect); Responses 0.72× and 0.80× (REST), 0.63× and 0.99× (Connect). Run of 3 rounds ×
+  0.8 s: Messages 0.63–1.05×, Responses 0.56–1.14× (REST c=16 the one cell above 1.1×).
+  Dividing each by the passthrough of its own phase gives 0.94–1.19×: within this machine's
+  noise of the chat door, as expected of renderers that do the same work per delta.
+- **14 tools offered** (\`tools200\` against \`stream200\`): 1.06× and 1.47× (REST, c=1 and 16),
+  1.16× and 1.50× (Connect) in the 4-round run; 1.09–1.70× in the 3-round run. The 1.15×
+  target is not met. The extra cost is per request, not per delta: the tool pipeline on 200
+  text deltas costs about 0.1 ms measured alone (its scanner 0.01 ms). The rest follows from
+  the 41 KB of tool schemas every agent request carries: parsed and validated (about 0.2 ms),
+  looked up in the compiled-schema cache by hash (0.08 ms), folded into a 44k-character prompt
+  (0.15 ms) whose tokens are estimated for \`usage\` (0.42 ms), serialised and written upstream
+  (0.16 ms), and the garbage these strings leave (13% of a CPU profile in garbage collection
+  against 9% without tools). In an agent session that continues its Kimi chat
+  (\`CONVERSATION_REUSE\`), the folded schemas go upstream on the first turn only (see "Agent
+  sessions" below), but the client still sends them, and the proxy still reads them, every time.
+- **Dashboard on and off** (\`--compare dist --baseline-env ADMIN_TOKEN=…\`: \`baseline\` is the
+  same build with the dashboard on): CPU per chat request, on against off, 0.94–1.14× (REST) and
+  0.96–1.01× (Connect) on the short non-streamed answer and the 200-delta stream at c=1 and 16,
+  TTFB p50 within 0.5 ms: within noise.
+- **This build against the build before the request path was reshaped** (\`--compare\` with the
+  build of 2026-11-24, commit 2c4e24f): streams 0.92–1.17× (200 deltas) and 0.89–0.98× (5,000
+  deltas); the short non-streamed answer at c=1 1.02× and 0.91× (REST, one at a time and
+  \`lowrate\`) and 1.14× and 1.16× (Connect) in a run of 4 rounds, 1.07–1.31× in a run of 2.
+  A 15-second CPU profile of each on REST at c=16 measured 2.04 against 2.07 ms per request.
+  The short answer now also passes the quota, session-hint, attachment and background-call
+  checks and records failed attempts in the request log.
+- **Stateful turns** back to back at c=16 exposed a race: a turn sent the moment the previous
+  one finished could meet "a reply is still streaming in this chat" while that stream was still
+  closing upstream. Such a turn is now retried once after a pause (docs/reliability.md); the
+  stateful workload runs with 0 errors.
 
 ## Measurements behind design choices
 
