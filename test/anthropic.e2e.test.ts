@@ -103,7 +103,7 @@ describe('fault table through the Anthropic door', () => {
     ['upstream 429 with Retry-After', 'rest', '[[emu fault=429 retry_after=7]] x', 429, 'rate_limit_error', '7'],
     ['upstream 500', 'connect', '[[emu fault=500]] x', 502, 'api_error', undefined],
     ['upstream 503', 'rest', '[[emu fault=503]] x', 503, 'overloaded_error', '5'],
-    ['Kimi chat busy', 'rest', '[[emu fault=busy]] x', 409, 'invalid_request_error', undefined],
+    ['Kimi chat busy', 'rest', '[[emu fault=busy]] x', 409, 'invalid_request_error', '5'],
   ] as const)('%s (%s): HTTP status and Anthropic error type, also for stream: true', async (_name, protocol, content, status, type, retryAfter) => {
     const res = await send(protocol, content, true);
     expect(res.status).toBe(status);
