@@ -5,9 +5,8 @@
  * with chunking=hostile, writes the body in 1–7-byte pieces (so UTF-8 characters and frames
  * are split across reads).
  */
-import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { openAIPerSuite } from '../helpers/openai-suite.js';
 import { UNICODE_SAMPLES, emuReply, longAnswer } from '../helpers/texts.js';
 
 // A small delay between deltas: deltas that arrive in the same read are merged into one
@@ -22,16 +21,10 @@ const CASES: Array<[string, string, Record<string, string | number | true>]> = [
 ];
 
 describe.each(['connect', 'rest'] as const)('exact text over %s', (protocol) => {
-  let h: Harness;
-  let sdk: OpenAI;
-  beforeAll(async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol, MAX_BODY_BYTES: String(1024 * 1024) } });
-    sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  const the = openAIPerSuite({ env: { KIMI_PROTOCOL: protocol, MAX_BODY_BYTES: String(1024 * 1024) } });
 
   const streamed = async (content: string): Promise<{ text: string; deltas: number }> => {
-    const stream = await sdk.chat.completions.create({ model: 'k2', stream: true, messages: [{ role: 'user', content }] });
+    const stream = await the.sdk.chat.completions.create({ model: 'k2', stream: true, messages: [{ role: 'user', content }] });
     let text = '';
     let deltas = 0;
     for await (const chunk of stream) {
@@ -49,7 +42,7 @@ describe.each(['connect', 'rest'] as const)('exact text over %s', (protocol) => 
     const s = await streamed(content);
     expect(s.text).toBe(reply);
     expect(s.deltas).toBeGreaterThan(1);
-    const res = await sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
+    const res = await the.sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
     expect(res.choices[0]!.message.content).toBe(reply);
   });
 
@@ -62,7 +55,7 @@ describe.each(['connect', 'rest'] as const)('exact text over %s', (protocol) => 
     expect(s.text).toBe(reply);
     // Spread over ~700 ms, the answer must reach the client in many pieces, not one lump.
     expect(s.deltas).toBeGreaterThanOrEqual(50);
-    const res = await sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
+    const res = await the.sdk.chat.completions.create({ model: 'k2', messages: [{ role: 'user', content }] });
     expect(res.choices[0]!.message.content).toBe(reply);
   });
 
@@ -70,7 +63,7 @@ describe.each(['connect', 'rest'] as const)('exact text over %s', (protocol) => 
     const think = `${UNICODE_SAMPLES.cjk} ${UNICODE_SAMPLES.emoji}`;
     const model = protocol === 'connect' ? 'k2-thinking' : 'k1.5-thinking';
     const content = emuReply(UNICODE_SAMPLES.combining, { think, chunking: 'hostile', seed: 3 });
-    const stream = await sdk.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content }] });
+    const stream = await the.sdk.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content }] });
     let reasoning = '';
     let text = '';
     for await (const chunk of stream) {

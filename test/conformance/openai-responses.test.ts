@@ -6,20 +6,15 @@
 import OpenAI, { NotFoundError, RateLimitError, toFile } from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { openAIPerSuite } from '../helpers/openai-suite.js';
 import { UNICODE_SAMPLES, emuReply, longAnswer } from '../helpers/texts.js';
 import { ALLOWED_FILE_HOST, ALLOWED_FILE_HOST_ENV, dataUrl, fileServer, filesAnswer, FILES_DIRECTIVE, pdf, png, type FileServer } from '../helpers/files.js';
 
 describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (protocol) => {
-  let h: Harness;
-  let sdk: OpenAI;
-  beforeAll(async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
-    sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  const the = openAIPerSuite({ env: { KIMI_PROTOCOL: protocol } });
 
   it('responses.create answers one message item with output_text, usage and a stored id', async () => {
-    const res = await sdk.responses.create({ model: 'k2', instructions: 'Be brief.', input: emuReply('Hello from Kimi.') });
+    const res = await the.sdk.responses.create({ model: 'k2', instructions: 'Be brief.', input: emuReply('Hello from Kimi.') });
     expect(res.id).toMatch(/^resp_/);
     expect(res.object).toBe('response');
     expect(res.status).toBe('completed');
@@ -30,7 +25,7 @@ describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (pr
     expect(res.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello from Kimi.' }] });
     expect(res.usage!.input_tokens).toBeGreaterThan(0);
     expect(res.usage!.total_tokens).toBe(res.usage!.input_tokens + res.usage!.output_tokens);
-    const again = await sdk.responses.retrieve(res.id);
+    const again = await the.sdk.responses.retrieve(res.id);
     expect(again).toMatchObject({ id: res.id, status: 'completed', output: res.output, usage: res.usage, instructions: 'Be brief.' });
   });
 
@@ -40,7 +35,7 @@ describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (pr
     ['2,000 words in 700 deltas', longAnswer(2_000), { deltas: 700, delay: 1 }],
   ] as Array<[string, string, Record<string, string | number>]>)('responses.stream().finalResponse() keeps %s exact, streamed and not', async (_n, reply, directives) => {
     const input = `${emuReply(reply, directives)} please`;
-    const stream = sdk.responses.stream({ model: 'k2', input });
+    const stream = the.sdk.responses.stream({ model: 'k2', input });
     let streamed = '';
     let deltas = 0;
     const seqs: number[] = [];
@@ -61,38 +56,38 @@ describe.each(['connect', 'rest'] as const)('openai-node responses over %s', (pr
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
     expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
-    const once = await sdk.responses.create({ model: 'k2', input });
+    const once = await the.sdk.responses.create({ model: 'k2', input });
     expect(once.output_text).toBe(reply);
   });
 
   it('previous_response_id continues the same Kimi chat, sending only the new input', async () => {
-    const first = await sdk.responses.create({ model: 'k2', input: 'hi [[emu turn]]' });
+    const first = await the.sdk.responses.create({ model: 'k2', input: 'hi [[emu turn]]' });
     const chat = /chat=(\S+)/.exec(first.output_text)![1];
     expect(first.output_text).toBe(`turn=1 chat=${chat}`);
-    const second = await sdk.responses.create({ model: 'k2', previous_response_id: first.id, input: 'more [[emu turn]]' });
+    const second = await the.sdk.responses.create({ model: 'k2', previous_response_id: first.id, input: 'more [[emu turn]]' });
     expect(second.output_text).toBe(`turn=2 chat=${chat}`);
     expect(second.previous_response_id).toBe(first.id);
-    const third = await sdk.responses.stream({ model: 'k2', previous_response_id: second.id, input: [{ role: 'user', content: 'again [[emu turn]]' }] }).finalResponse();
+    const third = await the.sdk.responses.stream({ model: 'k2', previous_response_id: second.id, input: [{ role: 'user', content: 'again [[emu turn]]' }] }).finalResponse();
     expect(third.output_text).toBe(`turn=3 chat=${chat}`);
   });
 
   it('stored responses: input items, delete, and nothing kept with store: false', async () => {
-    const res = await sdk.responses.create({ model: 'k2', input: [{ role: 'user', content: emuReply('stored') }] });
-    const items = await sdk.responses.inputItems.list(res.id);
+    const res = await the.sdk.responses.create({ model: 'k2', input: [{ role: 'user', content: emuReply('stored') }] });
+    const items = await the.sdk.responses.inputItems.list(res.id);
     expect(items.data).toHaveLength(1);
     expect(items.data[0]).toMatchObject({ type: 'message', role: 'user', content: [{ type: 'input_text', text: emuReply('stored') }] });
-    await sdk.responses.delete(res.id);
-    await expect(sdk.responses.retrieve(res.id)).rejects.toBeInstanceOf(NotFoundError);
-    const unstored = await sdk.responses.create({ model: 'k2', store: false, input: emuReply('not stored') });
+    await the.sdk.responses.delete(res.id);
+    await expect(the.sdk.responses.retrieve(res.id)).rejects.toBeInstanceOf(NotFoundError);
+    const unstored = await the.sdk.responses.create({ model: 'k2', store: false, input: emuReply('not stored') });
     expect((unstored as { store?: boolean }).store).toBe(false);
-    await expect(sdk.responses.retrieve(unstored.id)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(sdk.responses.create({ model: 'k2', previous_response_id: unstored.id, input: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(the.sdk.responses.retrieve(unstored.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(the.sdk.responses.create({ model: 'k2', previous_response_id: unstored.id, input: 'x' })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('a thinking model streams a reasoning item (summary) before the message', async () => {
     const think = `${UNICODE_SAMPLES.cjk} ${UNICODE_SAMPLES.emoji}`;
     const model = protocol === 'connect' ? 'k2-thinking' : 'k1.5-thinking';
-    const final = await sdk.responses.stream({ model, input: emuReply('The answer.', { think }) }).finalResponse();
+    const final = await the.sdk.responses.stream({ model, input: emuReply('The answer.', { think }) }).finalResponse();
     expect(final.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
     expect(final.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: think }] });
     expect(final.output_text).toBe('The answer.');

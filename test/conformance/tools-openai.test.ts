@@ -1,8 +1,8 @@
 /** Function calling and structured output through the official openai SDK (v6), against the emulator. */
-import OpenAI, { APIError, BadRequestError } from 'openai';
+import { APIError, BadRequestError } from 'openai';
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { openAIPerSuite } from '../helpers/openai-suite.js';
 import { emuCall, emuReply } from '../helpers/texts.js';
 
 const TOOLS: ChatCompletionTool[] = [
@@ -31,17 +31,11 @@ const TOOLS: ChatCompletionTool[] = [
 ];
 
 describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protocol) => {
-  let h: Harness;
-  let sdk: OpenAI;
-  beforeAll(async () => {
-    h = await startHarness({ env: { KIMI_PROTOCOL: protocol } });
-    sdk = new OpenAI({ baseURL: `${h.base}/v1`, apiKey: h.apiKey, maxRetries: 0 });
-  });
-  afterAll(async () => h.close());
+  const the = openAIPerSuite({ env: { KIMI_PROTOCOL: protocol } });
 
   it('non-stream: content null, tool_calls with JSON arguments, finish tool_calls', async () => {
     const code = 'export const a = "</x>";\n\tconst b = `\\n`;\n';
-    const res = await sdk.chat.completions.create({
+    const res = await the.sdk.chat.completions.create({
       model: 'k2',
       tools: TOOLS,
       messages: [{ role: 'user', content: `Write it ${emuCall('write_file', { path: 'a.ts', content: code, mode: 'append' })}` }],
@@ -58,7 +52,7 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
   });
 
   it('streams parallel calls (a drifted form) that the SDK assembles, then usage', async () => {
-    const stream = sdk.chat.completions.stream({
+    const stream = the.sdk.chat.completions.stream({
       model: 'k2',
       tools: TOOLS,
       stream_options: { include_usage: true },
@@ -80,7 +74,7 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
 
   it('runTools completes the loop: the call runs, its result goes back, the answer quotes it', async () => {
     const ran: unknown[] = [];
-    const runner = sdk.chat.completions.runTools({
+    const runner = the.sdk.chat.completions.runTools({
       model: 'k2',
       messages: [{ role: 'user', content: `List src ${emuCall('list_dir', { dir: 'src' })}` }],
       tools: [
@@ -105,7 +99,7 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
   });
 
   it('a malformed JSON literal is repaired; an unknown function gets one invisible repair turn', async () => {
-    const res = await sdk.chat.completions.create({
+    const res = await the.sdk.chat.completions.create({
       model: 'k2',
       tools: TOOLS,
       messages: [{ role: 'user', content: emuCall('list_dir', { dir: 'x', depth: 1 }, { form: 'bracket', malformed: true }) }],
@@ -113,7 +107,7 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
     const call = res.choices[0]!.message.tool_calls![0]!;
     expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ dir: 'x', depth: 1 });
 
-    const stream = await sdk.chat.completions.create({
+    const stream = await the.sdk.chat.completions.create({
       model: 'k2',
       tools: TOOLS,
       stream: true,
@@ -130,20 +124,20 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
   });
 
   it('tool_choice required without a call ends in 422 missing_tool_call; a bad schema or choice is a 400', async () => {
-    const missing = await sdk.chat.completions
+    const missing = await the.sdk.chat.completions
       .create({ model: 'k2', tools: TOOLS, tool_choice: 'required', messages: [{ role: 'user', content: emuReply('No call from me.') }] })
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(APIError);
     expect((missing as APIError).status).toBe(422);
     expect((missing as APIError).code).toBe('missing_tool_call');
 
-    const badSchema = await sdk.chat.completions
+    const badSchema = await the.sdk.chat.completions
       .create({ model: 'k2', tools: [{ type: 'function', function: { name: 'broken', parameters: { type: 'object', properties: { a: { type: 'strin' } } } } }], messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(badSchema).toBeInstanceOf(BadRequestError);
     expect((badSchema as APIError).message).toMatch(/"broken"/);
 
-    const badChoice = await sdk.chat.completions
+    const badChoice = await the.sdk.chat.completions
       .create({ model: 'k2', tools: TOOLS, tool_choice: { type: 'function', function: { name: 'nope' } }, messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(badChoice).toBeInstanceOf(BadRequestError);
@@ -152,11 +146,11 @@ describe.each(['connect', 'rest'] as const)('openai SDK tools over %s', (protoco
 
   it('response_format json_schema: the JSON text only; still invalid after the repair turn: 422', async () => {
     const format = { type: 'json_schema' as const, json_schema: { name: 'city', strict: true, schema: { type: 'object', properties: { name: { type: 'string' }, pop: { type: 'integer' } }, required: ['name', 'pop'], additionalProperties: false } } };
-    const ok = await sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('Sure! ```json\n{"name": "Paris", "pop": 2100000,}\n```') }] });
+    const ok = await the.sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('Sure! ```json\n{"name": "Paris", "pop": 2100000,}\n```') }] });
     expect(ok.choices[0]!.message.content).toBe('{"name":"Paris","pop":2100000}');
-    const fixed = await sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('{"name": "Rome"}', { fixreply: '{"name":"Rome","pop":2800000}' }) }] });
+    const fixed = await the.sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('{"name": "Rome"}', { fixreply: '{"name":"Rome","pop":2800000}' }) }] });
     expect(JSON.parse(fixed.choices[0]!.message.content!)).toEqual({ name: 'Rome', pop: 2800000 });
-    const bad = await sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('no JSON here') }] }).catch((e: unknown) => e);
+    const bad = await the.sdk.chat.completions.create({ model: 'k2', response_format: format, messages: [{ role: 'user', content: emuReply('no JSON here') }] }).catch((e: unknown) => e);
     expect((bad as APIError).status).toBe(422);
     expect((bad as APIError).code).toBe('invalid_json_output');
   });
