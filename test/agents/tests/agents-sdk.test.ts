@@ -1,22 +1,17 @@
 // The OpenAI Agents SDK's run() with one function tool, on its default Responses API.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Agent, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled, tool } from '@openai/agents';
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { callDirective } from '../emulator-directives.ts';
-import { startStack, type Stack } from '../harness.ts';
+import { useStack } from '../use-stack.ts';
 
-let stack: Stack;
-before(async () => {
-  stack = await startStack();
+const the = useStack((stack) => {
   // Traces would go to api.openai.com otherwise.
   setTracingDisabled(true);
   setDefaultOpenAIClient(new OpenAI({ baseURL: stack.base, apiKey: stack.key, maxRetries: 0 }));
   setOpenAIAPI('responses');
-});
-after(async () => {
-  await stack?.stop();
 });
 
 test('run() calls the function tool through /v1/responses and finishes with an answer built from its result', async () => {
@@ -30,7 +25,7 @@ test('run() calls the function tool through /v1/responses and finishes with an a
       return `Sunny in ${city}`;
     },
   });
-  const agent = new Agent({ name: 'Weather', instructions: 'Answer weather questions with the get_weather tool.', tools: [getWeather], model: stack.model });
+  const agent = new Agent({ name: 'Weather', instructions: 'Answer weather questions with the get_weather tool.', tools: [getWeather], model: the.stack.model });
   const result = await run(agent, `What is the weather in Kyōto? ${callDirective('get_weather', { city: 'Kyōto 京都' })}`, { maxTurns: 3 });
   assert.deepEqual(calls, ['Kyōto 京都']);
   assert.match(String(result.finalOutput), /^Tool get_weather \(\S+\) returned: Sunny in Kyōto 京都$/);

@@ -1,19 +1,14 @@
 // @anthropic-ai/sdk against the proxy's Anthropic Messages door.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { callDirective } from '../emulator-directives.ts';
-import { startStack, type Stack } from '../harness.ts';
+import { useStack } from '../use-stack.ts';
 
-let stack: Stack;
 let client: Anthropic;
-before(async () => {
-  stack = await startStack();
+const the = useStack((stack) => {
   // The Anthropic base URL has no /v1: the SDK adds it.
   client = new Anthropic({ baseURL: stack.root, apiKey: stack.key, maxRetries: 0 });
-});
-after(async () => {
-  await stack?.stop();
 });
 
 const answer = 'Messages door: 你好，世界 👋🏽 — done.';
@@ -24,7 +19,7 @@ function text(message: Anthropic.Message): string {
 }
 
 test('messages.create and messages.stream().finalMessage() give the exact text and end_turn', async () => {
-  const created = await client.messages.create({ model: stack.model, max_tokens: 1024, messages: [{ role: 'user', content: ask }] });
+  const created = await client.messages.create({ model: the.stack.model, max_tokens: 1024, messages: [{ role: 'user', content: ask }] });
   assert.equal(created.type, 'message');
   assert.equal(created.role, 'assistant');
   assert.equal(text(created), answer);
@@ -32,7 +27,7 @@ test('messages.create and messages.stream().finalMessage() give the exact text a
   assert.ok(created.usage.output_tokens > 0);
 
   const deltas: string[] = [];
-  const stream = client.messages.stream({ model: stack.model, max_tokens: 1024, system: 'Be brief.', messages: [{ role: 'user', content: ask }] });
+  const stream = client.messages.stream({ model: the.stack.model, max_tokens: 1024, system: 'Be brief.', messages: [{ role: 'user', content: ask }] });
   stream.on('text', (d) => deltas.push(d));
   const final = await stream.finalMessage();
   assert.equal(text(final), answer);
@@ -42,18 +37,18 @@ test('messages.create and messages.stream().finalMessage() give the exact text a
 });
 
 test('messages.countTokens estimates the input', async () => {
-  const short = await client.messages.countTokens({ model: stack.model, messages: [{ role: 'user', content: 'Hello' }] });
-  const long = await client.messages.countTokens({ model: stack.model, messages: [{ role: 'user', content: 'Hello '.repeat(500) }] });
+  const short = await client.messages.countTokens({ model: the.stack.model, messages: [{ role: 'user', content: 'Hello' }] });
+  const long = await client.messages.countTokens({ model: the.stack.model, messages: [{ role: 'user', content: 'Hello '.repeat(500) }] });
   assert.ok(short.input_tokens > 0);
   assert.ok(long.input_tokens > short.input_tokens * 10, `${long.input_tokens} vs ${short.input_tokens}`);
 });
 
 test('errors arrive as the SDK typed errors with the right status', async () => {
-  const stranger = new Anthropic({ baseURL: stack.root, apiKey: 'sk-not-a-key', maxRetries: 0 });
-  await assert.rejects(stranger.messages.create({ model: stack.model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }), Anthropic.AuthenticationError);
+  const stranger = new Anthropic({ baseURL: the.stack.root, apiKey: 'sk-not-a-key', maxRetries: 0 });
+  await assert.rejects(stranger.messages.create({ model: the.stack.model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }), Anthropic.AuthenticationError);
   await assert.rejects(
     // No messages at all: a request the door must refuse in Anthropic's error shape.
-    client.messages.create({ model: stack.model, max_tokens: 16, messages: [] }),
+    client.messages.create({ model: the.stack.model, max_tokens: 16, messages: [] }),
     (err: unknown) => err instanceof Anthropic.BadRequestError && err.status === 400,
   );
 });
@@ -69,7 +64,7 @@ test('a tool loop: tool_use with the exact input, then an answer built from the 
   const input = { city: 'Zürich "Nord"\n北区', days: 3 };
   const first: Anthropic.MessageParam = { role: 'user', content: `What is the weather? ${callDirective('get_weather', input)}` };
   for (const streamed of [false, true]) {
-    const params: Anthropic.MessageCreateParamsNonStreaming = { model: stack.model, max_tokens: 1024, tools, messages: [first] };
+    const params: Anthropic.MessageCreateParamsNonStreaming = { model: the.stack.model, max_tokens: 1024, tools, messages: [first] };
     const asked: Anthropic.Message = streamed ? await client.messages.stream(params).finalMessage() : await client.messages.create(params);
     assert.equal(asked.stop_reason, 'tool_use');
     const use = asked.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
@@ -77,7 +72,7 @@ test('a tool loop: tool_use with the exact input, then an answer built from the 
     assert.deepEqual(use?.input, input);
 
     const answered: Anthropic.Message = await client.messages.create({
-      model: stack.model,
+      model: the.stack.model,
       max_tokens: 1024,
       tools,
       messages: [first, { role: 'assistant', content: asked.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: use?.id ?? '', content: 'Sunny, 21 °C' }] }],
