@@ -207,12 +207,19 @@ describe('dashboard in Chromium', () => {
         await page.waitForLoadState('networkidle');
         await page.locator('main h1').waitFor();
         await page.waitForTimeout(300);
+        if (id === 'accounts') {
+          // Three cards abreast: a long label must not squeeze an account's values into a strip.
+          const valueWidths = await page.locator('.facts dd').evaluateAll((dds) => dds.map((dd) => dd.getBoundingClientRect().width));
+          expect(valueWidths.length).toBeGreaterThan(0);
+          expect(Math.min(...valueWidths)).toBeGreaterThanOrEqual(112);
+        }
         await page.screenshot({ path: join(IMAGES, `dashboard-${id}-${lang}.png`) });
       }
     }
     await expect.poll(() => page.locator('main h1').textContent()).toBe('调试台');
     await page.setViewportSize({ width: 390, height: 844 });
     await go(page, 'accounts');
+    await page.locator('.facts').first().waitFor();
     await page.screenshot({ path: join(IMAGES, 'dashboard-accounts-phone-zh.png') });
     expect(problems).toEqual([]);
   });

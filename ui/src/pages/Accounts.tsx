@@ -199,7 +199,7 @@ export function Accounts() {
                 <dd>
                   {a.weight} · {t('accounts.maxConcurrent')} {a.max_concurrent} · {a.min_interval_ms} ms
                 </dd>
-                <dt>{t('accounts.dailyRequests')}</dt>
+                <dt>{t('accounts.dailyBudget')}</dt>
                 <dd data-testid="daily">{a.daily_requests ? t('accounts.dailyUsed', { used: a.daily_used ?? 0, budget: a.daily_requests }) : t('common.none')}</dd>
               </dl>
               <div class="toolbar wrap">
