@@ -41,20 +41,6 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T,
       return z.NEVER;
     });
 
-export const int = (def: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v.trim() === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: expected(`an integer from ${min} to ${max}`, v) });
-        return z.NEVER;
-      }
-      return n;
-    });
-
 /** An integer setting whose default depends on other settings: undefined when unset. */
 export const optionalInt = (min: number, max: number) =>
   z
@@ -69,6 +55,8 @@ export const optionalInt = (min: number, max: number) =>
       }
       return n;
     });
+
+export const int = (def: number, min: number, max: number) => optionalInt(min, max).transform((v) => v ?? def);
 
 export const list = z
   .string()
