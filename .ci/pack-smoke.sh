@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(pwd)
 work=$(mktemp -d)
-# Only the demo this script started is ended (\`kill 0\` would end the whole process group).
+# Only the demo this script started is ended (`kill 0` would end the whole process group).
 trap '[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 tarball=$(npm pack --silent | tail -n 1)
 mv "$tarball" "$work/"
@@ -13,7 +13,9 @@ npm init -y >/dev/null
 npm install --no-audit --no-fund "./$tarball" >/dev/null
 npx kimi-proxy --version
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-API_KEYS=sk-pack-smoke KIMI_TOKENS= npx kimi-proxy demo --port "$port" > demo.log 2>&1 &
+# The installed bin itself, not through npx: npx runs it as a child, so ending npx's pid would
+# leave the demo running after the script.
+API_KEYS=sk-pack-smoke KIMI_TOKENS= ./node_modules/.bin/kimi-proxy demo --port "$port" > demo.log 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
   curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
