@@ -5,6 +5,7 @@
 import { isAscii } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { ProxyError } from '../core/errors.js';
+import { readBody } from './body-reader.js';
 
 /**
  * The body's text. An ASCII body (most are, JSON escapes aside: every base64 image is) is
@@ -17,13 +18,16 @@ export function bodyText(body: Buffer): string {
 
 export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
-    const text = bodyText(body as Buffer);
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ProxyError('invalid_json', 'The request body is not valid JSON.'), undefined);
-    }
+  app.addContentTypeParser('*', (request, payload, done) => {
+    readBody(payload, request.headers['content-length'], request.routeOptions.bodyLimit, (err, body) => {
+      if (err) return done(err, undefined);
+      const text = bodyText(body!);
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(new ProxyError('invalid_json', 'The request body is not valid JSON.'), undefined);
+      }
+    });
   });
 }
