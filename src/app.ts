@@ -116,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     bodyLimit: config.maxBodyBytes,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    inlineMaxBytes: Math.max(config.attachments.imageMaxBytes, config.attachments.documentMaxBytes),
     stopSignal: drain.stopSignal,
     onCut: (reason) => metrics.requestCut(reason),
   });

@@ -12,6 +12,8 @@ export type AttachmentSource =
   | { type: 'base64'; data: string; mime?: string }
   /** A `data:` URL (the same, with its media type in front). */
   | { type: 'data-url'; url: string }
+  /** A data URL the body reader took out and decoded already: its placeholder (inline-data.ts). */
+  | { type: 'inline'; placeholder: string }
   /** A document given as text (Anthropic's `text` source). */
   | { type: 'text'; text: string; mime?: string }
   /** An http(s) URL the proxy fetches (url-fetch.ts). */

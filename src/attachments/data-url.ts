@@ -40,14 +40,19 @@ export function isDataUrl(url: string): boolean {
   return url.slice(0, 5).toLowerCase() === 'data:';
 }
 
+/** What the header of a data URL (between `data:` and `,`) says: its media type, and whether the data is base64. */
+export function dataUrlHeader(header: string): { mime: string | undefined; base64: boolean } {
+  const parts = header.split(';').map((s) => s.trim());
+  return { mime: parts[0]?.toLowerCase() || undefined, base64: parts.slice(1).some((p) => p.toLowerCase() === 'base64') };
+}
+
 /** `data:[<mime>][;params][;base64],<data>`; only base64 payloads carry binary files, text ones are taken as UTF-8. */
 export function decodeDataUrl(url: string, maxBytes: number, param: string): DecodedData {
   const comma = url.indexOf(',');
   if (comma < 0) throw new ProxyError('invalid_request', `${param}: a data URL needs a "," before its data.`, { param });
-  const head = url.slice(5, comma).split(';').map((s) => s.trim());
-  const mime = head[0]?.toLowerCase() || undefined;
+  const { mime, base64 } = dataUrlHeader(url.slice(5, comma));
   const data = url.slice(comma + 1);
-  if (head.slice(1).some((p) => p.toLowerCase() === 'base64')) {
+  if (base64) {
     const bytes = decodeBase64(data, maxBytes, param);
     return mime ? { bytes, mime } : { bytes };
   }

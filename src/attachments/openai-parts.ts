@@ -7,6 +7,7 @@ import { ProxyError } from '../core/errors.js';
 import type { Attachment, AttachmentKind, AttachmentSource } from './attachment.js';
 import { nameFor } from './attachment.js';
 import { isDataUrl } from './data-url.js';
+import { isPlaceholder } from './inline-data.js';
 
 const AUDIO_VIDEO = new Set(['input_audio', 'audio', 'audio_url', 'video', 'video_url', 'input_video']);
 
@@ -16,6 +17,7 @@ function str(v: unknown): string | undefined {
 
 /** A URL part's source: a data URL, or an http(s) URL to fetch. */
 export function urlSource(url: string, param: string): AttachmentSource {
+  if (isPlaceholder(url)) return { type: 'inline', placeholder: url };
   if (isDataUrl(url)) return { type: 'data-url', url };
   if (/^https?:\/\//i.test(url)) return { type: 'url', url };
   throw new ProxyError('attachment_url_refused', `${param}: only data: and http(s): URLs are accepted.`, { param });
@@ -23,6 +25,7 @@ export function urlSource(url: string, param: string): AttachmentSource {
 
 /** base64 file data: a data URL, or bare base64 (with the part's declared type, if any). */
 export function dataSource(data: string, mime?: string): AttachmentSource {
+  if (isPlaceholder(data)) return { type: 'inline', placeholder: data };
   if (isDataUrl(data)) return { type: 'data-url', url: data };
   return mime ? { type: 'base64', data, mime } : { type: 'base64', data };
 }

@@ -9,6 +9,7 @@ import { ProxyError } from '../core/errors.js';
 import type { Attachment } from './attachment.js';
 import { nameWithExt, sniffType } from './content-type.js';
 import { decodeBase64, decodeDataUrl } from './data-url.js';
+import { inlineFile, type InlineData } from './inline-data.js';
 
 export interface AttachmentLimits {
   imageMaxBytes: number;
@@ -30,6 +31,8 @@ export interface FetchedBytes {
   bytes: Buffer;
   mime?: string;
   name?: string;
+  /** The bytes' SHA-256, when it is known already. */
+  sha256?: string;
 }
 
 /** Where bytes that are not in the request come from. */
@@ -43,6 +46,8 @@ export interface AttachmentSources {
 export interface ResolveScope {
   owner: string;
   signal: AbortSignal;
+  /** The data URLs the body reader took out of this request's body (`inline` sources). */
+  inline?: InlineData;
 }
 
 export class AttachmentResolver {
@@ -85,6 +90,12 @@ export class AttachmentResolver {
         return { bytes: decodeBase64(source.data, max, a.param), ...(source.mime ? { mime: source.mime } : {}) };
       case 'data-url':
         return decodeDataUrl(source.url, max, a.param);
+      case 'inline': {
+        const { bytes, mime, sha256 } = inlineFile(scope.inline, source.placeholder, a.param);
+        // The refusal a data URL of this size gets from decodeBase64.
+        if (bytes.byteLength > max) throw new ProxyError('attachment_too_large', `${a.param}: the attachment is ${bytes.byteLength} bytes; the limit is ${max} bytes.`, { param: a.param });
+        return { bytes, sha256, ...(mime ? { mime } : {}) };
+      }
       case 'text': {
         if (source.text.length > max) throw new ProxyError('attachment_too_large', `${a.param}: the document is over the limit of ${max} bytes.`, { param: a.param });
         return { bytes: Buffer.from(source.text, 'utf8'), ...(source.mime ? { mime: source.mime } : {}) };
@@ -114,7 +125,7 @@ export class AttachmentResolver {
       mime: type.mime,
       kind: type.kind,
       bytes: loaded.bytes,
-      sha256: createHash('sha256').update(loaded.bytes).digest('hex'),
+      sha256: loaded.sha256 ?? createHash('sha256').update(loaded.bytes).digest('hex'),
     };
   }
 }

@@ -6,6 +6,7 @@ import type { ResolvedModel } from '../models/model-table.js';
 import { Relay } from '../relay/relay.js';
 import { ScriptedClient, collect, fakePool, meta, stop, text, type Step } from '../relay/__fixtures__/fake-upstream.js';
 import { storedConversation, secondTurn } from './__fixtures__/conversation.js';
+import { placeholderOf } from '../attachments/inline-data.js';
 import { ChatService, type ChatInput } from './chat-service.js';
 import { Janitor } from './janitor.js';
 
@@ -130,5 +131,18 @@ describe('ChatService: stateful turns', () => {
     ]);
     expect(await t.store.getConversation('key1', 'c')).toMatchObject({ accountId: 'acct_a', upstreamChatId: 'chat_new' });
     expect(t.client.deleted).toEqual([{ accountId: 'acct_a', chatId: 'chat_old' }]);
+  });
+});
+
+describe('ChatService: data URLs taken out of the body', () => {
+  it('refuses to send a taken data URL’s placeholder to Kimi as text', async () => {
+    const t = setup(['a'], [{ events: [meta('chat_1'), text('Hello'), stop] }]);
+    const placeholder = placeholderOf('image/png;base64', 'ab'.repeat(32));
+    const inline = new Map([[placeholder, { bytes: Buffer.from('x'), sha256: 'ab'.repeat(32), header: 'image/png;base64' }]]);
+    await expect(t.chat.start(t.input(`look ${placeholder}`, { inline }))).rejects.toMatchObject({ code: 'internal_error' });
+    expect(t.client.calls).toEqual([]);
+    // Text that merely looks like one (nothing was taken from this body) is the client's text.
+    const turn = await t.chat.start(t.input(`look ${placeholder}`));
+    expect(await collect(turn.events)).toContainEqual(text('Hello'));
   });
 });

@@ -11,6 +11,7 @@ import { startAuxiliaryTurn, type AuxiliaryMark, type AuxiliaryOptions } from '.
 import { detectAuxiliary } from '../auxiliary/detect.js';
 import { filesOf } from '../attachments/attachment.js';
 import type { KeptFiles } from '../attachments/kept-files.js';
+import type { InlineData } from '../attachments/inline-data.js';
 import type { AttachmentResolver } from '../attachments/resolve.js';
 import type { ChatEvent } from '../core/chat-event.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
@@ -72,6 +73,8 @@ export interface ChatInput {
    */
   sessionHint?: string;
   signal: AbortSignal;
+  /** The data URLs taken out of the request body before it was parsed (http/body-parser.ts). */
+  inline?: InlineData;
   /** Told of each failed upstream attempt and what followed it (retry, failover, migration). */
   onUpstreamFailure?: (failure: AttemptFailure) => void;
 }
@@ -130,7 +133,7 @@ export class ChatService {
       const param = carrying.attachments![0]!.param;
       throw new ProxyError('unsupported_content', `${param}: this proxy does not forward attachments.`, { param });
     }
-    await this.opts.attachments.resolve(input.messages, { owner: input.owner, signal: input.signal });
+    await this.opts.attachments.resolve(input.messages, { owner: input.owner, signal: input.signal, ...(input.inline ? { inline: input.inline } : {}) });
   }
 
   /** A throw-away upstream chat, deleted when the turn ends. */
@@ -251,7 +254,12 @@ export class ChatService {
   }
 
   private fold(messages: ChatMessage[], input: ChatInput, continuing: boolean): string {
-    return foldTurn(messages, input, continuing, this.tools);
+    const text = foldTurn(messages, input, continuing, this.tools);
+    // A data URL taken out of the body belongs to an attachment; its placeholder is never text for Kimi.
+    for (const placeholder of input.inline?.keys() ?? []) {
+      if (text.includes(placeholder)) throw new ProxyError('internal_error', 'A data URL taken out of the request body reached the text of the prompt.');
+    }
+    return text;
   }
 
   private withTools(events: AsyncIterable<ChatEvent>, turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {

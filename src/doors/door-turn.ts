@@ -74,6 +74,7 @@ export async function startDoorTurn(deps: DoorDeps, request: FastifyRequest, rep
     messages: input.messages,
     signal,
     onUpstreamFailure: track.noteFailure,
+    ...(request.inlineData ? { inline: request.inlineData } : {}),
     ...(input.conversationId ? { conversationId: input.conversationId } : {}),
     ...(input.tools ? { tools: input.tools } : {}),
     ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),

@@ -22,6 +22,8 @@ export interface ServerOptions {
   stopSignal: AbortSignal;
   /** BODY_TIMEOUT_MS: a request (head and body) not received within this is cut with 408. Default 30 s. */
   bodyTimeoutMs?: number;
+  /** The largest attachment: bigger data URLs stay in the parsed body (http/body-parser.ts). Absent = none are taken out. */
+  inlineMaxBytes?: number;
   /** Counts requests cut before they reached a route (observability/metrics.ts). */
   onCut?: (reason: CutReason) => void;
 }
@@ -107,7 +109,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     void reply.header('connection', 'close');
     throw new ProxyError('invalid_request', `A ${request.method} request takes no body.`, { status: 400 });
   });
-  registerJsonBodyParser(fastify);
+  registerJsonBodyParser(fastify, opts.inlineMaxBytes !== undefined ? { inlineMaxBytes: opts.inlineMaxBytes } : {});
   registerErrorHandler(fastify, { logger: opts.logger });
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

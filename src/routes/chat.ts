@@ -69,6 +69,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       messages,
       signal,
       onUpstreamFailure: track.noteFailure,
+      ...(request.inlineData ? { inline: request.inlineData } : {}),
       ...(conversationId ? { conversationId } : {}),
       ...(toolFields.tools ? { tools: toolFields.tools } : {}),
       ...(toolFields.responseFormat ? { responseFormat: toolFields.responseFormat } : {}),

@@ -8,6 +8,7 @@
  * (CONVERSATION_REUSE) recognises it and continues the same Kimi chat with only the new items.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { withDataUrls } from '../../attachments/inline-data.js';
 import { ProxyError } from '../../core/errors.js';
 import type { ChatMessage } from '../../conversations/messages.js';
 import { startDoorTurn, streamFrames, type DoorDeps } from '../door-turn.js';
@@ -71,7 +72,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: ResponsesDep
     const hooks: RenderHooks = { onEnd: request.ctx.reportEnd };
     if (body.store !== false) {
       const inputItems = inputItemsOf(body.input);
-      hooks.onFinished = (response) => deps.responses.save(owner, { response, inputItems, messages: input.messages });
+      // The input items are shown back as sent: data URLs the body reader took out are put back.
+      hooks.onFinished = (response) => deps.responses.save(owner, { response, inputItems: withDataUrls(inputItems, request.inlineData), messages: input.messages });
     }
     if (stream) {
       await streamFrames(deps, reply, door, renderResponsesStream(door.events, builder, hooks));
