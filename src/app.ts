@@ -10,6 +10,7 @@ import { systemClock } from './core/clock.js';
 import { newConversationId } from './core/ids.js';
 import { ChatService } from './conversations/chat-service.js';
 import { SchemaCache } from './tools/schema-cache.js';
+import { ToolSets } from './tools/tool-sets.js';
 import type { ToolNote } from './tools/notes.js';
 import { Janitor } from './conversations/janitor.js';
 import { registerAppRoutes } from './http/app-routes.js';
@@ -105,7 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     metrics.toolNote(note);
     logger.debug({ tool: note }, 'tool emulation');
   };
-  const tools = { schemas: new SchemaCache(), ...config.tools, onNote };
+  const schemas = new SchemaCache();
+  const tools = { schemas, toolSets: new ToolSets(schemas), ...config.tools, onNote };
   const auxiliary = auxiliaryOptions(config.auxiliary, models);
   const chat = new ChatService({ relay, store, janitor, clock, protocol, deleteTempChats, conversationReuse, lengthContinuations, conversationWaitMs, newConversationId, turnTimeoutMs: config.timeouts.totalMs, tools, ...(auxiliary ? { auxiliary } : {}), attachments: attachments.resolver, keptFiles: attachments.keptFiles });
   const drain = new Drain({ graceMs: config.observability.shutdownGraceMs, logger });

@@ -5,6 +5,7 @@
  * another model (AUXILIARY_MODEL), or no Kimi call at all for titles (AUXILIARY_LOCAL_TITLES).
  */
 import type { ChatEvent } from '../core/chat-event.js';
+import { estimateTokens } from '../core/tokens.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest } from '../relay/relay.js';
 import type { Janitor } from '../conversations/janitor.js';
@@ -32,7 +33,7 @@ export interface AuxiliaryTurn {
   events: AsyncIterable<ChatEvent>;
   /** The account serving the call ('' when answered locally). */
   readonly accountId: string;
-  promptText: string;
+  readonly promptTokens: number;
   auxiliary: AuxiliaryMark;
   abandon(): void;
 }
@@ -54,7 +55,7 @@ export async function startAuxiliaryTurn(
   if (call.task === 'title' && deps.options.localTitles) {
     const title = localTitle(call.excerpt);
     const text = call.jsonKey ? JSON.stringify({ [call.jsonKey]: title }) : title;
-    return { events: localEvents(text), accountId: '', promptText: '', auxiliary: mark('local'), abandon: () => undefined };
+    return { events: localEvents(text), accountId: '', promptTokens: 0, auxiliary: mark('local'), abandon: () => undefined };
   }
   const model = cheapModel((await deps.options.model?.()) ?? requested);
   const text = auxiliaryPrompt(call);
@@ -77,7 +78,7 @@ export async function startAuxiliaryTurn(
     get accountId() {
       return turn.accountId;
     },
-    promptText: text,
+    promptTokens: estimateTokens(text),
     auxiliary: mark('kimi'),
     abandon: () => turn.abandon(),
   };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatEvent } from '../core/chat-event.js';
 import { ProxyError } from '../core/errors.js';
+import { estimateTokens } from '../core/tokens.js';
 import type { AccountPool } from '../accounts/pool.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import { Relay } from '../relay/relay.js';
@@ -105,10 +106,11 @@ describe('ChatService: stateful turns', () => {
     await t.store.saveConversation(storedConversation());
     t.pool.remove('acct_a');
     const turn = await t.askSecond();
-    expect(turn.promptText).toContain('first question');
     await collect(turn.events);
     await t.settled();
     const call = t.client.calls[0];
+    // Usage counts the text the new chat was seeded with, not the short follow-up first planned.
+    expect(turn.promptTokens).toBe(estimateTokens(call!.request.text));
     expect(call?.accountId).toBe('acct_b');
     expect(call?.request.chatId).toBeUndefined();
     expect(call?.request.text).toContain('first question');

@@ -20,8 +20,9 @@ import { ProxyError } from '../core/errors.js';
 import type { ResolvedModel } from '../models/model-table.js';
 import type { Relay, RelayRequest, RelayTurn } from '../relay/relay.js';
 import type { ConversationRecord, Store, TranscriptMessage } from '../store/store.js';
-import { defaultToolOptions, foldTurn, withTools, type ToolOptions } from '../tools/chat-turn.js';
-import { checkToolRequest } from '../tools/tool-request.js';
+import { defaultToolOptions, foldTurn, withTools, type FoldedPrompt, type ToolOptions } from '../tools/chat-turn.js';
+import { PromptTokenCounter } from '../core/prompt-tokens.js';
+import { checkResponseFormat } from '../tools/tool-request.js';
 import type { KimiProtocol } from '../upstream/kimi/types.js';
 import { ConversationLocks, type Unlock } from './conversation-lock.js';
 import { fingerprint } from './fingerprint.js';
@@ -82,8 +83,8 @@ export interface ChatInput {
 export interface StartedTurn {
   events: AsyncIterable<ChatEvent>;
   readonly accountId: string;
-  /** The text sent upstream (for prompt-token estimates). */
-  promptText: string;
+  /** Estimated tokens of the text sent upstream (`usage.prompt_tokens`). */
+  readonly promptTokens: number;
   /** Set when the request was a client's background call answered cheaply (request log, metrics). */
   auxiliary?: AuxiliaryMark;
   abandon(): void;
@@ -103,6 +104,8 @@ export class ChatService {
 
   private readonly tools: ToolOptions;
 
+  private readonly promptTokens = new PromptTokenCounter();
+
   constructor(private readonly opts: ChatServiceOptions) {
     // A lock never outlives its turn: every continuation of the turn included, plus a margin.
     const holdMs = opts.turnTimeoutMs * (opts.lengthContinuations + 1) + 30_000;
@@ -114,7 +117,9 @@ export class ChatService {
     if (!input.messages.some((m) => m.role === 'user' || m.role === 'tool')) {
       throw new ProxyError('invalid_request', 'messages must contain at least one user message.', { param: 'messages' });
     }
-    checkToolRequest(input.tools, input.responseFormat, this.tools.schemas);
+    // Equal tool sets share one checked instance: the request's own copy is not kept.
+    if (input.tools) input = { ...input, tools: this.tools.toolSets.prepare(input.tools) };
+    checkResponseFormat(input.responseFormat, this.tools.schemas);
     const aux = this.opts.auxiliary;
     // A background call of a chat client: never a conversation of its own, never a turn.
     const call = aux && !input.conversationId ? detectAuxiliary(input.messages, aux.signatures, input.tools !== undefined || input.responseFormat !== undefined) : undefined;
@@ -138,13 +143,13 @@ export class ChatService {
 
   /** A throw-away upstream chat, deleted when the turn ends. */
   private async startStateless(input: ChatInput): Promise<StartedTurn> {
-    const text = this.fold(input.messages, input, false);
-    const turn = await this.opts.relay.open({ upstream: { text, model: input.model, ...withFiles(input.messages) }, signal: input.signal, onFailure: input.onUpstreamFailure });
+    const prompt = this.fold(input.messages, input, false);
+    const turn = await this.opts.relay.open({ upstream: { text: prompt.text, model: input.model, ...withFiles(input.messages) }, signal: input.signal, onFailure: input.onUpstreamFailure });
     const outcome = newOutcome();
     const events = tapTurn(this.withTools(this.withContinuation(turn, input), turn, input), outcome, {
       onEnd: this.cleanup(turn, outcome, () => this.opts.deleteTempChats),
     });
-    return wrapTurn(events, turn, () => text);
+    return wrapTurn(events, turn, this.countTokens(prompt));
   }
 
   /** Stateless request with history reuse: continue the upstream chat that produced this history, if any. */
@@ -195,7 +200,8 @@ export class ChatService {
     const { record, plan } = target;
     const reuses = record !== undefined && plan.kind !== 'restart';
     const base: TranscriptMessage[] = !record || plan.kind === 'restart' ? [] : plan.kind === 'branch' ? record.transcript.slice(0, plan.keep) : record.transcript;
-    let text = this.fold(plan.fresh, input, reuses);
+    let prompt = this.fold(plan.fresh, input, reuses);
+    const text = prompt.text;
     // A continued chat already holds the files of its earlier turns: only the new messages' go up.
     const files = withFiles(plan.fresh);
     let request: RelayRequest = { upstream: { text, model: input.model, ...files }, signal: input.signal, onFailure: input.onUpstreamFailure };
@@ -208,13 +214,13 @@ export class ChatService {
         // conversation on a healthy account, seeded with the stored transcript, so the user sees no break.
         migrate: () => {
           // The transcript's attachments are descriptions; their markers are in the text already.
-          text = this.fold([...base.map(({ attachments: _kept, ...m }) => m), ...plan.fresh], input, false);
+          prompt = this.fold([...base.map(({ attachments: _kept, ...m }) => m), ...plan.fresh], input, false);
           // The new chat gets every file of the conversation; the new account uploads its own
           // copies (the cache is per account), earlier turns' bytes read back from the kept files.
           const kept = this.opts.keptFiles;
           const earlier = kept ? base.flatMap((m) => (m.attachments ?? []).map((a) => kept.kept(input.owner, a))) : [];
           const all = [...earlier, ...(files.files ?? [])];
-          return { text, model: input.model, ...(all.length > 0 ? { files: all } : {}) };
+          return { text: prompt.text, model: input.model, ...(all.length > 0 ? { files: all } : {}) };
         },
         signal: input.signal,
         onFailure: input.onUpstreamFailure,
@@ -250,16 +256,21 @@ export class ChatService {
       onFinish: save,
       onEnd: this.cleanup(turn, outcome, () => !continuing(), unlock),
     });
-    return wrapTurn(events, turn, () => text, target.unlock);
+    return wrapTurn(events, turn, this.countTokens(prompt), target.unlock);
   }
 
-  private fold(messages: ChatMessage[], input: ChatInput, continuing: boolean): string {
-    const text = foldTurn(messages, input, continuing, this.tools);
+  private fold(messages: ChatMessage[], input: ChatInput, continuing: boolean): FoldedPrompt {
+    const prompt = foldTurn(messages, input, continuing, this.tools);
     // A data URL taken out of the body belongs to an attachment; its placeholder is never text for Kimi.
     for (const placeholder of input.inline?.keys() ?? []) {
-      if (text.includes(placeholder)) throw new ProxyError('internal_error', 'A data URL taken out of the request body reached the text of the prompt.');
+      if (prompt.text.includes(placeholder)) throw new ProxyError('internal_error', 'A data URL taken out of the request body reached the text of the prompt.');
     }
-    return text;
+    return prompt;
+  }
+
+  /** Counted once the turn is open, so that a migration's re-folded text is what counts. */
+  private countTokens(prompt: FoldedPrompt): number {
+    return this.promptTokens.estimate(prompt.text, prompt.systemTexts);
   }
 
   private withTools(events: AsyncIterable<ChatEvent>, turn: RelayTurn, input: ChatInput): AsyncIterable<ChatEvent> {
@@ -306,7 +317,7 @@ function withFiles(messages: ReadonlyArray<{ attachments?: ChatMessage['attachme
   return files.length > 0 ? { files } : {};
 }
 
-function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText: () => string, onAbandon?: () => void): StartedTurn {
+function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptTokens: number, onAbandon?: () => void): StartedTurn {
   let started = false;
   return {
     events: {
@@ -318,9 +329,7 @@ function wrapTurn(events: AsyncIterable<ChatEvent>, turn: RelayTurn, promptText:
     get accountId() {
       return turn.accountId;
     },
-    get promptText() {
-      return promptText();
-    },
+    promptTokens,
     abandon() {
       if (started) return;
       turn.abandon();

@@ -10,7 +10,6 @@ import type { ChatEvent } from '../core/chat-event.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
 import type { ResponseFormat, ToolRequest } from '../core/tool-spec.js';
-import { estimateTokens } from '../core/tokens.js';
 import type { ChatService, StartedTurn } from '../conversations/chat-service.js';
 import type { ChatMessage } from '../conversations/messages.js';
 import type { ResolveOptions, ResolvedModel } from '../models/model-table.js';
@@ -85,7 +84,7 @@ export async function startDoorTurn(deps: DoorDeps, request: FastifyRequest, rep
     turn.abandon();
     if (!reply.raw.destroyed) throw signal.reason; // shutting down; a client that left gets nothing
   }
-  return { turn, events: limitOutput(turn.events, input.limits), model, track, promptTokens: estimateTokens(turn.promptText) };
+  return { turn, events: limitOutput(turn.events, input.limits), model, track, promptTokens: turn.promptTokens };
 }
 
 export interface StreamOptions {

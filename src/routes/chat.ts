@@ -4,7 +4,6 @@ import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { ProxyError } from '../core/errors.js';
 import { newCompletionId } from '../core/ids.js';
-import { estimateTokens } from '../core/tokens.js';
 import type { ChatService } from '../conversations/chat-service.js';
 import { normalizeMessages } from '../conversations/messages.js';
 import type { ModelRegistry } from '../models/registry.js';
@@ -85,7 +84,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       includeUsage: body.stream_options?.include_usage === true,
       reasoning: config.reasoningOutput,
       citations: config.citations,
-      promptTokens: estimateTokens(turn.promptText),
+      promptTokens: turn.promptTokens,
       requestId: request.id,
       legacyFunctions: toolFields.legacyFunctions,
       // How the response ended and its usage: for the key's counters and the request log.

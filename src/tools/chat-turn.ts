@@ -13,12 +13,15 @@ import type { ToolNoteSink } from './notes.js';
 import { renderToolConversation, usesToolRendering } from './history.js';
 import { toolPipeline } from './pipeline.js';
 import { SchemaCache } from './schema-cache.js';
+import { ToolSets } from './tool-sets.js';
 import type { SchemaMismatchPolicy } from './tool-calls.js';
 import type { AttemptFailure } from '../relay/attempt-loop.js';
 
 /** The tool-call and JSON-output emulation's settings (docs/tools.md). */
 export interface ToolOptions {
   schemas: SchemaCache;
+  /** Offered tool sets checked and rendered once (built on `schemas`). */
+  toolSets: ToolSets;
   /** Repair turns on the same upstream chat when a call or JSON answer cannot be used. */
   repairTurns: number;
   schemaMismatch: SchemaMismatchPolicy;
@@ -28,7 +31,10 @@ export interface ToolOptions {
   onNote?: ToolNoteSink;
 }
 
-export const defaultToolOptions = (): ToolOptions => ({ schemas: new SchemaCache(), repairTurns: 1, schemaMismatch: 'forward', resultMaxChars: 100_000 });
+export function defaultToolOptions(): ToolOptions {
+  const schemas = new SchemaCache();
+  return { schemas, toolSets: new ToolSets(schemas), repairTurns: 1, schemaMismatch: 'forward', resultMaxChars: 100_000 };
+}
 
 export interface ToolTurnInput {
   model: ResolvedModel;
@@ -39,22 +45,30 @@ export interface ToolTurnInput {
   onUpstreamFailure?: (failure: AttemptFailure) => void;
 }
 
+/** The one upstream message of a turn, and the system texts inside it (repeated on every step of a session). */
+export interface FoldedPrompt {
+  text: string;
+  systemTexts: string[];
+}
+
 /**
  * The one upstream message for `messages` (all of the request's, or only the new ones); with
  * tools or JSON output, the conversation in the tool dialect. A continued chat already has
  * the instructions: it gets only the short reminder.
  */
-export function foldTurn(messages: ChatMessage[], input: ToolTurnInput, continuing: boolean, opts: ToolOptions): string {
-  if (!usesToolRendering(messages, input) && !usesToolRendering(input.messages, input)) return foldMessages(messages);
-  return foldMessages(
-    renderToolConversation(messages, {
-      ...(input.tools ? { tools: input.tools } : {}),
-      ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
-      resultMaxChars: opts.resultMaxChars,
-      callsFrom: input.messages,
-      continuing,
-    }),
-  );
+export function foldTurn(messages: ChatMessage[], input: ToolTurnInput, continuing: boolean, opts: ToolOptions): FoldedPrompt {
+  const rendered =
+    !usesToolRendering(messages, input) && !usesToolRendering(input.messages, input)
+      ? messages
+      : renderToolConversation(messages, {
+          ...(input.tools ? { tools: input.tools } : {}),
+          ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
+          resultMaxChars: opts.resultMaxChars,
+          systemPrompt: (tools) => opts.toolSets.systemPrompt(tools),
+          callsFrom: input.messages,
+          continuing,
+        });
+  return { text: foldMessages(rendered), systemTexts: rendered.filter((m) => m.role === 'system').map((m) => m.content) };
 }
 
 /** Tool calls and JSON output read out of the answer; repair turns continue the same chat and account. */

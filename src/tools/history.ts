@@ -16,6 +16,8 @@ export interface RenderToolOptions {
   responseFormat?: ResponseFormat;
   /** Longer tool results keep their head and tail around a note. */
   resultMaxChars: number;
+  /** The instructions for the offered tools (default: rendered anew). */
+  systemPrompt?: (tools: ToolRequest) => string;
   /** Where the calls that results answer are looked up (the whole request when only new messages are rendered). */
   callsFrom?: readonly ChatMessage[];
   /** The upstream chat already has the instructions: add only the reminder. */
@@ -104,7 +106,7 @@ export function renderToolConversation(messages: readonly ChatMessage[], opts: R
 
   const offer = opts.tools && opts.tools.tools.length > 0 && opts.tools.choice.kind !== 'none' ? opts.tools : undefined;
   const format = opts.responseFormat;
-  const system = [offer ? toolSystemPrompt(offer) : undefined, format ? jsonFormatPrompt(format) : undefined].filter((s): s is string => s !== undefined);
+  const system = [offer ? (opts.systemPrompt ?? toolSystemPrompt)(offer) : undefined, format ? jsonFormatPrompt(format) : undefined].filter((s): s is string => s !== undefined);
   const reminder = [offer ? toolReminder(offer) : undefined, format ? jsonReminder(format) : undefined].filter((s): s is string => s !== undefined);
   if (system.length > 0 && opts.continuing !== true) {
     const lastSystem = out.findLastIndex((m) => m.role === 'system');
