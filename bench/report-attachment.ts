@@ -37,6 +37,10 @@ Figures (2 cores shared with other work, so ±20 %; one request each for memory)
 | REST, after | 6.36× | +10.0 MiB | 92.2 | 2.65 | 34.8× | 47.4 + 27.9 + 5.9 |
 | Connect, before | 6.43× | +40.0 MiB | 147.3 | 2.53 | 58.3× | 45.8 + 29.6 + 5.9 |
 | Connect, after | 6.32× | +11.0 MiB | 133.6 | 3.09 | 43.3× | 46.7 + 30.7 + 6.0 |
+| REST, parsed whole | 6.13× | +12.0 MiB | 145.0 | 2.72 | 53.2× | 51.8 + 30.1 + 6.0 |
+| REST, data URL taken out | 2.52× | +27.4 MiB | 104.9 | 3.30 | 31.8× | 52.4 + 30.0 + 6.1 |
+| Connect, parsed whole | 5.99× | +10.0 MiB | 113.9 | 3.29 | 34.6× | 56.0 + 39.1 + 6.5 |
+| Connect, data URL taken out | 2.52× | +27.4 MiB | 90.3 | 2.22 | 40.6× | 47.3 + 30.2 + 6.1 |
 
 *Before* is the first version of attachments; *after* has three changes. The Connect upload
 sends the file from its own memory (the multipart head, the bytes, the closing boundary as a
@@ -48,24 +52,32 @@ Clean base64 is decoded without first scanning it for whitespace and for charact
 the alphabet (32 ms per request in the profile); a decoded length that does not match the
 text's proves a stray character, and only then is the text checked.
 
-Neither target of issue 20 is met, and neither can be while the body is parsed whole:
+*Parsed whole* and *data URL taken out* are one more pair of runs, the build before and after
+the body reader described next, on the same machine minutes apart. A body was parsed whole: before
+anything of kimi-proxy ran, Fastify joined the socket's chunks into one buffer (13.3 MiB),
+the body became a 13.3 MiB string for \`JSON.parse\`, and the data URL a 13.3 MiB string of
+its own inside the parsed object; then the 10 MiB decoded file. Now the body is read into
+one buffer allocated at its \`content-length\` (\`http/body-reader.ts\`), and in a body over
+256 KiB each large base64 data URL in an attachment field is decoded in place, over its own
+text in that buffer, before \`JSON.parse\` reads what is left (a few hundred bytes with
+placeholders; \`attachments/body-data-urls.ts\`). No string of the image is ever made, and the
+decoded file lives in memory the body held anyway: what is left beside it is the socket's
+chunks, garbage until the next collection (the buffers seen, +27 MiB, are the body and those
+chunks).
 
-- **Memory ≤ 3× the file.** Taking a 10 MiB image in a JSON body means, before anything of
-  kimi-proxy runs, the body's 13.3 MiB of bytes (Fastify joins the socket's chunks into one
-  buffer), the body as a 13.3 MiB string for \`JSON.parse\`, and the data URL, a 13.3 MiB string of
-  its own inside the parsed object; then the 10 MiB decoded file. That is 50 MiB, 5× the
-  file, with every step freeing what it read at once, and the first three are garbage only
-  at the next collection, which the RSS keeps until then (the run-to-run spread, 4.7–6.4×,
-  is where the collector happens to run). One decoded copy is what kimi-proxy itself keeps.
-  Meeting 3× needs a streaming JSON reader that decodes a data URL into its buffer while
-  the body arrives, never holding it as text: not done.
-- **Re-send ≤ 1.2× a text-only request.** A text-only request costs 3 ms; \`JSON.parse\`
-  of the image's body alone costs 47 ms, the base64 decode 28 ms and the hash that finds the
-  cache entry 6 ms: the floor is 27× a text-only request before any of kimi-proxy's own work.
-  After the changes above, the re-sent image costs REST 1.1× and Connect 1.6× that floor
-  (Connect's profile shows no cost of its own beside REST's; that gap is not explained). A
-  client that uploads the image once through \`/v1/files\` and sends its \`file_id\` skips the
-  parse and the decode (not measured here).
+- **Memory ≤ 3× the file: met** (2.5× on both protocols, from 6×). One decoded copy is held,
+  as a view of the body's buffer, which costs the body's 13.3 MiB for as long as the request
+  holds the file.
+- **Re-send ≤ 1.2× a text-only request: not met, and it cannot be while the cache is found by
+  the decoded bytes' hash.** A text-only request costs 2–3 ms; decoding the image's base64
+  costs 30 ms and the hash that finds the cache entry 6 ms, 12× a text-only request before
+  any other work. \`JSON.parse\` of the body (47–52 ms, the largest item of the old floor) is no
+  longer paid: the re-sent image costs REST 105 and Connect 90 ms of CPU, down from 145 and
+  114 ms. The floor column still counts \`JSON.parse\` of the whole body, which is no longer
+  paid; beside the decode and the hash (36 ms), the remaining 55–70 ms (receiving 13.3 MiB
+  over HTTP, the search for the data URL, the type check, the turn) were not profiled for
+  this change. A client that uploads the image once through \`/v1/files\` and sends its
+  \`file_id\` skips the decode (not measured here).
 
 `;
 

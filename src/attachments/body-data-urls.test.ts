@@ -103,6 +103,22 @@ describe('taking large data URLs out of a JSON body', () => {
     expect(inline.get(parsed.url)!.bytes.equals(big)).toBe(true);
   });
 
+  it('leaves the body exactly as it was when a payload turns out not to be clean after slices were decoded', () => {
+    const b64 = file(3 * 1024 * 1024).toString('base64');
+    const opts = { minPayload: 1024, maxDecoded: 4 * 1024 * 1024 };
+    for (const at of [10, 1024 * 1024 + 5, 2 * 1024 * 1024 + 3, b64.length - 8]) {
+      const text = JSON.stringify({ url: `data:image/png;base64,${b64.slice(0, at)}*${b64.slice(at + 1)}`, image_url: url(file(3000)) });
+      const original = Buffer.from(text);
+      const work = Buffer.from(text);
+      const taken = takeDataUrls(work, opts)!;
+      // The broken one stays as sent (the usual decoder refuses it); the clean one after it is taken.
+      const parsed = JSON.parse(taken.json.toString());
+      expect(parsed.url).toBe(JSON.parse(text).url);
+      expect(isPlaceholder(parsed.image_url)).toBe(true);
+      expect(work.subarray(0, original.indexOf('"image_url"')).equals(original.subarray(0, original.indexOf('"image_url"')))).toBe(true);
+    }
+  });
+
   it('keeps invalid JSON invalid', () => {
     const a = url(file(3000));
     for (const text of [`{"url":"${a}"`, `{"url":"${a}",}`, `{"url" "${a}"}`, `{"x":"y""url":"${a}"}`]) {

@@ -1,9 +1,9 @@
 /**
  * Takes large base64 data URLs out of a JSON request body before it is parsed, decoding each
- * straight from the body's bytes into one buffer of its exact size. Parsed whole, a 10 MiB
- * image costs the body as a 13 MiB string and the data URL as another inside the parsed
- * object, before its decode; taken out, neither string is ever made, and `JSON.parse` reads
- * a body of a few hundred bytes.
+ * in place, over its own text in the body's buffer. Parsed whole, a 10 MiB image costs the
+ * body as a 13 MiB string and the data URL as another inside the parsed object, then its
+ * decoded copy; taken out, neither string is ever made, the file lives in memory the body
+ * held already, and `JSON.parse` reads a body of a few hundred bytes.
  *
  * What is taken out, and only that (everything else stays in the text, on the usual path):
  * - a string value of an attachment field (`url`, `image_url`, `file_data`, `file_url`), so
@@ -89,8 +89,14 @@ function headerAt(body: Buffer, from: number): { header: string; comma: number }
   return undefined;
 }
 
-/** The payload `body[start, end)` decoded, or undefined when it is not canonical base64 within `maxDecoded`. */
-function decodePayload(body: Buffer, start: number, end: number, maxDecoded: number): Buffer | undefined {
+/**
+ * Decodes the payload `body[start, end)` in place: the bytes are written over the text they come
+ * from (3 bytes for every 4 characters, so the writing never passes the reading), and the
+ * answer is a view of the body. The file then costs no memory beyond the body's, which the
+ * request holds anyway until it is parsed. Undefined, with the body as it was, when the payload
+ * is not canonical base64 within `maxDecoded`.
+ */
+function decodeInPlace(body: Buffer, start: number, end: number, maxDecoded: number, scratch: Buffer): Buffer | undefined {
   const length = end - start;
   if (length % 4 !== 0) return undefined;
   const padding = body[end - 1] === 0x3d ? (body[end - 2] === 0x3d ? 2 : 1) : 0;
@@ -99,21 +105,30 @@ function decodePayload(body: Buffer, start: number, end: number, maxDecoded: num
   const text = body.subarray(start, end);
   // Node's decoder takes the URL-safe alphabet too; only the standard one rebuilds the same text.
   if (text.indexOf(0x2d) >= 0 || text.indexOf(0x5f) >= 0) return undefined;
-  const bytes = Buffer.allocUnsafe(size);
-  let written = 0;
-  for (let at = start; at < end; at += SLICE) {
-    written += bytes.write(body.toString('latin1', at, Math.min(end, at + SLICE)), written, 'base64');
-  }
-  if (written !== size) return undefined;
+  // Stray bits in the last group decode like zeros, and would not be rebuilt.
   const lastGroup = body.toString('latin1', end - 4, end);
   if (Buffer.from(lastGroup, 'base64').toString('base64') !== lastGroup) return undefined;
-  return bytes;
+  let written = 0;
+  for (let at = start; at < end; at += SLICE) {
+    const slice = body.toString('latin1', at, Math.min(end, at + SLICE));
+    const expected = (slice.length / 4) * 3 - (at + SLICE >= end ? padding : 0);
+    // Decoded aside first: a slice that is not clean never touches the body.
+    if (scratch.write(slice, 0, 'base64') !== expected) {
+      // Put back the text of the slices decoded so far (clean, so their base64 is the original).
+      if (written > 0) body.write(body.toString('base64', start, start + written), start, 'latin1');
+      return undefined;
+    }
+    scratch.copy(body, start + written, 0, expected);
+    written += expected;
+  }
+  return body.subarray(start, start + size);
 }
 
 /** The body with its large data URLs taken out, or undefined when it has none to take. */
 export function takeDataUrls(body: Buffer, opts: DataUrlOptions): TakenDataUrls | undefined {
   const inline = new Map<string, InlineFile>();
   const pieces: Buffer[] = [];
+  let scratch: Buffer | undefined;
   let copied = 0;
   let from = 0;
   for (let at = body.indexOf(QUOTE_DATA, from); at >= 0; at = body.indexOf(QUOTE_DATA, from)) {
@@ -126,7 +141,8 @@ export function takeDataUrls(body: Buffer, opts: DataUrlOptions): TakenDataUrls 
     const end = body.indexOf(QUOTE, head.comma + 1);
     if (end < 0) break;
     if (end - head.comma - 1 < opts.minPayload) continue;
-    const bytes = decodePayload(body, head.comma + 1, end, opts.maxDecoded);
+    scratch ??= Buffer.allocUnsafe((SLICE / 4) * 3);
+    const bytes = decodeInPlace(body, head.comma + 1, end, opts.maxDecoded, scratch);
     if (!bytes) continue;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const { mime } = dataUrlHeader(head.header);
