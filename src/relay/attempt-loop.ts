@@ -73,9 +73,17 @@ export class AttemptLoop<T> {
   constructor(
     private readonly opts: AttemptLoopOptions,
     private readonly target: AttemptTarget,
-    private readonly start: StartFn<T>,
+    private start: StartFn<T> | undefined,
   ) {
     this.pinnedTo = target.accountId;
+  }
+
+  /**
+   * No attempt follows (the client has seen content): the start function, and the request it
+   * holds (an agent's whole prompt), is let go while the stream runs on.
+   */
+  settle(): void {
+    this.start = undefined;
   }
 
   /** The request left its pinned account (its account or chat could not serve it). */
@@ -89,6 +97,8 @@ export class AttemptLoop<T> {
    * ended the attempt before this one: when the pool has nobody left, it is the better answer.
    */
   async open(previous?: unknown): Promise<Attempt<T>> {
+    const { start } = this;
+    if (!start) throw new Error('AttemptLoop: no attempt may start after settle()');
     const { signal } = this.target;
     let lastError = previous;
     for (;;) {
@@ -107,7 +117,7 @@ export class AttemptLoop<T> {
       this.tried.add(lease.account.id);
       try {
         const credentials = await lease.credentials(signal);
-        return { lease, value: await this.start(lease, credentials, this.movedOff) };
+        return { lease, value: await start(lease, credentials, this.movedOff) };
       } catch (err) {
         lease.report(err);
         lease.release();

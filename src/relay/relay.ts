@@ -31,6 +31,11 @@ export interface RelayOptions extends AttemptLoopOptions {
 
 const DEFAULT_FIRST_OUTPUT_WAIT_MS = 15_000;
 const WAITED = Symbol('waited');
+/**
+ * Why the wait for first content is cut short: content came. A reason given saves building a
+ * DOMException (with its stack) on every turn; nobody reads it.
+ */
+const CONTENT_CAME = Symbol('content came');
 
 export interface RelayRequest {
   upstream: UpstreamChatRequest;
@@ -73,7 +78,8 @@ const SHOWN: { readonly [K in ChatEvent['type']]: boolean } = {
 
 interface ChatStream {
   stream: AsyncIterable<ChatEvent>;
-  upstream: UpstreamChatRequest;
+  /** The request named an existing upstream chat (a new one it creates is not discarded). */
+  continuesChat: boolean;
 }
 
 export class Relay {
@@ -92,7 +98,7 @@ export class Relay {
       // Kimi can take minutes to parse a document: a turn with files uploads them inside its
       // stream, so the wait for first output below bounds the parse too and the door opens its
       // stream with keep-alives; a failure after that reaches the client in the stream.
-      return { stream: upstream.files?.length ? startedOnRead(start) : await start(), upstream };
+      return { stream: upstream.files?.length ? startedOnRead(start) : await start(), continuesChat: Boolean(upstream.chatId) };
     });
     const turn = new Turn(loop, await loop.open(), this.opts.discardChat);
     await turn.awaitContent(this.opts.clock, this.opts.firstOutputWaitMs ?? DEFAULT_FIRST_OUTPUT_WAIT_MS);
@@ -148,7 +154,7 @@ class Turn implements RelayTurn {
         if (SHOWN[next.value.type]) return;
       }
     } finally {
-      stopWaiting.abort();
+      stopWaiting.abort(CONTENT_CAME);
     }
   }
 
@@ -199,8 +205,11 @@ class Turn implements RelayTurn {
           const next = await it.next();
           if (next.done) break;
           const ev = next.value;
-          if (ev.type === 'meta' && ev.chatId && !value.upstream.chatId) createdChatId = ev.chatId;
-          if (SHOWN[ev.type]) shown = true;
+          if (ev.type === 'meta' && ev.chatId && !value.continuesChat) createdChatId = ev.chatId;
+          if (SHOWN[ev.type] && !shown) {
+            shown = true;
+            this.loop.settle();
+          }
           if (ev.type === 'finish') {
             // Nothing may follow finish. The rest of the body (trailer, chunk end) drains in the
             // background so the keep-alive connection is reused, without delaying the client.

@@ -60,6 +60,11 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     }
     track.setModel(model);
 
+    // What the answer needs of the body, read now: an agent's body (its tools and history, tens
+    // of KB of parsed JSON) is not kept alive while the answer streams.
+    const limits = outputLimitsFrom(body);
+    const answer = { model: body.model, stream: body.stream === true, includeUsage: body.stream_options?.include_usage === true, legacyFunctions: toolFields.legacyFunctions };
+
     // The client going away, or the end of a shutdown's grace period, stops the upstream work.
     const signal = ctx.signal;
     const turn = await deps.chat.start({
@@ -75,25 +80,26 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       ...(sessionHint ? { sessionHint } : {}),
     });
     track.setTurn(turn);
-    const events = limitOutput(turn.events, outputLimitsFrom(body));
+    request.body = undefined;
+    const events = limitOutput(turn.events, limits);
     const config = deps.render;
     const renderOptions = {
       id: newCompletionId(),
       created: Math.floor(deps.clock.now() / 1000),
-      model: body.model,
-      includeUsage: body.stream_options?.include_usage === true,
+      model: answer.model,
+      includeUsage: answer.includeUsage,
       reasoning: config.reasoningOutput,
       citations: config.citations,
       promptTokens: turn.promptTokens,
       requestId: request.id,
-      legacyFunctions: toolFields.legacyFunctions,
+      legacyFunctions: answer.legacyFunctions,
       // How the response ended and its usage: for the key's counters and the request log.
       onEnd: ctx.reportEnd,
     };
     const headers: Record<string, string> = { 'x-request-id': request.id };
     if (conversationId) headers['x-conversation-id'] = conversationId;
 
-    if (body.stream === true) {
+    if (answer.stream) {
       if (signal.aborted) {
         turn.abandon();
         if (reply.raw.destroyed) return; // the client has gone: nobody to answer
