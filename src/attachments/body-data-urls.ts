@@ -48,8 +48,12 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 /** A longer header (media type and parameters) is not an image's: left to the usual path. */
 const MAX_HEADER = 200;
-/** Base64 characters decoded at a time: a multiple of 4, so each slice decodes on its own. */
-const SLICE = 1024 * 1024;
+/**
+ * Base64 characters decoded at a time: a multiple of 4, so each slice decodes on its own, and
+ * below V8's large-object size, so each slice's string is short-lived young-generation garbage
+ * rather than memory of its own to map and unmap.
+ */
+const SLICE = 64 * 1024;
 const ATTACHMENT_KEYS = new Set(['url', 'image_url', 'file_data', 'file_url']);
 
 const isSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
