@@ -201,7 +201,7 @@ export function attachmentTargets(results: AttachmentResult[]): TargetLine[] {
     const cpuOk = ratio <= T.attachmentCpuRatio && r.errors === 0;
     lines.push({
       pass: cpuOk,
-      text: `${mark(cpuOk)} ${r.protocol} ${fmt(mib, 0)} MiB image re-sent (cache hit, ${r.resendUploads} uploads): CPU ${fmt(percentile(r.imageCpuMs, 50))} ms/req = ${fmt(ratio)}× the text-only request's ${fmt(percentile(r.textCpuMs, 50))} (target ≤ ${T.attachmentCpuRatio}×; unavoidable floor: JSON.parse ${fmt(r.floor.parseMs)} + base64 ${fmt(r.floor.decodeMs)} + SHA-256 ${fmt(r.floor.hashMs)} ms)${r.errors ? `; ERRORS ${r.errorMessages.join(' | ')}` : ''}`,
+      text: `${mark(cpuOk)} ${r.protocol} ${fmt(mib, 0)} MiB image re-sent (cache hit, ${r.resendUploads} uploads): CPU ${fmt(percentile(r.imageCpuMs, 50))} ms/req = ${fmt(ratio)}× the text-only request's ${fmt(percentile(r.textCpuMs, 50))} (target ≤ ${T.attachmentCpuRatio}×; for scale, on this body: base64 ${fmt(r.floor.decodeMs)} + SHA-256 ${fmt(r.floor.hashMs)} ms, and a whole-body JSON.parse ${fmt(r.floor.parseMs)} ms that the body reader no longer pays)${r.errors ? `; ERRORS ${r.errorMessages.join(' | ')}` : ''}`,
     });
   }
   return lines;

@@ -84,6 +84,21 @@ describe('large data URLs through every door', () => {
     expect(listed.data[0]!.content).toEqual(input[0]!.content);
   });
 
+  it('Responses: a continuation of a stored response with images re-attaches them to the new Kimi chat, with the same bytes', async () => {
+    const large = bigPng(57);
+    const small = png(58);
+    const first = await postJson(
+      h,
+      { model: 'k2', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Keep these.' }, { type: 'input_image', image_url: dataUrl('image/png', large) }, { type: 'input_image', image_url: dataUrl('image/png', small) }] }] },
+      '/v1/responses',
+    );
+    expect(first.status).toBe(200);
+    // CONVERSATION_REUSE is off: the continuation is a new Kimi chat seeded with the stored step, its files included.
+    const next = await postJson(h, { model: 'k2', previous_response_id: first.json.id, input: FILES }, '/v1/responses');
+    expect(next.status).toBe(200);
+    expect(answerOf(next.json.output)).toContain(`Files: ${seen('image-1.png', 'image/png', large)}; ${seen('image-2.png', 'image/png', small)}.`);
+  });
+
   it('a data URL that is not clean base64 gets the usual answer: whitespace is decoded, a stray character refused', async () => {
     const image = bigPng(57);
     const b64 = image.toString('base64');

@@ -9,6 +9,7 @@ import type { Clock } from '../../core/clock.js';
 import type { ToolCall } from '../../core/chat-event.js';
 import type { ChatMessage } from '../../conversations/messages.js';
 import type { Store } from '../../store/store.js';
+import type { Attachment } from '../../attachments/attachment.js';
 import type { ResponseObject } from './response-object.js';
 
 export interface ResponseRecord {
@@ -31,12 +32,15 @@ export class ResponseStore {
 
   async save(owner: string, record: ResponseRecord): Promise<void> {
     const now = this.clock.now();
-    await this.store.saveResponse({ id: record.response.id, owner, body: JSON.stringify(record), createdAt: now, expiresAt: now + this.ttlMs });
+    const body = JSON.stringify({ ...record, messages: record.messages.map(withStoredFiles) });
+    await this.store.saveResponse({ id: record.response.id, owner, body, createdAt: now, expiresAt: now + this.ttlMs });
   }
 
   async get(owner: string, id: string): Promise<ResponseRecord | undefined> {
     const stored = await this.store.getResponse(owner, id);
-    return stored && (JSON.parse(stored.body) as ResponseRecord);
+    if (!stored) return undefined;
+    const record = JSON.parse(stored.body) as ResponseRecord;
+    return { ...record, messages: record.messages.map(withLoadedFiles) };
   }
 
   delete(owner: string, id: string): Promise<boolean> {
@@ -55,6 +59,36 @@ export class ResponseStore {
     }
     return steps.reverse().flatMap((s) => [...s.messages, outputMessage(s.response)]);
   }
+}
+
+/**
+ * A step's attachments keep their checked bytes (a continuation that starts a new Kimi chat
+ * attaches them again) as base64: a Buffer would serialise as an array of numbers, four times
+ * the file's size and seconds of blocked event loop for a photo.
+ */
+type StoredFileAttachment = Omit<Attachment, 'file'> & { file?: Omit<NonNullable<Attachment['file']>, 'bytes'> & { base64: string } };
+
+function withStoredFiles(m: ChatMessage): ChatMessage {
+  if (!m.attachments?.some((a) => a.file)) return m;
+  const attachments: StoredFileAttachment[] = m.attachments.map(({ file, ...a }) => {
+    if (!file) return a;
+    const { bytes, ...meta } = file;
+    return { ...a, file: { ...meta, base64: bytes.toString('base64') } };
+  });
+  return { ...m, attachments: attachments as unknown as Attachment[] };
+}
+
+function withLoadedFiles(m: ChatMessage): ChatMessage {
+  if (!m.attachments) return m;
+  const stored = m.attachments as unknown as StoredFileAttachment[];
+  return {
+    ...m,
+    attachments: stored.map(({ file, ...a }) => {
+      if (!file) return a;
+      const { base64, ...meta } = file;
+      return { ...a, file: { ...meta, bytes: Buffer.from(base64, 'base64') } };
+    }),
+  };
 }
 
 /** A response's output as the assistant turn of a history (text, function calls). */
