@@ -5,6 +5,7 @@
  * account with the fewest running requests per unit of weight, ties broken by the ring.
  * Fill-first uses one account until it cannot take a request, then the next in weight order.
  */
+import { BoundedCache } from '../core/bounded-cache.js';
 
 /** Integer weights with the same ratios (0.1 precision), reduced and bounded so a cycle stays short. */
 export function integerWeights(weights: readonly number[]): number[] {
@@ -83,15 +84,6 @@ export function orderCandidates(
 
 /** Memoises rings by weight list (the candidate set changes rarely). */
 export function ringCache(max = 64): (weights: readonly number[]) => readonly number[] {
-  const cache = new Map<string, number[]>();
-  return (weights) => {
-    const key = weights.join(',');
-    let ring = cache.get(key);
-    if (!ring) {
-      ring = weightedRing(weights);
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      cache.set(key, ring);
-    }
-    return ring;
-  };
+  const cache = new BoundedCache<string, number[]>(max);
+  return (weights) => cache.getOrMake(weights.join(','), () => weightedRing(weights));
 }

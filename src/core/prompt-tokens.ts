@@ -7,18 +7,21 @@
  * repeated text is kept (bounded, oldest dropped first) and only the rest of the prompt is
  * estimated anew. The sum of the parts is an estimate like the whole (core/tokens.ts).
  */
+import { BoundedCache } from './bounded-cache.js';
 import { estimateTokens } from './tokens.js';
 
 /** Shorter texts are estimated every time: cheaper than remembering them. */
 const MIN_REMEMBERED_LENGTH = 2048;
 
 export class PromptTokenCounter {
-  readonly #known = new Map<string, number>();
+  readonly #known: BoundedCache<string, number>;
 
   constructor(
-    private readonly maxEntries = 64,
+    maxEntries = 64,
     private readonly count: (text: string) => number = estimateTokens,
-  ) {}
+  ) {
+    this.#known = new BoundedCache(maxEntries);
+  }
 
   /**
    * Estimated tokens of `text`, in which `repeated` (in order of appearance) are texts likely to
@@ -33,18 +36,9 @@ export class PromptTokenCounter {
       const at = text.indexOf(piece, from);
       if (at < 0) continue;
       rest += text.slice(from, at);
-      tokens += this.remembered(piece);
+      tokens += this.#known.getOrMake(piece, () => this.count(piece));
       from = at + piece.length;
     }
     return tokens + this.count(from === 0 ? text : rest + text.slice(from));
-  }
-
-  private remembered(piece: string): number {
-    const hit = this.#known.get(piece);
-    if (hit !== undefined) return hit;
-    const tokens = this.count(piece);
-    if (this.#known.size >= this.maxEntries) this.#known.delete(this.#known.keys().next().value!);
-    this.#known.set(piece, tokens);
-    return tokens;
   }
 }

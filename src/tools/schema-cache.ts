@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { BoundedCache } from '../core/bounded-cache.js';
 import type { JsonSchema } from '../core/tool-spec.js';
 
 export interface SchemaCheck {
@@ -23,27 +24,25 @@ const OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger
 export class SchemaCache {
   readonly #draft07 = new Ajv(OPTIONS);
   readonly #draft2020 = new Ajv2020(OPTIONS);
-  readonly #cache = new Map<string, ValidateFunction>();
+  readonly #cache: BoundedCache<string, ValidateFunction>;
 
-  constructor(private readonly maxEntries = 1_000) {}
+  constructor(maxEntries = 1_000) {
+    this.#cache = new BoundedCache(maxEntries);
+  }
 
   /** The compiled validator; throws SchemaCompileError with Ajv's reason when the schema is invalid. */
   compile(schema: JsonSchema): ValidateFunction {
     const text = JSON.stringify(schema);
     const key = createHash('sha256').update(text).digest('base64url');
-    const hit = this.#cache.get(key);
-    if (hit) return hit;
-    const { $schema, $id: _id, ...rest } = schema;
-    const old = typeof $schema === 'string' && /draft-0[3-7]/.test($schema);
-    let fn: ValidateFunction;
-    try {
-      fn = (old ? this.#draft07 : this.#draft2020).compile(rest);
-    } catch (err) {
-      throw new SchemaCompileError((err as Error).message);
-    }
-    if (this.#cache.size >= this.maxEntries) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(key, fn);
-    return fn;
+    return this.#cache.getOrMake(key, () => {
+      const { $schema, $id: _id, ...rest } = schema;
+      const old = typeof $schema === 'string' && /draft-0[3-7]/.test($schema);
+      try {
+        return (old ? this.#draft07 : this.#draft2020).compile(rest);
+      } catch (err) {
+        throw new SchemaCompileError((err as Error).message);
+      }
+    });
   }
 
   check(schema: JsonSchema, value: unknown): SchemaCheck {

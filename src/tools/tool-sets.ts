@@ -9,6 +9,7 @@
  * Bounded, oldest dropped first; one instance lives in the composed app.
  */
 import { createHash } from 'node:crypto';
+import { BoundedCache } from '../core/bounded-cache.js';
 import type { ToolRequest } from '../core/tool-spec.js';
 import { toolSystemPrompt } from './prompt.js';
 import type { SchemaCache } from './schema-cache.js';
@@ -21,25 +22,25 @@ interface PreparedSet {
 }
 
 export class ToolSets {
-  readonly #sets = new Map<string, PreparedSet>();
+  readonly #sets: BoundedCache<string, PreparedSet>;
   readonly #byInstance = new WeakMap<ToolRequest, PreparedSet>();
 
   constructor(
     private readonly schemas: SchemaCache,
-    private readonly maxEntries = 256,
-  ) {}
+    maxEntries = 256,
+  ) {
+    this.#sets = new BoundedCache(maxEntries);
+  }
 
   /** The checked instance equal to `tools`; throws the client's 400 when the set is invalid. */
   prepare(tools: ToolRequest): ToolRequest {
     const key = createHash('sha256').update(JSON.stringify(tools)).digest('base64url');
-    const hit = this.#sets.get(key);
-    if (hit) return hit.tools;
-    checkTools(tools, this.schemas);
-    if (this.#sets.size >= this.maxEntries) this.#sets.delete(this.#sets.keys().next().value!);
-    const set: PreparedSet = { tools };
-    this.#sets.set(key, set);
-    this.#byInstance.set(tools, set);
-    return tools;
+    return this.#sets.getOrMake(key, () => {
+      checkTools(tools, this.schemas);
+      const set: PreparedSet = { tools };
+      this.#byInstance.set(tools, set);
+      return set;
+    }).tools;
   }
 
   /** The instructions for `tools` (rendered once per prepared set). */
