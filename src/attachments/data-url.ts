@@ -15,6 +15,11 @@ export function base64Size(text: string): number {
   return Math.floor((text.length * 3) / 4) - padding;
 }
 
+/** Refuses an attachment of `size` bytes over `maxBytes`, in the words every such refusal uses. */
+export function checkAttachmentSize(size: number, maxBytes: number, param: string): void {
+  if (size > maxBytes) throw new ProxyError('attachment_too_large', `${param}: the attachment is ${size} bytes; the limit is ${maxBytes} bytes.`, { param });
+}
+
 /**
  * Decodes base64 after checking its decoded size against `maxBytes`. The usual payload (no
  * whitespace, length a multiple of 4) is decoded without scanning it first: the decoder skips
@@ -28,10 +33,7 @@ export function decodeBase64(text: string, maxBytes: number, param: string): Buf
     if (bytes.byteLength === base64Size(text)) return bytes;
   }
   const clean = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
-  const size = base64Size(clean);
-  if (size > maxBytes) {
-    throw new ProxyError('attachment_too_large', `${param}: the attachment is ${size} bytes; the limit is ${maxBytes} bytes.`, { param });
-  }
+  checkAttachmentSize(base64Size(clean), maxBytes, param);
   if (!BASE64_RE.test(clean)) throw new ProxyError('invalid_request', `${param}: the data is not valid base64.`, { param });
   return Buffer.from(clean, 'base64');
 }
@@ -64,6 +66,6 @@ export function decodeDataUrl(url: string, maxBytes: number, param: string): Dec
     throw new ProxyError('invalid_request', `${param}: the data URL's text is not valid percent-encoding.`, { param });
   }
   const bytes = Buffer.from(text, 'utf8');
-  if (bytes.byteLength > maxBytes) throw new ProxyError('attachment_too_large', `${param}: the attachment is ${bytes.byteLength} bytes; the limit is ${maxBytes} bytes.`, { param });
+  checkAttachmentSize(bytes.byteLength, maxBytes, param);
   return mime ? { bytes, mime } : { bytes };
 }

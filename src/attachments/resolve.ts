@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { ProxyError } from '../core/errors.js';
 import type { Attachment } from './attachment.js';
 import { nameWithExt, sniffType } from './content-type.js';
-import { decodeBase64, decodeDataUrl } from './data-url.js';
+import { checkAttachmentSize, decodeBase64, decodeDataUrl } from './data-url.js';
 import { inlineFile, type InlineData } from './inline-data.js';
 
 export interface AttachmentLimits {
@@ -93,7 +93,7 @@ export class AttachmentResolver {
       case 'inline': {
         const { bytes, mime, sha256 } = inlineFile(scope.inline, source.placeholder, a.param);
         // The refusal a data URL of this size gets from decodeBase64.
-        if (bytes.byteLength > max) throw new ProxyError('attachment_too_large', `${a.param}: the attachment is ${bytes.byteLength} bytes; the limit is ${max} bytes.`, { param: a.param });
+        checkAttachmentSize(bytes.byteLength, max, a.param);
         return { bytes, sha256, ...(mime ? { mime } : {}) };
       }
       case 'text': {
