@@ -80,6 +80,8 @@ export async function startDoorTurn(deps: DoorDeps, request: FastifyRequest, rep
     ...(input.sessionHint ? { sessionHint: input.sessionHint } : {}),
   });
   track.setTurn(turn);
+  // The parsed body (an agent's tools and history) is not kept alive while the answer streams.
+  request.body = undefined;
   if (input.stream && signal.aborted) {
     turn.abandon();
     if (!reply.raw.destroyed) throw signal.reason; // shutting down; a client that left gets nothing
